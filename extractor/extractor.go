@@ -1,0 +1,79 @@
+// Package extractor defines what a user source hands to the sync job: the
+// User record and the Source contract. Each subdirectory is one source
+// (extractor/okta is the only one today). A source reads its provider's users
+// and maps them onto User; it applies no graph policy (reconciliation,
+// deactivation caps, batching) — that belongs to jobs.
+package extractor
+
+import "context"
+
+// ManagerKind says how ManagerRef.Value identifies a user's manager.
+type ManagerKind string
+
+const (
+	// ManagerNone means the user has no manager.
+	ManagerNone ManagerKind = ""
+	// ManagerByOktaID means Value is the manager's Okta user id (profile.managerId).
+	ManagerByOktaID ManagerKind = "okta_id"
+	// ManagerByKey means Value is the manager's Amundsen key, normalised the
+	// same way as User.Key.
+	ManagerByKey ManagerKind = "key"
+)
+
+// ManagerRef points at a user's manager.
+type ManagerRef struct {
+	Kind  ManagerKind
+	Value string
+}
+
+// Attr is one extra node property configured by the operator. Value is a
+// string, bool, int64 or float64.
+type Attr struct {
+	Name  string
+	Value any
+}
+
+// User is one Amundsen user, independent of where it came from. Every string
+// field is non-nil; unknown values are "" as Amundsen's databuilder writes them.
+type User struct {
+	Key            string // Amundsen's user key (normalised email or login)
+	Email          string
+	FirstName      string
+	LastName       string
+	FullName       string // never empty
+	RoleName       string
+	TeamName       string
+	EmployeeType   string
+	ProfileURL     string
+	GithubUsername string
+	SlackID        string
+	IsActive       bool
+	UpdatedAt      int64  // epoch seconds of the source's last change
+	SourceID       string // the provider's immutable id (Okta user id)
+	Status         string // the provider's raw status, for reports
+	Manager        ManagerRef
+	Extra          []Attr
+}
+
+// Skip is a source user that could not be mapped, with the reason.
+type Skip struct {
+	SourceID string
+	Reason   string
+}
+
+// Page is one page of a source, already mapped.
+type Page struct {
+	Users   []User
+	Skipped []Skip
+}
+
+// Source streams every user of one provider.
+//
+// Extract calls fn once per page, in order, and never concurrently. The page is
+// owned by fn until it returns. Extract returns nil only when every user was
+// read: a nil error is the only evidence on which jobs may deactivate users.
+// Any failure, including a cancelled ctx or an error returned by fn, is
+// returned wrapped.
+type Source interface {
+	Extract(ctx context.Context, fn func(context.Context, Page) error) error
+}
