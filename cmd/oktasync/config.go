@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/oktasync/oktasync/extractor/okta"
+	"github.com/oktasync/oktasync/jobs"
+	"github.com/oktasync/oktasync/publisher/neo4j"
+)
+
+// config is everything a run needs, assembled from defaults < YAML file <
+// environment < flags. It is the only place the environment is read.
+type config struct {
+	Okta    okta.Config     `yaml:"okta"`
+	Mapping okta.Mapping    `yaml:"mapping"`
+	Neo4j   neo4j.Config    `yaml:"neo4j"`
+	Sync    jobs.SyncConfig `yaml:"sync"`
+	CSVDir  string          `yaml:"csv_dir"`
+	Log     logConfig       `yaml:"log"`
+}
+
+type logConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // auto, json, console
+}
+
+// env names, the documented interface.
+const (
+	envOrgURL         = "OKTA_ORG_URL"
+	envToken          = "OKTA_API_TOKEN"
+	envClientID       = "OKTA_CLIENT_ID"
+	envPrivateKey     = "OKTA_PRIVATE_KEY"
+	envPrivateKeyFile = "OKTA_PRIVATE_KEY_FILE"
+	envKeyID          = "OKTA_KEY_ID"
+	envNeo4jURI       = "NEO4J_URI"
+	envNeo4jUser      = "NEO4J_USERNAME"
+	envNeo4jPassword  = "NEO4J_PASSWORD"
+	envNeo4jDatabase  = "NEO4J_DATABASE"
+)
+
+// flags are the command-line overrides of a sync.
+type flags struct {
+	fs         *flag.FlagSet
+	configFile string
+	summary    string
+	values     map[string]*string
+}
+
+// flagHelp lists the overriding flags and their help.
+var flagHelp = [][2]string{
+	{"okta-org-url", "Okta org URL (env OKTA_ORG_URL)"},
+	{"okta-client-id", "OAuth service app client id (env OKTA_CLIENT_ID)"},
+	{"okta-key-id", "service app key id, the JWT kid (env OKTA_KEY_ID)"},
+	{"okta-page-size", "users per Okta page, 1-200 (default 200)"},
+	{"neo4j-uri", "Neo4j Bolt URI (env NEO4J_URI, default bolt://127.0.0.1:7687)"},
+	{"neo4j-username", "Neo4j user (env NEO4J_USERNAME; none for a server with auth off)"},
+	{"neo4j-database", "Neo4j database (env NEO4J_DATABASE, default neo4j)"},
+	{"batch-size", "users per Neo4j transaction (default 2000)"},
+	{"published-tag", "published_tag written on nodes and edges (default: run start time, UTC)"},
+	{"csv-dir", "write databuilder-format CSV files to this directory instead of Neo4j"},
+	{"log-level", "debug, info, warn or error (default info)"},
+	{"log-format", "auto, json or console (default auto: console on a terminal)"},
+}
+
+func newSyncFlags(out io.Writer) *flags {
+	f := &flags{fs: flag.NewFlagSet("oktasync sync", flag.ContinueOnError), values: map[string]*string{}}
+	f.fs.SetOutput(out)
+	f.fs.StringVar(&f.configFile, "config", "", "YAML config file")
+	f.fs.StringVar(&f.summary, "summary", "auto", "print the run summary: auto (on a terminal), text, json or none")
+	for _, h := range flagHelp {
+		f.values[h[0]] = f.fs.String(h[0], "", h[1])
+	}
+	f.fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: oktasync sync [flags]\n\nReads every Okta user and makes Amundsen's :User nodes match.\nPrecedence: flags > environment > --config file > defaults.\n\nFlags:\n")
+		f.fs.PrintDefaults()
+	}
+	return f
+}
+
+// loadConfig builds the config and reports every problem in one error.
+func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]byte, error)) (config, error) {
+	var c config
+	var errs []error
+	if f.configFile != "" {
+		data, err := readFile(f.configFile)
+		if err != nil {
+			return c, fmt.Errorf("--config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("--config %s: %w", f.configFile, err)
+		}
+	}
+	// Environment.
+	setStr := func(dst *string, name string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	setStr(&c.Okta.OrgURL, envOrgURL)
+	setStr(&c.Okta.Token, envToken)
+	setStr(&c.Okta.ClientID, envClientID)
+	setStr(&c.Okta.KeyID, envKeyID)
+	setStr(&c.Okta.PrivateKey, envPrivateKey)
+	if path := getenv(envPrivateKeyFile); path != "" {
+		if c.Okta.PrivateKey != "" {
+			errs = append(errs, fmt.Errorf("%s and %s: set only one", envPrivateKey, envPrivateKeyFile))
+		} else if data, err := readFile(path); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", envPrivateKeyFile, err))
+		} else {
+			c.Okta.PrivateKey = string(data)
+		}
+	}
+	setStr(&c.Neo4j.URI, envNeo4jURI)
+	setStr(&c.Neo4j.Username, envNeo4jUser)
+	setStr(&c.Neo4j.Password, envNeo4jPassword)
+	setStr(&c.Neo4j.Database, envNeo4jDatabase)
+
+	// Flags, only those given.
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	str := func(name string, dst *string) {
+		if set[name] {
+			*dst = *f.values[name]
+		}
+	}
+	num := func(name string, dst *int) {
+		if !set[name] {
+			return
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(*f.values[name]))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--%s: %q is not a number", name, *f.values[name]))
+			return
+		}
+		*dst = n
+	}
+	str("okta-org-url", &c.Okta.OrgURL)
+	str("okta-client-id", &c.Okta.ClientID)
+	str("okta-key-id", &c.Okta.KeyID)
+	num("okta-page-size", &c.Okta.PageSize)
+	str("neo4j-uri", &c.Neo4j.URI)
+	str("neo4j-username", &c.Neo4j.Username)
+	str("neo4j-database", &c.Neo4j.Database)
+	num("batch-size", &c.Sync.BatchSize)
+	str("published-tag", &c.Neo4j.PublishedTag)
+	str("csv-dir", &c.CSVDir)
+	str("log-level", &c.Log.Level)
+	str("log-format", &c.Log.Format)
+
+	// Defaults, then one validation pass over everything.
+	c.Okta.Mapping = c.Mapping
+	c.Okta.Defaults()
+	c.Mapping = c.Okta.Mapping
+	c.Neo4j.Defaults()
+	c.Sync.Defaults()
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "auto"
+	}
+	if err := c.Okta.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.CSVDir == "" {
+		if err := c.Neo4j.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := c.Sync.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level: must be debug, info, warn or error, got %q", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "auto", "json", "console":
+	default:
+		errs = append(errs, fmt.Errorf("log.format: must be auto, json or console, got %q", c.Log.Format))
+	}
+	switch f.summary {
+	case "auto", "text", "json", "none":
+	default:
+		errs = append(errs, fmt.Errorf("--summary: must be auto, text, json or none, got %q", f.summary))
+	}
+	return c, errors.Join(errs...)
+}
+
+// configError formats every problem, one per line.
+func configError(err error) string {
+	var lines []string
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		lines = append(lines, "  - "+e.Error())
+	}
+	walk(err)
+	return "invalid configuration:\n" + strings.Join(lines, "\n")
+}
+
+func readFile(path string) ([]byte, error) { return os.ReadFile(path) }

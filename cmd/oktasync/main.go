@@ -1,0 +1,217 @@
+// Command oktasync syncs Okta users into Amundsen's Neo4j graph.
+//
+//	oktasync sync [flags]    one full sync (CLI, Kubernetes CronJob)
+//	oktasync version
+//
+// Exit codes: 0 success; 1 the run failed (Okta or Neo4j error, interrupted);
+// 2 bad configuration or usage. See the README.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/oktasync/oktasync/extractor/okta"
+	"github.com/oktasync/oktasync/jobs"
+	"github.com/oktasync/oktasync/publisher"
+	"github.com/oktasync/oktasync/publisher/neo4j"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitConfig = 2
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: testable, and it returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitConfig
+	}
+	switch args[0] {
+	case "sync":
+		return runSync(ctx, args[1:], getenv, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "oktasync", version)
+		return exitOK
+	case "help", "-h", "--help":
+		usage(stdout)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "oktasync: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return exitConfig
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `oktasync keeps Amundsen's :User nodes in Neo4j in step with Okta.
+
+Usage:
+  oktasync sync [flags]   read every Okta user and update the graph (see oktasync sync -h)
+  oktasync version        print the version
+
+Exit codes: 0 success, 1 run failed, 2 bad configuration or usage.
+`)
+}
+
+func runSync(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	f := newSyncFlags(stderr)
+	if err := f.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitConfig
+	}
+	if f.fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "oktasync sync: unexpected argument %q\n", f.fs.Arg(0))
+		return exitConfig
+	}
+	cfg, err := loadConfig(f, getenv, readFile)
+	if err != nil {
+		fmt.Fprintln(stderr, "oktasync:", configError(err))
+		return exitConfig
+	}
+	log, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "oktasync:", err)
+		return exitConfig
+	}
+	defer log.Sync() //nolint:errcheck // stderr sync errors are not actionable
+
+	src, err := okta.New(cfg.Okta, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "oktasync:", configError(err))
+		return exitConfig
+	}
+	var (
+		sink  publisher.Publisher
+		csv   *jobs.CSVSink
+		neo   *neo4j.Publisher
+		where string
+	)
+	if cfg.CSVDir != "" {
+		csv = jobs.NewCSVSink(cfg.CSVDir)
+		sink, where = csv, "csv:"+cfg.CSVDir
+	} else {
+		neo, err = neo4j.New(cfg.Neo4j, log)
+		if err != nil {
+			fmt.Fprintln(stderr, "oktasync:", configError(err))
+			return exitConfig
+		}
+		defer neo.Close(context.WithoutCancel(ctx))
+		if err := neo.Verify(ctx); err != nil {
+			log.Error("sync failed", zap.Error(err))
+			fmt.Fprintf(stderr, "oktasync: %v\nCheck NEO4J_URI and that the server is running; nothing was read or written.\n", err)
+			return exitFailed
+		}
+		sink, where = neo, cfg.Neo4j.URI
+	}
+
+	job := &jobs.Sync{Config: cfg.Sync, Source: src, Publisher: sink, Log: log}
+	sum, runErr := job.Run(ctx)
+	if csv != nil {
+		if err := csv.Close(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("close csv files: %w", err)
+		}
+		sum.CSVFiles = csv.Files()
+	}
+	fields := append(sum.Fields(), zap.String("target", where))
+	if runErr != nil {
+		log.Error("sync failed", append(fields, zap.Error(runErr))...)
+	} else {
+		log.Info("sync finished", fields...)
+	}
+	printSummary(stdout, f.summary, sum, runErr)
+	if runErr != nil {
+		fmt.Fprintln(stderr, "oktasync:", explain(runErr))
+		return exitFailed
+	}
+	return exitOK
+}
+
+// explain adds what to do to the errors an operator can fix.
+func explain(err error) string {
+	var ae *okta.APIError
+	switch {
+	case errors.As(err, &ae) && ae.Auth():
+		return fmt.Sprintf("%v\nOkta refused the credentials: check OKTA_API_TOKEN (or the service app's client id, key and okta.users.read grant) and that it has a read-only admin role. Nothing was written.", err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Sprintf("%v\nInterrupted: batches already written are complete; run again to finish.", err)
+	}
+	return err.Error()
+}
+
+func newLogger(c logConfig, stderr io.Writer) (*zap.Logger, error) {
+	var level zapcore.Level
+	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.TimeKey = "ts"
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	format := c.Format
+	if format == "auto" {
+		format = "json"
+		if isTerminal(stderr) {
+			format = "console"
+		}
+	}
+	if format == "console" {
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	} else {
+		enc = zapcore.NewJSONEncoder(encCfg)
+	}
+	core := zapcore.NewCore(enc, zapcore.AddSync(stderr), level)
+	return zap.New(core).With(zap.String("app", "oktasync")), nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func printSummary(w io.Writer, mode string, s jobs.Summary, err error) {
+	if mode == "auto" {
+		mode = "none"
+		if isTerminal(w) {
+			mode = "text"
+		}
+	}
+	switch mode {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(s)
+	case "text":
+		fmt.Fprint(w, s.Text())
+	}
+}

@@ -1,0 +1,322 @@
+package okta
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/oktasync/oktasync/loader"
+)
+
+// Config configures the Okta source. Secrets (Token, PrivateKey) are set by
+// cmd from the environment and never read from YAML or printed.
+type Config struct {
+	// OrgURL is the Okta org, e.g. https://acme.okta.com. http:// is accepted
+	// only for loopback hosts (local development and tests).
+	OrgURL string `yaml:"org_url"`
+	// Token is an SSWS API token. Exactly one of Token or the OAuth service
+	// app (ClientID + PrivateKey) must be set.
+	Token string `yaml:"-"`
+	// ClientID, PrivateKey (PEM, PKCS#1 or PKCS#8 RSA) and KeyID select an
+	// OAuth 2.0 service app using private_key_jwt.
+	ClientID   string   `yaml:"client_id"`
+	PrivateKey string   `yaml:"-"`
+	KeyID      string   `yaml:"key_id"`
+	Scopes     []string `yaml:"scopes"`
+
+	// PageSize is the users per page (Okta's maximum is 200).
+	PageSize int `yaml:"page_size"`
+	// RequestTimeout bounds one HTTP attempt, body included.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// MaxRetries is how often a 5xx, a timeout, a connection error or a
+	// malformed page is retried before the run fails.
+	MaxRetries int `yaml:"max_retries"`
+	// RetryBackoff is the first retry delay; it doubles on each retry.
+	RetryBackoff time.Duration `yaml:"retry_backoff"`
+	// RateLimitReserve is the share (0–1) of a rate-limit window left for
+	// other Okta clients: when X-Rate-Limit-Remaining falls to it, oktasync
+	// waits for the window to reset instead of spending it.
+	RateLimitReserve float64 `yaml:"rate_limit_reserve"`
+	// MaxRateLimitWaits is how many 429 responses in a row are waited out
+	// before the run fails.
+	MaxRateLimitWaits int `yaml:"max_rate_limit_waits"`
+	// MaxRateLimitWait caps one wait for a rate-limit window to reset.
+	MaxRateLimitWait time.Duration `yaml:"max_rate_limit_wait"`
+
+	// Mapping turns an Okta profile into an Amundsen user.
+	Mapping Mapping `yaml:"-"`
+}
+
+// Defaults fills every unset field with its documented default.
+func (c *Config) Defaults() {
+	c.OrgURL = strings.TrimRight(strings.TrimSpace(c.OrgURL), "/")
+	if len(c.Scopes) == 0 {
+		c.Scopes = []string{"okta.users.read"}
+	}
+	if c.PageSize == 0 {
+		c.PageSize = 200
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 30 * time.Second
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = 4
+	}
+	if c.RetryBackoff == 0 {
+		c.RetryBackoff = time.Second
+	}
+	if c.RateLimitReserve == 0 {
+		c.RateLimitReserve = 0.1
+	}
+	if c.MaxRateLimitWaits == 0 {
+		c.MaxRateLimitWaits = 10
+	}
+	if c.MaxRateLimitWait == 0 {
+		c.MaxRateLimitWait = 2 * time.Minute
+	}
+	c.Mapping.Defaults()
+}
+
+// OAuth reports whether the config selects an OAuth 2.0 service app.
+func (c Config) OAuth() bool { return c.ClientID != "" || c.PrivateKey != "" }
+
+// Validate reports every problem, each naming its field.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if err := ValidateOrgURL(c.OrgURL); err != nil {
+		add("okta.org_url: %w", err)
+	}
+	switch {
+	case c.Token != "" && c.OAuth():
+		add("okta: set either an API token (OKTA_API_TOKEN) or an OAuth service app (OKTA_CLIENT_ID, OKTA_PRIVATE_KEY), not both")
+	case c.Token == "" && !c.OAuth():
+		add("okta: no credentials: set OKTA_API_TOKEN, or OKTA_CLIENT_ID with OKTA_PRIVATE_KEY or OKTA_PRIVATE_KEY_FILE")
+	case c.OAuth():
+		if c.ClientID == "" {
+			add("okta.client_id: required with a private key (OKTA_CLIENT_ID)")
+		}
+		if c.PrivateKey == "" {
+			add("okta.private_key: required with a client id (OKTA_PRIVATE_KEY or OKTA_PRIVATE_KEY_FILE)")
+		} else if _, err := parseRSAKey(c.PrivateKey); err != nil {
+			add("okta.private_key: %w", err)
+		}
+	}
+	if c.PageSize < 1 || c.PageSize > 200 {
+		add("okta.page_size: must be between 1 and 200, got %d", c.PageSize)
+	}
+	if c.RequestTimeout < time.Second {
+		add("okta.request_timeout: must be at least 1s, got %s", c.RequestTimeout)
+	}
+	if c.MaxRetries < 0 || c.MaxRetries > 20 {
+		add("okta.max_retries: must be between 0 and 20, got %d", c.MaxRetries)
+	}
+	if c.RetryBackoff < 0 {
+		add("okta.retry_backoff: must not be negative")
+	}
+	if c.RateLimitReserve < 0 || c.RateLimitReserve >= 1 {
+		add("okta.rate_limit_reserve: must be in [0, 1), got %g", c.RateLimitReserve)
+	}
+	if c.MaxRateLimitWaits < 0 {
+		add("okta.max_rate_limit_waits: must not be negative")
+	}
+	if c.MaxRateLimitWait < time.Second {
+		add("okta.max_rate_limit_wait: must be at least 1s, got %s", c.MaxRateLimitWait)
+	}
+	if err := c.Mapping.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateOrgURL accepts https:// URLs, and http:// only for loopback hosts.
+func ValidateOrgURL(raw string) error {
+	if raw == "" {
+		return errors.New("required (OKTA_ORG_URL), e.g. https://acme.okta.com")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return errors.New("not an absolute URL like https://acme.okta.com")
+	}
+	if u.User != nil {
+		return errors.New("must not contain credentials")
+	}
+	raw = u.String()
+	if u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return fmt.Errorf("%q must be just the org's scheme and host, like https://acme.okta.com", raw)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return fmt.Errorf("%q: http:// is only allowed for loopback hosts; use https://", raw)
+		}
+	default:
+		return fmt.Errorf("%q: scheme must be https", raw)
+	}
+	if strings.Contains(u.Host, "-admin.okta") {
+		return fmt.Errorf("%q: use the org URL, not the -admin console URL", raw)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Status actions.
+const (
+	StatusActive   = "active"
+	StatusInactive = "inactive"
+	StatusSkip     = "skip"
+)
+
+// Key sources.
+const (
+	KeyEmail = "email"
+	KeyLogin = "login"
+)
+
+// Manager sources.
+const (
+	ManagerFromManagerID = "managerId"
+	ManagerFromAttribute = "attribute"
+)
+
+// Mapping configures how an Okta profile becomes an Amundsen User. The
+// defaults are documented in the README and config.example.yaml.
+type Mapping struct {
+	// Key is the profile field that becomes the Amundsen key, trimmed and
+	// lowercased: "email" (default) or "login". It must equal the user_id
+	// Amundsen's OIDC login produces.
+	Key string `yaml:"key"`
+	// ProfileURLTemplate, if set, builds profile_url for every user from
+	// {id}, {login}, {email} and {key}; otherwise profile.profileUrl is used.
+	ProfileURLTemplate string `yaml:"profile_url_template"`
+	// GithubUsernameAttribute and SlackIDAttribute name the profile
+	// attributes (usually custom) holding those values.
+	GithubUsernameAttribute string `yaml:"github_username_attribute"`
+	SlackIDAttribute        string `yaml:"slack_id_attribute"`
+	// Status maps an Okta status to active, inactive or skip. Entries are
+	// merged over the defaults; unknown statuses are skipped.
+	Status map[string]string `yaml:"status"`
+	// Manager says where the manager comes from.
+	Manager ManagerMapping `yaml:"manager"`
+	// ExtraAttributes maps extra node properties to profile attributes,
+	// e.g. cost_center: costCenter.
+	ExtraAttributes map[string]string `yaml:"extra_attributes"`
+}
+
+// ManagerMapping selects the manager source.
+type ManagerMapping struct {
+	// Source is "managerId" (default: Okta's managerId holds the manager's
+	// Okta user id) or "attribute".
+	Source string `yaml:"source"`
+	// Attribute names the profile attribute holding the manager's email
+	// (with key: email) or login (with key: login); Source must be "attribute".
+	Attribute string `yaml:"attribute"`
+}
+
+// DefaultStatus is the documented status table.
+func DefaultStatus() map[string]string {
+	return map[string]string{
+		"ACTIVE":           StatusActive,
+		"PROVISIONED":      StatusActive,
+		"RECOVERY":         StatusActive,
+		"LOCKED_OUT":       StatusActive,
+		"PASSWORD_EXPIRED": StatusActive,
+		"SUSPENDED":        StatusInactive,
+		"DEPROVISIONED":    StatusInactive,
+		"STAGED":           StatusSkip,
+	}
+}
+
+// Defaults fills unset mapping fields and merges Status over the defaults.
+func (m *Mapping) Defaults() {
+	if m.Key == "" {
+		m.Key = KeyEmail
+	}
+	if m.GithubUsernameAttribute == "" {
+		m.GithubUsernameAttribute = "githubUsername"
+	}
+	if m.SlackIDAttribute == "" {
+		m.SlackIDAttribute = "slackId"
+	}
+	status := DefaultStatus()
+	for k, v := range m.Status {
+		status[strings.ToUpper(strings.TrimSpace(k))] = strings.ToLower(strings.TrimSpace(v))
+	}
+	m.Status = status
+	if m.Manager.Source == "" {
+		if m.Manager.Attribute != "" {
+			m.Manager.Source = ManagerFromAttribute
+		} else {
+			m.Manager.Source = ManagerFromManagerID
+		}
+	}
+}
+
+var propertyName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Validate reports every mapping problem, each naming its field.
+func (m Mapping) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if m.Key != KeyEmail && m.Key != KeyLogin {
+		add("mapping.key: must be %q or %q, got %q", KeyEmail, KeyLogin, m.Key)
+	}
+	statuses := make([]string, 0, len(m.Status))
+	for s := range m.Status {
+		statuses = append(statuses, s)
+	}
+	sort.Strings(statuses)
+	for _, s := range statuses {
+		switch m.Status[s] {
+		case StatusActive, StatusInactive, StatusSkip:
+		default:
+			add("mapping.status.%s: must be active, inactive or skip, got %q", s, m.Status[s])
+		}
+	}
+	switch m.Manager.Source {
+	case ManagerFromManagerID:
+		if m.Manager.Attribute != "" {
+			add("mapping.manager.attribute: only used with mapping.manager.source: attribute")
+		}
+	case ManagerFromAttribute:
+		if m.Manager.Attribute == "" {
+			add("mapping.manager.attribute: required with mapping.manager.source: attribute")
+		}
+	default:
+		add("mapping.manager.source: must be %q or %q, got %q", ManagerFromManagerID, ManagerFromAttribute, m.Manager.Source)
+	}
+	if t := m.ProfileURLTemplate; t != "" {
+		if !strings.HasPrefix(t, "https://") && !strings.HasPrefix(t, "http://") {
+			add("mapping.profile_url_template: must start with https:// or http://, got %q", t)
+		}
+	}
+	names := make([]string, 0, len(m.ExtraAttributes))
+	for n := range m.ExtraAttributes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		switch {
+		case !propertyName.MatchString(n):
+			add("mapping.extra_attributes.%s: not a valid property name (letters, digits, _)", n)
+		case loader.IsReserved(n):
+			add("mapping.extra_attributes.%s: %q is a property oktasync or Amundsen already writes", n, n)
+		case m.ExtraAttributes[n] == "":
+			add("mapping.extra_attributes.%s: profile attribute name is empty", n)
+		}
+	}
+	return errors.Join(errs...)
+}

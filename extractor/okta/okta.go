@@ -1,0 +1,320 @@
+// Package okta is the Okta source: it pages through every Okta user with
+// okta-sdk-golang v2, maps each profile to an extractor.User (transform.go,
+// pure), and fetches single users by id for event hooks.
+//
+// It owns everything Okta-specific: credentials, the SDK's pitfalls (cache,
+// missing timeouts, endless EOF retries, environment and ~/.okta surprises),
+// rate-limit pacing and retries (transport.go). It never writes anywhere.
+package okta
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/okta/okta-sdk-golang/v2/okta"
+	"github.com/okta/okta-sdk-golang/v2/okta/query"
+	"go.uber.org/zap"
+
+	"github.com/oktasync/oktasync/extractor"
+)
+
+// APIError is a non-2xx answer from the Okta API.
+type APIError struct {
+	Status  int
+	Code    string // Okta errorCode, e.g. E0000011
+	Summary string // Okta errorSummary
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("okta: HTTP %d %s: %s", e.Status, e.Code, e.Summary)
+}
+
+// Auth reports whether the credentials were refused.
+func (e *APIError) Auth() bool {
+	return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+}
+
+// NotFound reports a 404.
+func (e *APIError) NotFound() bool { return e.Status == http.StatusNotFound }
+
+// Stats are the Okta numbers of one Extract.
+type Stats struct {
+	Pages       int64
+	Requests    int64
+	RateLimited int64
+	Retries     int64
+	Pauses      int64
+	Read        int64 // users read from Okta
+}
+
+// Extractor reads users from one Okta org.
+type Extractor struct {
+	cfg      Config
+	log      *zap.Logger
+	client   *okta.Client
+	counters *Counters
+	pages    int64
+	read     int64
+}
+
+var _ extractor.Source = (*Extractor)(nil)
+
+// Option is a test seam.
+type Option func(*options)
+
+type options struct{ base http.RoundTripper }
+
+// WithRoundTripper replaces the network transport under the retry layer.
+func WithRoundTripper(rt http.RoundTripper) Option {
+	return func(o *options) { o.base = rt }
+}
+
+// New validates cfg (after applying defaults) and builds the SDK client. It
+// does no network I/O. Every SDK setting is passed explicitly so that no
+// OKTA_* environment variable or ~/.okta/okta.yaml changes behaviour.
+func New(cfg Config, log *zap.Logger, opts ...Option) (*Extractor, error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	o := options{base: defaultTransport()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	counters := &Counters{}
+	httpClient := &http.Client{
+		Transport: newTransport(o.base, cfg, counters),
+		// Okta never redirects API calls; following one would leak the
+		// Authorization header to another host.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	setters := []okta.ConfigSetter{
+		okta.WithOrgUrl(cfg.OrgURL),
+		okta.WithCache(false),
+		okta.WithHttpClientPtr(httpClient),
+		okta.WithRequestTimeout(0),
+		okta.WithRateLimitMaxRetries(0),
+		okta.WithRateLimitMaxBackOff(int64(cfg.MaxRateLimitWait / time.Second)),
+		okta.WithUserAgentExtra("oktasync"),
+		okta.WithTestingDisableHttpsCheck(true), // ValidateOrgURL already enforced https
+		okta.WithProxyHost(""), okta.WithProxyPort(0),
+		okta.WithClientAssertion(""),
+	}
+	if cfg.OAuth() {
+		s, err := signer(cfg.PrivateKey, cfg.KeyID)
+		if err != nil {
+			return nil, fmt.Errorf("okta.private_key: %w", err)
+		}
+		setters = append(setters,
+			okta.WithAuthorizationMode("PrivateKey"),
+			okta.WithClientId(cfg.ClientID),
+			okta.WithScopes(cfg.Scopes),
+			okta.WithPrivateKeySigner(s),
+			okta.WithPrivateKeyId(cfg.KeyID),
+			okta.WithToken(""),
+		)
+	} else {
+		setters = append(setters,
+			okta.WithAuthorizationMode("SSWS"),
+			okta.WithToken(cfg.Token),
+			okta.WithClientId(""),
+			okta.WithPrivateKey(""),
+		)
+	}
+	_, client, err := okta.NewClient(context.Background(), setters...)
+	if err != nil {
+		// The SDK's messages can quote the URL but never the token.
+		return nil, fmt.Errorf("okta: configure client: %w", err)
+	}
+	return &Extractor{cfg: cfg, log: log.With(zap.String("stage", "extractor"), zap.String("source", "okta")), client: client, counters: counters}, nil
+}
+
+func defaultTransport() http.RoundTripper {
+	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          10,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// Stats returns the counters so far. Safe to call while Extract runs.
+func (e *Extractor) Stats() Stats {
+	return Stats{
+		Pages:       e.pages,
+		Read:        e.read,
+		Requests:    e.counters.Requests.Load(),
+		RateLimited: e.counters.RateLimited.Load(),
+		Retries:     e.counters.Retries.Load(),
+		Pauses:      e.counters.Pauses.Load(),
+	}
+}
+
+// Counters exposes the live traffic counters (for metrics).
+func (e *Extractor) Counters() *Counters { return e.counters }
+
+// Mapping returns the effective mapping.
+func (e *Extractor) Mapping() Mapping { return e.cfg.Mapping }
+
+// Extract reads every Okta user: the plain list (which Okta returns without
+// DEPROVISIONED users) and then the DEPROVISIONED users through a filter.
+// It returns nil only if both passes read every page.
+func (e *Extractor) Extract(ctx context.Context, fn func(context.Context, extractor.Page) error) error {
+	if err := e.list(ctx, "", fn); err != nil {
+		return err
+	}
+	return e.list(ctx, `status eq "DEPROVISIONED"`, fn)
+}
+
+// ExtractFilter reads the users matching an Okta filter expression (e.g. a
+// lastUpdated window for incremental syncs).
+func (e *Extractor) ExtractFilter(ctx context.Context, filter string, fn func(context.Context, extractor.Page) error) error {
+	if filter == "" {
+		return errors.New("okta: empty filter")
+	}
+	return e.list(ctx, filter, fn)
+}
+
+func (e *Extractor) list(ctx context.Context, filter string, fn func(context.Context, extractor.Page) error) error {
+	qp := query.NewQueryParams(query.WithLimit(int64(e.cfg.PageSize)))
+	if filter != "" {
+		qp.Filter = filter
+	}
+	var resp *okta.Response
+	for page := 1; ; page++ {
+		users, next, err := e.fetch(ctx, qp, resp)
+		if err != nil {
+			what := "list users"
+			if filter != "" {
+				what = fmt.Sprintf("list users (filter %s)", filter)
+			}
+			return fmt.Errorf("%s, page %d: %w", what, page, err)
+		}
+		e.pages++
+		e.read += int64(len(users))
+		if err := fn(ctx, e.mapPage(users)); err != nil {
+			return err
+		}
+		if next == nil || !next.HasNextPage() {
+			return nil
+		}
+		resp = next
+	}
+}
+
+// fetch reads one page: the first with ListUsers, the next ones by
+// following the previous page's Link rel="next". Every call gets a fresh
+// slice (the SDK corrupts reused ones). Malformed bodies are retried like
+// 5xx; HTTP errors were already retried by the transport.
+func (e *Extractor) fetch(ctx context.Context, qp *query.Params, prev *okta.Response) ([]*okta.User, *okta.Response, error) {
+	for attempt := 0; ; attempt++ {
+		var (
+			users []*okta.User
+			resp  *okta.Response
+			err   error
+		)
+		if prev == nil {
+			users, resp, err = e.client.User.ListUsers(ctx, qp)
+		} else {
+			resp, err = prev.Next(ctx, &users)
+		}
+		if err == nil {
+			return users, resp, nil
+		}
+		err = classify(err, resp)
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		if !retryableBody(err) || attempt >= e.cfg.MaxRetries {
+			return nil, nil, err
+		}
+		e.counters.Retries.Add(1)
+		e.log.Debug("retrying malformed Okta page", zap.Int("attempt", attempt+1), zap.Error(err))
+		if err := sleepCtx(ctx, e.cfg.RetryBackoff<<attempt); err != nil {
+			return nil, nil, err
+		}
+	}
+}
+
+// User fetches one user by id (or login), for event hooks. A user Okta no
+// longer has gives an *APIError with NotFound() true.
+func (e *Extractor) User(ctx context.Context, id string) (*okta.User, error) {
+	u, resp, err := e.client.User.GetUser(ctx, url.PathEscape(id))
+	if err != nil {
+		return nil, fmt.Errorf("get user %s: %w", id, classify(err, resp))
+	}
+	return u, nil
+}
+
+// classify turns SDK errors into the types callers branch on.
+func classify(err error, resp *okta.Response) error {
+	var oe *okta.Error
+	if errors.As(err, &oe) {
+		status := 0
+		if resp != nil && resp.Response != nil {
+			status = resp.StatusCode
+		}
+		summary := oe.ErrorSummary
+		if summary == "" {
+			summary = oe.ErrorDescription
+		}
+		code := oe.ErrorCode
+		if code == "" {
+			code = oe.ErrorMessage
+		}
+		return &APIError{Status: status, Code: code, Summary: summary}
+	}
+	return err
+}
+
+// retryableBody reports errors that come from a page body that did not
+// decode: everything that is not an HTTP, transport, rate-limit or context
+// error.
+func retryableBody(err error) bool {
+	var (
+		ae *APIError
+		te *TransportError
+		re *RateLimitError
+	)
+	switch {
+	case errors.As(err, &ae), errors.As(err, &te), errors.As(err, &re),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
+	}
+	var ue *url.Error
+	return !errors.As(err, &ue)
+}
+
+// mapPage maps one page of Okta users.
+func (e *Extractor) mapPage(users []*okta.User) extractor.Page {
+	p := extractor.Page{Users: make([]extractor.User, 0, len(users))}
+	for _, u := range users {
+		mu, reason := e.cfg.Mapping.Transform(u)
+		if reason != "" {
+			id := ""
+			if u != nil {
+				id = u.Id
+			}
+			p.Skipped = append(p.Skipped, extractor.Skip{SourceID: id, Reason: reason})
+			e.log.Debug("skip user", zap.String("okta_id", id), zap.String("reason", reason))
+			continue
+		}
+		p.Users = append(p.Users, mu)
+	}
+	return p
+}

@@ -1,0 +1,225 @@
+package okta
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/okta/okta-sdk-golang/v2/okta"
+
+	"github.com/oktasync/oktasync/extractor"
+)
+
+func oktaUser(id, status string, updated time.Time, profile okta.UserProfile) *okta.User {
+	return &okta.User{Id: id, Status: status, LastUpdated: &updated, Profile: &profile}
+}
+
+func defaultMapping() Mapping {
+	var m Mapping
+	m.Defaults()
+	return m
+}
+
+func TestTransform(t *testing.T) {
+	updated := time.Date(2025, 3, 4, 5, 6, 7, 890_000_000, time.UTC)
+	full := okta.UserProfile{
+		"login": "Zoe.Lopez@Example.com", "email": "  Zoë.López@Example.COM ",
+		"firstName": "Zoë", "lastName": "López", "displayName": "Zoë L.",
+		"title": "Data Engineer", "department": "Platform", "userType": "Employee",
+		"profileUrl": "https://dir.example.com/zoe", "githubUsername": "zoel", "slackId": "U123",
+		"managerId": "00umanager", "costCenter": "CC-7", "employeeNumber": float64(1234),
+		"mobilePhone": nil,
+	}
+	tests := []struct {
+		name    string
+		mapping func(*Mapping)
+		user    *okta.User
+		want    extractor.User
+		skip    string
+	}{
+		{
+			name: "all fields",
+			user: oktaUser("00u1", "ACTIVE", updated, full),
+			want: extractor.User{
+				Key: "zoë.lópez@example.com", Email: "zoë.lópez@example.com",
+				FirstName: "Zoë", LastName: "López", FullName: "Zoë L.",
+				RoleName: "Data Engineer", TeamName: "Platform", EmployeeType: "Employee",
+				ProfileURL: "https://dir.example.com/zoe", GithubUsername: "zoel", SlackID: "U123",
+				IsActive: true, UpdatedAt: updated.Unix(), SourceID: "00u1", Status: "ACTIVE",
+				Manager: extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: "00umanager"},
+			},
+		},
+		{
+			name: "no displayName: first and last, nulls become empty",
+			user: oktaUser("00u2", "SUSPENDED", updated, okta.UserProfile{
+				"login": "a@b.co", "email": "a@b.co", "firstName": "Ann", "lastName": "Ng",
+				"displayName": nil, "title": nil, "department": nil,
+			}),
+			want: extractor.User{
+				Key: "a@b.co", Email: "a@b.co", FirstName: "Ann", LastName: "Ng", FullName: "Ann Ng",
+				IsActive: false, UpdatedAt: updated.Unix(), SourceID: "00u2", Status: "SUSPENDED",
+			},
+		},
+		{
+			name: "no names at all: full_name falls back to email",
+			user: oktaUser("00u3", "DEPROVISIONED", updated, okta.UserProfile{"login": "svc@b.co", "email": "svc@b.co"}),
+			want: extractor.User{Key: "svc@b.co", Email: "svc@b.co", FullName: "svc@b.co", UpdatedAt: updated.Unix(), SourceID: "00u3", Status: "DEPROVISIONED"},
+		},
+		{
+			name: "login key, template profile url, attribute manager, extras",
+			mapping: func(m *Mapping) {
+				m.Key = KeyLogin
+				m.ProfileURLTemplate = "https://people.example.com/{login}?id={id}"
+				m.Manager = ManagerMapping{Source: ManagerFromAttribute, Attribute: "managerLogin"}
+				m.ExtraAttributes = map[string]string{"cost_center": "costCenter", "employee_number": "employeeNumber", "phone": "mobilePhone"}
+				m.GithubUsernameAttribute = "gh"
+			},
+			user: oktaUser("00u4", "LOCKED_OUT", updated, okta.UserProfile{
+				"login": " Boss.Report@Example.com", "email": "br@example.com", "firstName": "B", "lastName": "R",
+				"managerLogin": "THE.Boss@example.com", "costCenter": "CC-1", "employeeNumber": float64(42),
+				"mobilePhone": nil, "gh": "brgh", "githubUsername": "ignored",
+			}),
+			want: extractor.User{
+				Key: "boss.report@example.com", Email: "br@example.com", FirstName: "B", LastName: "R", FullName: "B R",
+				ProfileURL: "https://people.example.com/boss.report@example.com?id=00u4", GithubUsername: "brgh",
+				IsActive: true, UpdatedAt: updated.Unix(), SourceID: "00u4", Status: "LOCKED_OUT",
+				Manager: extractor.ManagerRef{Kind: extractor.ManagerByKey, Value: "the.boss@example.com"},
+				Extra:   []extractor.Attr{{Name: "cost_center", Value: "CC-1"}, {Name: "employee_number", Value: int64(42)}, {Name: "phone", Value: ""}},
+			},
+		},
+		{
+			name: "STAGED is skipped by default",
+			user: oktaUser("00u5", "STAGED", updated, okta.UserProfile{"email": "s@b.co"}),
+			skip: SkipStatus,
+		},
+		{
+			name:    "STAGED can be configured active",
+			mapping: func(m *Mapping) { m.Status = map[string]string{"STAGED": "active"}; m.Defaults() },
+			user:    oktaUser("00u6", "STAGED", updated, okta.UserProfile{"email": "s@b.co", "firstName": "S"}),
+			want:    extractor.User{Key: "s@b.co", Email: "s@b.co", FirstName: "S", FullName: "S", IsActive: true, UpdatedAt: updated.Unix(), SourceID: "00u6", Status: "STAGED"},
+		},
+		{
+			name: "unknown status is skipped",
+			user: oktaUser("00u7", "WEIRD", updated, okta.UserProfile{"email": "w@b.co"}),
+			skip: SkipUnknownStatus,
+		},
+		{name: "empty email", user: oktaUser("00u8", "ACTIVE", updated, okta.UserProfile{"email": ""}), skip: SkipNoEmail},
+		{name: "null email", user: oktaUser("00u9", "ACTIVE", updated, okta.UserProfile{"email": nil}), skip: SkipNoEmail},
+		{name: "two @", user: oktaUser("00ua", "ACTIVE", updated, okta.UserProfile{"email": "a@b@c"}), skip: SkipNoEmail},
+		{name: "inner space", user: oktaUser("00ub", "ACTIVE", updated, okta.UserProfile{"email": "a b@c.d"}), skip: SkipNoEmail},
+		{name: "no id", user: &okta.User{Status: "ACTIVE"}, skip: SkipNoID},
+		{
+			name: "self manager is ignored",
+			user: oktaUser("00uc", "ACTIVE", updated, okta.UserProfile{"email": "c@b.co", "firstName": "C", "managerId": "00uc"}),
+			want: extractor.User{Key: "c@b.co", Email: "c@b.co", FirstName: "C", FullName: "C", IsActive: true, UpdatedAt: updated.Unix(), SourceID: "00uc", Status: "ACTIVE"},
+		},
+		{
+			name: "no lastUpdated gives 0",
+			user: &okta.User{Id: "00ud", Status: "ACTIVE", Profile: &okta.UserProfile{"email": "d@b.co", "displayName": "D"}},
+			want: extractor.User{Key: "d@b.co", Email: "d@b.co", FullName: "D", IsActive: true, SourceID: "00ud", Status: "ACTIVE"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := defaultMapping()
+			if tt.mapping != nil {
+				tt.mapping(&m)
+			}
+			if err := m.Validate(); err != nil {
+				t.Fatalf("mapping invalid: %v", err)
+			}
+			got, skip := m.Transform(tt.user)
+			if skip != tt.skip {
+				t.Fatalf("skip = %q, want %q", skip, tt.skip)
+			}
+			if tt.skip != "" {
+				return
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Transform =\n%#v\nwant\n%#v", got, tt.want)
+			}
+			if got.FullName == "" {
+				t.Error("full_name must never be empty")
+			}
+		})
+	}
+}
+
+func TestDefaultStatusTable(t *testing.T) {
+	m := defaultMapping()
+	want := map[string]string{
+		"ACTIVE": "active", "PROVISIONED": "active", "RECOVERY": "active", "LOCKED_OUT": "active",
+		"PASSWORD_EXPIRED": "active", "SUSPENDED": "inactive", "DEPROVISIONED": "inactive", "STAGED": "skip",
+	}
+	if !reflect.DeepEqual(m.Status, want) {
+		t.Errorf("default status table = %v, want %v", m.Status, want)
+	}
+}
+
+func TestMappingValidate(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(*Mapping)
+		wants []string
+	}{
+		{"defaults are valid", func(*Mapping) {}, nil},
+		{"bad key", func(m *Mapping) { m.Key = "id" }, []string{"mapping.key"}},
+		{"bad status action", func(m *Mapping) { m.Status["SUSPENDED"] = "maybe" }, []string{"mapping.status.SUSPENDED"}},
+		{"attribute manager without attribute", func(m *Mapping) { m.Manager = ManagerMapping{Source: ManagerFromAttribute} }, []string{"mapping.manager.attribute"}},
+		{"unknown manager source", func(m *Mapping) { m.Manager.Source = "hr" }, []string{"mapping.manager.source"}},
+		{"reserved and invalid extras, all reported", func(m *Mapping) {
+			m.ExtraAttributes = map[string]string{"is_active": "x", "bad-name": "y", "ok": ""}
+			m.ProfileURLTemplate = "ftp://x"
+		}, []string{"mapping.extra_attributes.is_active", "mapping.extra_attributes.bad-name", "mapping.extra_attributes.ok", "mapping.profile_url_template"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := defaultMapping()
+			tt.edit(&m)
+			err := m.Validate()
+			if len(tt.wants) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("expected an error")
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %s", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateOrgURL(t *testing.T) {
+	tests := []struct {
+		url string
+		ok  bool
+	}{
+		{"https://acme.okta.com", true},
+		{"http://127.0.0.1:8080", true},
+		{"http://localhost:9", true},
+		{"http://[::1]:9", true},
+		{"http://acme.okta.com", false},
+		{"ftp://acme.okta.com", false},
+		{"acme.okta.com", false},
+		{"", false},
+		{"https://acme-admin.okta.com", false},
+		{"https://acme.okta.com/api/v1", false},
+		{"https://user:pw@acme.okta.com", false},
+	}
+	for _, tt := range tests {
+		err := ValidateOrgURL(tt.url)
+		if (err == nil) != tt.ok {
+			t.Errorf("ValidateOrgURL(%q) = %v, want ok=%v", tt.url, err, tt.ok)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw") {
+			t.Errorf("error leaks credentials: %v", err)
+		}
+	}
+}

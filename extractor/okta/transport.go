@@ -1,0 +1,294 @@
+package okta
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// RateLimitError means Okta kept answering 429 after oktasync had waited
+// out MaxRateLimitWaits windows.
+type RateLimitError struct {
+	Waits int
+	Reset time.Time
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("okta rate limit: still 429 after waiting %d windows (next reset %s)", e.Waits, e.Reset.UTC().Format(time.RFC3339))
+}
+
+// TransportError means an Okta request could not complete (connection
+// refused, reset, timeout) after every retry. It deliberately does not unwrap
+// to the network error: SDK v2 retries io.EOF forever, without delay.
+type TransportError struct {
+	Attempts int
+	Cause    string
+}
+
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("okta unreachable after %d attempts: %s", e.Attempts, e.Cause)
+}
+
+// Counters are the Okta traffic numbers of a run. Safe for concurrent use.
+type Counters struct {
+	Requests    atomic.Int64 // HTTP attempts sent
+	RateLimited atomic.Int64 // 429 responses
+	Retries     atomic.Int64 // attempts repeated after a 5xx, timeout or connection error
+	Pauses      atomic.Int64 // waits for a rate-limit window to reset before a 429
+	Remaining   atomic.Int64 // X-Rate-Limit-Remaining of the latest response (-1 unknown)
+}
+
+// transport sits between the SDK and the network. It gives every attempt its
+// own deadline, paces requests from Okta's X-Rate-Limit-* headers before a
+// 429 happens, waits out 429s until the window resets, and retries 5xx,
+// timeouts and connection errors a bounded number of times with backoff.
+// The SDK's own retries are off.
+type transport struct {
+	base     http.RoundTripper
+	cfg      Config
+	counters *Counters
+	sleep    func(context.Context, time.Duration) error
+	now      func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+// bucket is what Okta last said about one rate-limit bucket.
+type bucket struct {
+	limit, remaining int
+	reset            time.Time // local clock, corrected by the Date header
+}
+
+func newTransport(base http.RoundTripper, cfg Config, counters *Counters) *transport {
+	counters.Remaining.Store(-1)
+	return &transport{
+		base:     base,
+		cfg:      cfg,
+		counters: counters,
+		sleep:    sleepCtx,
+		now:      time.Now,
+		buckets:  make(map[string]*bucket),
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// bucketOf names the Okta rate-limit bucket of a request: list users and
+// get-user-by-id are separate buckets.
+func bucketOf(r *http.Request) string {
+	p := strings.TrimSuffix(r.URL.Path, "/")
+	if rest, ok := strings.CutPrefix(p, "/api/v1/users/"); ok && rest != "" {
+		return r.Method + " /api/v1/users/{id}"
+	}
+	return r.Method + " " + p
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	name := bucketOf(req)
+	var lastErr error
+	failures, waits := 0, 0
+	for {
+		if err := t.pace(ctx, name); err != nil {
+			return nil, err
+		}
+		attempt, err := rewind(req)
+		if err != nil {
+			return nil, err
+		}
+		actx, cancel := context.WithTimeout(ctx, t.cfg.RequestTimeout)
+		t.counters.Requests.Add(1)
+		resp, err := t.base.RoundTrip(attempt.WithContext(actx))
+		if err != nil {
+			cancel()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			lastErr = err
+			failures++
+			if failures > t.cfg.MaxRetries {
+				return nil, &TransportError{Attempts: failures, Cause: lastErr.Error()}
+			}
+			t.counters.Retries.Add(1)
+			if err := t.sleep(ctx, t.backoff(failures)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		t.observe(name, resp)
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests:
+			t.counters.RateLimited.Add(1)
+			drain(resp)
+			cancel()
+			waits++
+			reset := t.resetOf(name)
+			if waits > t.cfg.MaxRateLimitWaits {
+				return nil, &RateLimitError{Waits: waits - 1, Reset: reset}
+			}
+			if err := t.sleep(ctx, t.waitUntil(reset)); err != nil {
+				return nil, err
+			}
+			continue
+		case resp.StatusCode >= 500:
+			failures++
+			if failures > t.cfg.MaxRetries {
+				// Hand the buffered response to the SDK, which turns it
+				// into an *okta.Error with Okta's errorCode.
+				body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+				resp.Body.Close()
+				cancel()
+				if rerr != nil {
+					return nil, &TransportError{Attempts: failures, Cause: "read error body: " + rerr.Error()}
+				}
+				resp.Body = io.NopCloser(bytes.NewReader(body))
+				return resp, nil
+			}
+			drain(resp)
+			cancel()
+			t.counters.Retries.Add(1)
+			if err := t.sleep(ctx, t.backoff(failures)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+		return resp, nil
+	}
+}
+
+// rewind returns a request whose body can be sent again.
+func rewind(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	if req.GetBody == nil {
+		return req, nil
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, fmt.Errorf("rewind request body: %w", err)
+	}
+	r := req.Clone(req.Context())
+	r.Body = body
+	return r, nil
+}
+
+// backoff is RetryBackoff·2^(n-1) with ±20% jitter, capped at one minute.
+func (t *transport) backoff(n int) time.Duration {
+	d := t.cfg.RetryBackoff << (n - 1)
+	if d > time.Minute || d <= 0 {
+		d = time.Minute
+	}
+	jitter := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * jitter)
+}
+
+// observe records the rate-limit headers of a response. Okta's reset is an
+// epoch second on Okta's clock; it is converted with the Date header so a
+// skewed local clock does not matter.
+func (t *transport) observe(name string, resp *http.Response) {
+	limit, err1 := strconv.Atoi(resp.Header.Get("X-Rate-Limit-Limit"))
+	remaining, err2 := strconv.Atoi(resp.Header.Get("X-Rate-Limit-Remaining"))
+	resetEpoch, err3 := strconv.ParseInt(resp.Header.Get("X-Rate-Limit-Reset"), 10, 64)
+	if err2 != nil || err3 != nil {
+		return
+	}
+	if err1 != nil {
+		limit = 0
+	}
+	now := t.now()
+	serverNow := now
+	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		serverNow = d
+	}
+	reset := now.Add(time.Unix(resetEpoch, 0).Sub(serverNow))
+	t.counters.Remaining.Store(int64(remaining))
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buckets[name] = &bucket{limit: limit, remaining: remaining, reset: reset}
+}
+
+func (t *transport) resetOf(name string) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if b, ok := t.buckets[name]; ok {
+		return b.reset
+	}
+	return t.now().Add(time.Minute)
+}
+
+// waitUntil is the time to sleep until reset, plus a second for clock
+// granularity, capped at MaxRateLimitWait.
+func (t *transport) waitUntil(reset time.Time) time.Duration {
+	d := reset.Sub(t.now()) + time.Second
+	if d < time.Second {
+		d = time.Second
+	}
+	if d > t.cfg.MaxRateLimitWait {
+		d = t.cfg.MaxRateLimitWait
+	}
+	return d
+}
+
+// pace waits for the bucket's window to reset when the remaining budget has
+// fallen to the configured reserve, so oktasync never spends the share other
+// Okta clients need and rarely sees a 429.
+func (t *transport) pace(ctx context.Context, name string) error {
+	t.mu.Lock()
+	b, ok := t.buckets[name]
+	var wait time.Duration
+	if ok && b.limit > 0 {
+		reserve := int(float64(b.limit) * t.cfg.RateLimitReserve)
+		if b.remaining <= reserve && t.now().Before(b.reset) {
+			wait = t.waitUntil(b.reset)
+			// The window is assumed fresh after the wait; the next
+			// response corrects the numbers.
+			b.remaining = b.limit
+		}
+	}
+	t.mu.Unlock()
+	if wait == 0 {
+		return nil
+	}
+	t.counters.Pauses.Add(1)
+	return t.sleep(ctx, wait)
+}
+
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
+
+// cancelBody releases the attempt's deadline when the SDK closes the body.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}

@@ -1,0 +1,95 @@
+package neo4j
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// Config configures the Neo4j sink. Password is set by cmd from the
+// environment and never read from YAML or printed.
+type Config struct {
+	// URI is the Bolt URI: bolt://, bolt+s://, neo4j://, neo4j+s:// (and
+	// the +ssc variants).
+	URI string `yaml:"uri"`
+	// Username and Password are optional: a server with auth off needs none.
+	Username string `yaml:"username"`
+	Password string `yaml:"-"`
+	// Database is the target database (Amundsen uses the default, neo4j).
+	Database string `yaml:"database"`
+	// BatchSize is the rows per UNWIND transaction.
+	BatchSize int `yaml:"batch_size"`
+	// PublishedTag is written to published_tag on every node and edge this
+	// run touches, as databuilder's job_publish_tag. Empty means the run's
+	// start time, UTC, as a sortable RFC 3339 string.
+	PublishedTag string `yaml:"published_tag"`
+	// ConnectTimeout bounds connecting to the server.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// MaxTransactionRetryTime bounds the driver's retries of transient
+	// errors (deadlocks, leader switches) per transaction.
+	MaxTransactionRetryTime time.Duration `yaml:"max_transaction_retry_time"`
+}
+
+// Defaults fills every unset field with its documented default.
+func (c *Config) Defaults() {
+	if c.URI == "" {
+		c.URI = "bolt://127.0.0.1:7687"
+	}
+	if c.Database == "" {
+		c.Database = "neo4j"
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 2000
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = 10 * time.Second
+	}
+	if c.MaxTransactionRetryTime == 0 {
+		c.MaxTransactionRetryTime = 30 * time.Second
+	}
+}
+
+// Validate reports every problem, each naming its field.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if u, err := url.Parse(c.URI); err != nil || u.Host == "" && u.Scheme != "bolt+unix" {
+		add("neo4j.uri: %q is not a URI like bolt://host:7687 or neo4j+s://host", redactURI(c.URI))
+	} else {
+		switch u.Scheme {
+		case "bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc", "bolt+unix":
+		default:
+			add("neo4j.uri: scheme %q is not one of bolt, bolt+s, bolt+ssc, neo4j, neo4j+s, neo4j+ssc", u.Scheme)
+		}
+		if u.User != nil {
+			add("neo4j.uri: must not contain credentials; use NEO4J_USERNAME and NEO4J_PASSWORD")
+		}
+	}
+	if c.Password != "" && c.Username == "" {
+		add("neo4j.username: required when a password is set (NEO4J_USERNAME)")
+	}
+	if c.Database == "" {
+		add("neo4j.database: must not be empty")
+	}
+	if c.BatchSize < 1 || c.BatchSize > 50000 {
+		add("neo4j.batch_size: must be between 1 and 50000, got %d", c.BatchSize)
+	}
+	if c.ConnectTimeout < 0 {
+		add("neo4j.connect_timeout: must not be negative")
+	}
+	if c.MaxTransactionRetryTime < 0 {
+		add("neo4j.max_transaction_retry_time: must not be negative")
+	}
+	return errors.Join(errs...)
+}
+
+// redactURI drops any user info so a URI can appear in an error.
+func redactURI(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparseable>"
+	}
+	u.User = nil
+	return u.String()
+}
