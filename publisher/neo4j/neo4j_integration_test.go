@@ -1,0 +1,242 @@
+package neo4j_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	neo4jdriver "github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/oktasync/oktasync/extractor"
+	"github.com/oktasync/oktasync/internal/neo4jtest"
+	"github.com/oktasync/oktasync/loader"
+	"github.com/oktasync/oktasync/publisher"
+	"github.com/oktasync/oktasync/publisher/neo4j"
+)
+
+func newPublisher(t *testing.T, batch int) (*neo4j.Publisher, neo4jdriver.DriverWithContext) {
+	t.Helper()
+	d := neo4jtest.Driver(t)
+	neo4jtest.Reset(t, d)
+	p, err := neo4j.New(neo4j.Config{URI: neo4jtest.URI(t), BatchSize: batch, PublishedTag: "2026-11-28T00:00:00Z"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	if err := p.Verify(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return p, d
+}
+
+func user(key, id, first string, active bool) extractor.User {
+	return extractor.User{
+		Key: key, Email: key, FirstName: first, LastName: "Doe", FullName: first + " Doe",
+		TeamName: "Data", RoleName: "Engineer", EmployeeType: "Employee", IsActive: active,
+		UpdatedAt: 1700000000, SourceID: id, Status: "ACTIVE",
+	}
+}
+
+func nodes(us ...extractor.User) []loader.NodeRow {
+	rows := make([]loader.NodeRow, len(us))
+	for i, u := range us {
+		rows[i] = loader.Node(u)
+	}
+	return rows
+}
+
+func count(t *testing.T, d neo4jdriver.DriverWithContext, cypher string, params map[string]any) int64 {
+	t.Helper()
+	recs := neo4jtest.Exec(t, d, cypher, params)
+	v, _, err := neo4jdriver.GetRecordValue[int64](recs[0], "n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestPrepareIntegration(t *testing.T) {
+	_, d := newPublisher(t, 100)
+	// Idempotent, and fine next to the constraint databuilder creates.
+	neo4jtest.Reset(t, d)
+	neo4jtest.Exec(t, d, `CREATE CONSTRAINT FOR (n:User) REQUIRE n.key IS UNIQUE`, nil)
+	p, err := neo4j.New(neo4j.Config{URI: neo4jtest.URI(t)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	for i := 0; i < 2; i++ {
+		if err := p.Prepare(context.Background()); err != nil {
+			t.Fatalf("Prepare #%d: %v", i+1, err)
+		}
+	}
+	if n := count(t, d, `SHOW CONSTRAINTS YIELD labelsOrTypes, properties, type
+		WHERE labelsOrTypes = ['User'] AND properties = ['key'] AND type = 'UNIQUENESS' RETURN count(*) AS n`, nil); n != 1 {
+		t.Errorf("User.key uniqueness constraints = %d, want 1", n)
+	}
+	if n := count(t, d, `SHOW INDEXES YIELD labelsOrTypes, properties WHERE labelsOrTypes = ['User'] AND properties = ['okta_id'] RETURN count(*) AS n`, nil); n != 1 {
+		t.Errorf("okta_id indexes = %d, want 1", n)
+	}
+}
+
+func TestPublishNodesIntegration(t *testing.T) {
+	p, d := newPublisher(t, 2) // small batches exercise batching
+	ctx := context.Background()
+	// A bare stub as the Amundsen UI creates it, holding a bookmark.
+	neo4jtest.Exec(t, d, `MERGE (u:User {key: 'ann@example.com'}) ON CREATE SET u = {email: 'ann@example.com', key: 'ann@example.com'}
+		CREATE (t:Table {key: 'hive://gold.sales/orders'})-[:FOLLOWED_BY]->(u), (u)-[:FOLLOW]->(t)`, nil)
+
+	ann, bob, cyd := user("ann@example.com", "00uann", "Ann", true), user("bob@example.com", "00ubob", "Bob", true), user("cyd@example.com", "00ucyd", "Cyd", false)
+	ann.Extra = []extractor.Attr{{Name: "cost_center", Value: "CC-1"}}
+	st, err := p.PublishNodes(ctx, nodes(ann, bob, cyd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (publisher.NodeStats{Created: 2, Updated: 1}); st != want {
+		t.Errorf("first publish = %+v, want %+v", st, want)
+	}
+	if n := count(t, d, `MATCH (u:User) RETURN count(u) AS n`, nil); n != 3 {
+		t.Errorf("users = %d, want 3 (the stub must be enriched, not duplicated)", n)
+	}
+	if n := count(t, d, `MATCH (:User {key: 'ann@example.com'})-[:FOLLOW]->(:Table) RETURN count(*) AS n`, nil); n != 1 {
+		t.Errorf("the stub's bookmark was lost")
+	}
+	// Types Amundsen relies on.
+	recs := neo4jtest.Exec(t, d, `MATCH (u:User {key: 'cyd@example.com'})
+		RETURN valueType(u.is_active) AS active, valueType(u.updated_at) AS updated, valueType(u.full_name) AS full,
+		       u.published_tag AS tag, valueType(u.publisher_last_updated_epoch_ms) AS epoch, u.okta_id AS id, u.is_active AS isActive`, nil)
+	r := recs[0].AsMap()
+	for k, want := range map[string]any{"active": "BOOLEAN NOT NULL", "updated": "INTEGER NOT NULL", "full": "STRING NOT NULL",
+		"tag": "2026-11-28T00:00:00Z", "epoch": "INTEGER NOT NULL", "id": "00ucyd", "isActive": false} {
+		if r[k] != want {
+			t.Errorf("%s = %v, want %v", k, r[k], want)
+		}
+	}
+	if got := neo4jtest.Exec(t, d, `MATCH (u:User {key: 'ann@example.com'}) RETURN u.cost_center AS c, u.first_name AS f`, nil)[0].AsMap(); got["c"] != "CC-1" || got["f"] != "Ann" {
+		t.Errorf("ann = %v", got)
+	}
+
+	// Same rows again: nothing changes.
+	if st, err = p.PublishNodes(ctx, nodes(ann, bob, cyd)); err != nil {
+		t.Fatal(err)
+	}
+	if want := (publisher.NodeStats{Unchanged: 3}); st != want {
+		t.Errorf("second publish = %+v, want %+v", st, want)
+	}
+	// One change.
+	bob.TeamName = "Platform"
+	if st, err = p.PublishNodes(ctx, nodes(ann, bob, cyd)); err != nil {
+		t.Fatal(err)
+	}
+	if want := (publisher.NodeStats{Updated: 1, Unchanged: 2}); st != want {
+		t.Errorf("third publish = %+v, want %+v", st, want)
+	}
+	// A property of the wrong type written by someone else is corrected.
+	neo4jtest.Exec(t, d, `MATCH (u:User {key: 'ann@example.com'}) SET u.is_active = 'true'`, nil)
+	if st, err = p.PublishNodes(ctx, nodes(ann)); err != nil {
+		t.Fatal(err)
+	}
+	if st.Updated != 1 {
+		t.Errorf("string is_active not corrected: %+v", st)
+	}
+	if n := count(t, d, `MATCH (u:User) WHERE u.is_active = true RETURN count(u) AS n`, nil); n != 2 {
+		t.Errorf("active users = %d, want 2", n)
+	}
+}
+
+func TestPublishManagersIntegration(t *testing.T) {
+	p, d := newPublisher(t, 100)
+	ctx := context.Background()
+	boss, vp, ann, bob := user("boss@x.io", "00uboss", "Boss", true), user("vp@x.io", "00uvp", "Vp", true), user("ann@x.io", "00uann", "Ann", true), user("bob@x.io", "00ubob", "Bob", true)
+	if _, err := p.PublishNodes(ctx, nodes(boss, vp, ann, bob)); err != nil {
+		t.Fatal(err)
+	}
+	byID := func(id string) extractor.ManagerRef { return extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: id} }
+	byKey := func(k string) extractor.ManagerRef { return extractor.ManagerRef{Kind: extractor.ManagerByKey, Value: k} }
+	rows := []loader.ManagerRow{
+		{UserKey: "boss@x.io"},
+		{UserKey: "vp@x.io", Manager: byID("00uboss")},
+		{UserKey: "ann@x.io", Manager: byKey("vp@x.io")},
+		{UserKey: "bob@x.io", Manager: byID("00unobody")},
+	}
+	st, err := p.PublishManagers(ctx, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (publisher.ManagerStats{Linked: 2, Missing: 1}); st != want {
+		t.Errorf("first pass = %+v, want %+v", st, want)
+	}
+	managerOf := func(key string) []string {
+		var out []string
+		for _, r := range neo4jtest.Exec(t, d, `MATCH (u:User {key: $k})-[:MANAGE_BY]->(m:User) RETURN m.key AS m ORDER BY m`, map[string]any{"k": key}) {
+			out = append(out, r.AsMap()["m"].(string))
+		}
+		return out
+	}
+	if got := managerOf("ann@x.io"); len(got) != 1 || got[0] != "vp@x.io" {
+		t.Errorf("ann's managers = %v", got)
+	}
+	// Edges carry publisher metadata on both directions.
+	if n := count(t, d, `MATCH ()-[r:MANAGE_BY|MANAGE]->() WHERE r.published_tag IS NOT NULL AND r.publisher_last_updated_epoch_ms IS NOT NULL RETURN count(r) AS n`, nil); n != 4 {
+		t.Errorf("edges with publisher metadata = %d, want 4", n)
+	}
+	// Again: nothing new.
+	if st, err = p.PublishManagers(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if want := (publisher.ManagerStats{Kept: 2, Missing: 1}); st != want {
+		t.Errorf("second pass = %+v, want %+v", st, want)
+	}
+	// Ann changes manager; vp loses his; a half pair left by another writer is repaired.
+	neo4jtest.Exec(t, d, `MATCH (b:User {key:'bob@x.io'}), (m:User {key:'boss@x.io'}) CREATE (b)-[:MANAGE_BY]->(m)`, nil)
+	rows = []loader.ManagerRow{
+		{UserKey: "ann@x.io", Manager: byKey("boss@x.io")},
+		{UserKey: "vp@x.io"},
+		{UserKey: "bob@x.io", Manager: byID("00uboss")},
+	}
+	if st, err = p.PublishManagers(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if want := (publisher.ManagerStats{Linked: 2, Unlinked: 2}); st != want {
+		t.Errorf("change pass = %+v, want %+v", st, want)
+	}
+	if got := managerOf("ann@x.io"); len(got) != 1 || got[0] != "boss@x.io" {
+		t.Errorf("ann's managers after change = %v", got)
+	}
+	if got := managerOf("vp@x.io"); len(got) != 0 {
+		t.Errorf("vp still has managers %v", got)
+	}
+	if n := count(t, d, `MATCH (u:User)-[:MANAGE_BY]->(m:User) WHERE NOT (m)-[:MANAGE]->(u) RETURN count(*) AS n`, nil); n != 0 {
+		t.Errorf("%d MANAGE_BY edges without their MANAGE mirror", n)
+	}
+	if n := count(t, d, `MATCH (m:User)-[:MANAGE]->(u:User) WHERE NOT (u)-[:MANAGE_BY]->(m) RETURN count(*) AS n`, nil); n != 0 {
+		t.Errorf("%d MANAGE edges without their MANAGE_BY mirror", n)
+	}
+	if n := count(t, d, `MATCH (u:User)-[r:MANAGE_BY]->() WITH u, count(r) AS c WHERE c > 1 RETURN count(u) AS n`, nil); n != 0 {
+		t.Errorf("%d users with more than one manager", n)
+	}
+	// Amundsen's own read query.
+	recs := neo4jtest.Exec(t, d, `MATCH (user:User {key: $user_id}) OPTIONAL MATCH (user)-[:MANAGE_BY]->(manager:User) RETURN user, manager`, map[string]any{"user_id": "ann@x.io"})
+	if len(recs) != 1 {
+		t.Fatalf("Amundsen's get_user query returned %d rows, want 1", len(recs))
+	}
+	m := recs[0].AsMap()["manager"].(neo4jdriver.Node)
+	if m.Props["full_name"] != "Boss Doe" {
+		t.Errorf("manager full_name = %v", m.Props["full_name"])
+	}
+}
+
+func TestVerifyUnreachableIntegration(t *testing.T) {
+	neo4jtest.URI(t)
+	p, err := neo4j.New(neo4j.Config{URI: "bolt://127.0.0.1:1", ConnectTimeout: time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	if err := p.Verify(context.Background()); err == nil {
+		t.Fatal("Verify succeeded against a closed port")
+	}
+}
