@@ -1,6 +1,7 @@
 // Command oktasync syncs Okta users into Amundsen's Neo4j graph.
 //
 //	oktasync sync [flags]    one full sync (CLI, Kubernetes CronJob)
+//	oktasync lookup USER_ID  show a user as Amundsen reads it
 //	oktasync version
 //
 // Exit codes: 0 success; 1 the run failed (Okta or Neo4j error, interrupted);
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "sync":
 		return runSync(ctx, args[1:], getenv, stdout, stderr)
+	case "lookup":
+		return runLookup(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "oktasync", version)
 		return exitOK
@@ -71,6 +74,7 @@ func usage(w io.Writer) {
 
 Usage:
   oktasync sync [flags]   read every Okta user and update the graph (see oktasync sync -h)
+  oktasync lookup USER_ID print a user as Amundsen's metadata service reads it
   oktasync version        print the version
 
 Exit codes: 0 success, 1 run failed, 2 bad configuration or usage.

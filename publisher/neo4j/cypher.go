@@ -71,3 +71,10 @@ SET r1.published_tag = $tag, r1.publisher_last_updated_epoch_ms = timestamp(),
     r2.published_tag = $tag, r2.publisher_last_updated_epoch_ms = timestamp()
 RETURN sum(CASE WHEN had THEN 0 ELSE 1 END) AS linked,
        sum(CASE WHEN had THEN 1 ELSE 0 END) AS kept`
+
+// cypherGetUser is Amundsen metadata's get_user query, verbatim
+// (neo4j_proxy.get_user): what the Amundsen UI will show for $user_id.
+const cypherGetUser = `
+MATCH (user:User {key: $user_id})
+OPTIONAL MATCH (user)-[:MANAGE_BY]->(manager:User)
+RETURN user as user_record, manager as manager_record`

@@ -154,8 +154,12 @@ func TestPublishManagersIntegration(t *testing.T) {
 	if _, err := p.PublishNodes(ctx, nodes(boss, vp, ann, bob)); err != nil {
 		t.Fatal(err)
 	}
-	byID := func(id string) extractor.ManagerRef { return extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: id} }
-	byKey := func(k string) extractor.ManagerRef { return extractor.ManagerRef{Kind: extractor.ManagerByKey, Value: k} }
+	byID := func(id string) extractor.ManagerRef {
+		return extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: id}
+	}
+	byKey := func(k string) extractor.ManagerRef {
+		return extractor.ManagerRef{Kind: extractor.ManagerByKey, Value: k}
+	}
 	rows := []loader.ManagerRow{
 		{UserKey: "boss@x.io"},
 		{UserKey: "vp@x.io", Manager: byID("00uboss")},

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/oktasync/oktasync/publisher/neo4j"
+)
+
+// runLookup prints what Amundsen's metadata service reads for one user id,
+// through its own get_user query: a quick check after a sync.
+func runLookup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("oktasync lookup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	uri := fs.String("neo4j-uri", "", "Neo4j Bolt URI (env NEO4J_URI, default bolt://127.0.0.1:7687)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: oktasync lookup [--neo4j-uri URI] USER_ID\n\nPrints the user as Amundsen's metadata service reads it (its get_user query).")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitConfig
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitConfig
+	}
+	cfg := neo4j.Config{URI: getenv(envNeo4jURI), Username: getenv(envNeo4jUser), Password: getenv(envNeo4jPassword), Database: getenv(envNeo4jDatabase)}
+	if *uri != "" {
+		cfg.URI = *uri
+	}
+	p, err := neo4j.New(cfg, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "oktasync:", configError(err))
+		return exitConfig
+	}
+	defer p.Close(context.WithoutCancel(ctx))
+	key := strings.TrimSpace(fs.Arg(0))
+	user, manager, found, err := p.Lookup(ctx, key)
+	if err != nil {
+		fmt.Fprintln(stderr, "oktasync:", err)
+		return exitFailed
+	}
+	if !found {
+		fmt.Fprintf(stderr, "oktasync: User %s not found in the graph (Amundsen would answer 404)\n", key)
+		return exitFailed
+	}
+	out := map[string]any{"user": user, "manager_fullname": nil}
+	if manager != nil {
+		out["manager_fullname"] = manager["full_name"]
+		out["manager_email"] = manager["email"]
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return exitFailed
+	}
+	return exitOK
+}
