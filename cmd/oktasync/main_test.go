@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oktasync/oktasync/internal/neo4jtest"
+	"github.com/oktasync/oktasync/internal/oktasim"
+	"github.com/oktasync/oktasync/internal/oktasim/oktasimtest"
+	"github.com/oktasync/oktasync/jobs"
+)
+
+func envOf(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func runCmd(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, envOf(env), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestBadConfigurationListsEveryProblem(t *testing.T) {
+	code, _, stderr := runCmd(t, map[string]string{
+		"OKTA_ORG_URL": "http://acme.okta.com",
+		"NEO4J_URI":    "ftp://graph",
+	}, "sync", "--okta-page-size", "500", "--batch-size", "lots", "--log-level", "loud")
+	if code != exitConfig {
+		t.Fatalf("exit %d, want %d (bad configuration)\n%s", code, exitConfig, stderr)
+	}
+	for _, want := range []string{"okta.org_url", "http:// is only allowed for loopback", "no credentials", "okta.page_size", "--batch-size", "neo4j.uri", "log.level"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("message does not mention %q:\n%s", want, stderr)
+		}
+	}
+	if n := strings.Count(stderr, "invalid configuration"); n != 1 {
+		t.Errorf("want one message, got %d:\n%s", n, stderr)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"sync", "extra"}, {"sync", "--no-such-flag"}} {
+		if code, _, _ := runCmd(t, nil, args...); code != exitConfig {
+			t.Errorf("%v: exit %d, want %d", args, code, exitConfig)
+		}
+	}
+	if code, out, _ := runCmd(t, nil, "version"); code != exitOK || !strings.Contains(out, "oktasync") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(file, []byte("okta:\n  org_url: https://file.okta.com\n  page_size: 50\nneo4j:\n  uri: bolt://file:7687\n  database: filedb\nsync:\n  batch_size: 10\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := newSyncFlags(&bytes.Buffer{})
+	if err := f.fs.Parse([]string{"--config", file, "--okta-org-url", "https://flag.okta.com", "--batch-size", "7"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(f, envOf(map[string]string{
+		"OKTA_ORG_URL": "https://env.okta.com", "OKTA_API_TOKEN": "tok",
+		"NEO4J_URI": "bolt://env:7687", "NEO4J_PASSWORD": "pw", "NEO4J_USERNAME": "neo",
+	}), os.ReadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string][2]any{
+		"flag beats env and file": {c.Okta.OrgURL, "https://flag.okta.com"},
+		"env beats file":          {c.Neo4j.URI, "bolt://env:7687"},
+		"file beats default":      {c.Neo4j.Database, "filedb"},
+		"file page size":          {c.Okta.PageSize, 50},
+		"flag batch size":         {c.Sync.BatchSize, 7},
+		"default":                 {c.Neo4j.BatchSize, 2000},
+		"token from env":          {c.Okta.Token, "tok"},
+		"password from env":       {c.Neo4j.Password, "pw"},
+	}
+	for name, v := range checks {
+		if v[0] != v[1] {
+			t.Errorf("%s: got %v, want %v", name, v[0], v[1])
+		}
+	}
+}
+
+func TestConfigFileProblems(t *testing.T) {
+	dir := t.TempDir()
+	typo := filepath.Join(dir, "typo.yaml")
+	os.WriteFile(typo, []byte("okta:\n  org_ulr: https://x.okta.com\n"), 0o600)
+	code, _, stderr := runCmd(t, map[string]string{"OKTA_API_TOKEN": "t"}, "sync", "--config", typo)
+	if code != exitConfig || !strings.Contains(stderr, "org_ulr") {
+		t.Errorf("unknown field: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = runCmd(t, nil, "sync", "--config", filepath.Join(dir, "missing.yaml"))
+	if code != exitConfig || !strings.Contains(stderr, "missing.yaml") {
+		t.Errorf("missing file: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	f := newSyncFlags(&bytes.Buffer{})
+	if err := f.fs.Parse([]string{"--config", "../../config.example.yaml"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(f, envOf(map[string]string{"OKTA_API_TOKEN": "t"}), os.ReadFile)
+	if err != nil {
+		t.Fatalf("config.example.yaml: %v", err)
+	}
+	if c.Mapping.ExtraAttributes["cost_center"] != "costCenter" || c.Okta.Mapping.Key != "email" {
+		t.Errorf("example mapping not loaded: %+v", c.Mapping)
+	}
+}
+
+func TestPrivateKeyFileAndPEMChecks(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "key.pem")
+	os.WriteFile(bad, []byte("-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n"), 0o600)
+	code, _, stderr := runCmd(t, map[string]string{
+		"OKTA_ORG_URL": "https://acme.okta.com", "OKTA_CLIENT_ID": "0oa1", "OKTA_PRIVATE_KEY_FILE": bad,
+	}, "sync", "--csv-dir", dir)
+	if code != exitConfig || !strings.Contains(stderr, "okta.private_key") {
+		t.Errorf("bad key: exit %d\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "c2VjcmV0") {
+		t.Errorf("key material in the message:\n%s", stderr)
+	}
+}
+
+func TestCSVOnlyNeedsNoNeo4j(t *testing.T) {
+	sim, url := oktasimtest.Start(t, oktasim.Config{Users: 120, Seed: 7})
+	dir := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCmd(t, map[string]string{
+		"OKTA_ORG_URL": url, "OKTA_API_TOKEN": "token", "NEO4J_URI": "bolt://127.0.0.1:1",
+	}, "sync", "--csv-dir", dir, "--summary", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var sum jobs.Summary
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatalf("summary is not JSON: %v\n%s", err, stdout)
+	}
+	nodes, _ := filepath.Glob(filepath.Join(dir, "nodes", "*.csv"))
+	rels, _ := filepath.Glob(filepath.Join(dir, "relationships", "*.csv"))
+	if len(nodes) != 1 || len(rels) != 1 {
+		t.Fatalf("csv files: nodes %v rels %v", nodes, rels)
+	}
+	data, _ := os.ReadFile(nodes[0])
+	lines := strings.Count(string(data), "\r\n")
+	if lines != sum.Created+1 || sum.Created == 0 || sum.Created+sum.Skipped != len(sim.Users()) {
+		t.Errorf("node file has %d lines for %d users (summary %+v)", lines, sum.Created, sum)
+	}
+	if !strings.HasPrefix(string(data), `"LABEL","KEY","email","is_active:UNQUOTED"`) {
+		t.Errorf("header: %.80s", data)
+	}
+}
+
+func TestSyncCommandIntegration(t *testing.T) {
+	d := neo4jtest.Driver(t)
+	neo4jtest.Reset(t, d)
+	_, url := oktasimtest.Start(t, oktasim.Config{Users: 300, Seed: 8, Token: "good-token"})
+	env := map[string]string{"OKTA_ORG_URL": url, "OKTA_API_TOKEN": "good-token", "NEO4J_URI": neo4jtest.URI(t)}
+
+	code, stdout, stderr := runCmd(t, env, "sync", "--summary", "json", "--published-tag", "run-1")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var sum jobs.Summary
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil || sum.Created == 0 {
+		t.Fatalf("summary %q: %v", stdout, err)
+	}
+	if !strings.Contains(stderr, `"msg":"sync finished"`) || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("want exactly one INFO log line, got:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "good-token") {
+		t.Errorf("token in the log")
+	}
+	if n := neo4jtest.Exec(t, d, `MATCH (u:User {published_tag: 'run-1'}) RETURN count(u) AS n`, nil)[0].AsMap()["n"]; n != int64(sum.Created) {
+		t.Errorf("%v nodes tagged run-1, want %d", n, sum.Created)
+	}
+
+	// Lookup answers like Amundsen's metadata service.
+	key := neo4jtest.Exec(t, d, `MATCH (u:User)-[:MANAGE_BY]->(m) RETURN u.key AS k LIMIT 1`, nil)[0].AsMap()["k"].(string)
+	code, stdout, _ = runCmd(t, env, "lookup", key)
+	if code != exitOK || !strings.Contains(stdout, `"manager_fullname"`) || !strings.Contains(stdout, key) {
+		t.Errorf("lookup: %d %s", code, stdout)
+	}
+	if code, _, _ = runCmd(t, env, "lookup", "nobody@example.com"); code != exitFailed {
+		t.Errorf("lookup of an unknown user: exit %d", code)
+	}
+
+	// A wrong token: clear message, non-zero exit, nothing written.
+	neo4jtest.Reset(t, d)
+	bad := map[string]string{"OKTA_ORG_URL": url, "OKTA_API_TOKEN": "bad-token", "NEO4J_URI": neo4jtest.URI(t)}
+	code, _, stderr = runCmd(t, bad, "sync")
+	if code != exitFailed || !strings.Contains(stderr, "Okta refused the credentials") || strings.Contains(stderr, "bad-token") {
+		t.Errorf("wrong token: exit %d\n%s", code, stderr)
+	}
+	if n := neo4jtest.Exec(t, d, `MATCH (n) RETURN count(n) AS n`, nil)[0].AsMap()["n"]; n != int64(0) {
+		t.Errorf("%v nodes written with a wrong token", n)
+	}
+
+	// An unreachable Neo4j: clear message, non-zero exit.
+	down := map[string]string{"OKTA_ORG_URL": url, "OKTA_API_TOKEN": "good-token", "NEO4J_URI": "bolt://127.0.0.1:1"}
+	code, _, stderr = runCmd(t, down, "sync")
+	if code != exitFailed || !strings.Contains(stderr, "unreachable") || !strings.Contains(stderr, "NEO4J_URI") {
+		t.Errorf("unreachable neo4j: exit %d\n%s", code, stderr)
+	}
+}
