@@ -1,0 +1,209 @@
+// Command oktasim serves a simulated Okta org (Users API, OAuth token
+// endpoint, rate limits, injectable faults and an admin API) for tests,
+// `make demo` and benchmarks.
+//
+// Usage:
+//
+//	oktasim --users 10000 --seed 1 --addr 127.0.0.1:0
+//
+// Once listening it prints "OKTASIM_READY http://HOST:PORT" on stdout, so
+// scripts can capture the org URL; a readable start line goes to stderr. It
+// binds only to loopback addresses unless --allow-remote is given, and
+// shuts down cleanly on SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/oktasync/oktasync/internal/oktasim"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+const shutdownTimeout = 5 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// options are the parsed command-line flags.
+type options struct {
+	users         int
+	seed          int64
+	addr          string
+	allowRemote   bool
+	token         string
+	rateLimit     int
+	rateWindow    time.Duration
+	latency       time.Duration
+	errorRate     float64
+	resetRate     float64
+	malformedRate float64
+	failAfter     int
+	clientID      string
+	clientKeyFile string
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("oktasim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.users, "users", 1000, "number of generated users")
+	fs.Int64Var(&o.seed, "seed", 1, "seed for deterministic generation and fault decisions")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address (port 0 picks a free port)")
+	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow binding to a non-loopback address")
+	fs.StringVar(&o.token, "token", "", "the only accepted SSWS API token (default: any non-empty token)")
+	fs.IntVar(&o.rateLimit, "rate-limit", oktasim.DefaultRateLimit, "requests per window per rate-limit bucket")
+	fs.DurationVar(&o.rateWindow, "rate-window", oktasim.DefaultRateWindow, "rate-limit window")
+	fs.DurationVar(&o.latency, "latency", 0, "latency added to every API request")
+	fs.Float64Var(&o.errorRate, "error-rate", 0, "fraction of API requests answered with 500")
+	fs.Float64Var(&o.resetRate, "reset-rate", 0, "fraction of API requests whose connection is closed without a response")
+	fs.Float64Var(&o.malformedRate, "malformed-rate", 0, "fraction of list pages served with truncated JSON")
+	fs.IntVar(&o.failAfter, "fail-after", 0, "if > 0, fail every API request with 500 after this many list pages")
+	fs.StringVar(&o.clientID, "client-id", "", "OAuth service-app client id (needs --client-public-key)")
+	fs.StringVar(&o.clientKeyFile, "client-public-key", "", "PEM file with the service app's RSA public key (a private key is accepted too)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	var errs []error
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments: %v", fs.Args()))
+	}
+	if (o.clientID == "") != (o.clientKeyFile == "") {
+		errs = append(errs, errors.New("--client-id and --client-public-key must be given together"))
+	}
+	for name, v := range map[string]float64{"--error-rate": o.errorRate, "--reset-rate": o.resetRate, "--malformed-rate": o.malformedRate} {
+		if v < 0 || v > 1 {
+			errs = append(errs, fmt.Errorf("%s must be within [0, 1], got %g", name, v))
+		}
+	}
+	if o.latency < 0 {
+		errs = append(errs, errors.New("--latency must not be negative"))
+	}
+	if o.failAfter < 0 {
+		errs = append(errs, errors.New("--fail-after must not be negative"))
+	}
+	if err := checkLoopback(o.addr, o.allowRemote); err != nil {
+		errs = append(errs, err)
+	}
+	return o, errors.Join(errs...)
+}
+
+// checkLoopback refuses addresses that would expose the simulator beyond
+// this machine unless allowRemote is set.
+func checkLoopback(addr string, allowRemote bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", addr, err)
+	}
+	if allowRemote || host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--addr %q is not a loopback address; pass --allow-remote to bind to it", addr)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "oktasim: %v\n", err)
+		return exitUsage
+	}
+	cfg := oktasim.Config{
+		Users:      o.users,
+		Seed:       o.seed,
+		Token:      o.token,
+		RateLimit:  o.rateLimit,
+		RateWindow: o.rateWindow,
+	}
+	if o.clientID != "" {
+		pemData, err := os.ReadFile(o.clientKeyFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "oktasim: reading --client-public-key: %v\n", err)
+			return exitUsage
+		}
+		key, err := oktasim.ParseRSAPublicKeyPEM(pemData)
+		if err != nil {
+			fmt.Fprintf(stderr, "oktasim: --client-public-key %s: %v\n", o.clientKeyFile, err)
+			return exitUsage
+		}
+		cfg.Clients = map[string]*rsa.PublicKey{o.clientID: key}
+	}
+	sim, err := oktasim.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "oktasim: %v\n", err)
+		return exitUsage
+	}
+	sim.SetFaults(oktasim.Faults{
+		ErrorRate:     o.errorRate,
+		ResetRate:     o.resetRate,
+		MalformedRate: o.malformedRate,
+		Latency:       o.latency,
+		FailAfter:     o.failAfter,
+	})
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "oktasim: %v\n", err)
+		return exitError
+	}
+	base := "http://" + ln.Addr().String()
+	hs := &http.Server{
+		Handler:           sim.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      max(time.Minute, o.latency+time.Minute),
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(stderr, "oktasim: http: ", 0),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	fmt.Fprintf(stderr, "oktasim: %d users (seed %d) on %s\n", o.users, o.seed, base)
+	fmt.Fprintf(stdout, "OKTASIM_READY %s\n", base)
+
+	select {
+	case err := <-errc:
+		fmt.Fprintf(stderr, "oktasim: %v\n", err)
+		return exitError
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(stderr, "oktasim: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		fmt.Fprintf(stderr, "oktasim: shutdown: %v\n", err)
+		return exitError
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(stderr, "oktasim: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}

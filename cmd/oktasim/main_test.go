@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of run.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startRun runs the command in the background and returns its base URL
+// and a function that stops it and returns the exit code.
+func startRun(t *testing.T, args ...string) (string, func() int, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		code := run(ctx, args, pw, stderr)
+		pw.Close()
+		done <- code
+	}()
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	var line string
+	select {
+	case line = <-lines:
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatalf("no ready line; stderr: %s", stderr)
+	}
+	base, ok := strings.CutPrefix(line, "OKTASIM_READY ")
+	if !ok || !strings.HasPrefix(base, "http://127.0.0.1:") {
+		cancel()
+		t.Fatalf("ready line %q; stderr: %s", line, stderr)
+	}
+	stop := func() int {
+		cancel()
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(10 * time.Second):
+			t.Fatal("run did not return after cancellation")
+			return -1
+		}
+	}
+	return base, stop, stderr
+}
+
+func get(t *testing.T, url, auth string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", auth)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	base, stop, stderr := startRun(t, "--users", "250", "--seed", "3", "--addr", "127.0.0.1:0", "--token", "secret", "--rate-limit", "100", "--rate-window", "10s")
+	if code := get(t, base+"/api/v1/users?limit=5", "SSWS secret"); code != http.StatusOK {
+		t.Fatalf("list with the right token: %d", code)
+	}
+	if code := get(t, base+"/api/v1/users", "SSWS wrong"); code != http.StatusUnauthorized {
+		t.Fatalf("list with a wrong token: %d", code)
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit code %d; stderr: %s", code, stderr)
+	}
+	if want := "oktasim: 250 users (seed 3) on " + base; !strings.Contains(stderr.String(), want) {
+		t.Fatalf("stderr %q lacks %q", stderr, want)
+	}
+}
+
+func TestRunWithServiceAppKeyAndFaults(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "app.pub.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, stop, stderr := startRun(t, "--users", "10", "--client-id", "0oaapp", "--client-public-key", file, "--error-rate", "1")
+	if code := get(t, base+"/api/v1/users", "SSWS x"); code != http.StatusInternalServerError {
+		t.Fatalf("with --error-rate 1: %d", code)
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit code %d; stderr: %s", code, stderr)
+	}
+}
+
+func TestRunRejectsBadInvocations(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	notPEM := filepath.Join(t.TempDir(), "bad.pem")
+	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"--addr", "0.0.0.0:0"}, exitUsage, "--allow-remote"},
+		{[]string{"--addr", ":8080"}, exitUsage, "--allow-remote"},
+		{[]string{"--addr", "10.1.2.3:80"}, exitUsage, "not a loopback"},
+		{[]string{"--addr", "nonsense"}, exitUsage, "--addr"},
+		{[]string{"--error-rate", "2"}, exitUsage, "--error-rate"},
+		{[]string{"--latency", "-1s"}, exitUsage, "--latency"},
+		{[]string{"--client-id", "0oa1"}, exitUsage, "together"},
+		{[]string{"--client-id", "0oa1", "--client-public-key", missing}, exitUsage, "client-public-key"},
+		{[]string{"--client-id", "0oa1", "--client-public-key", notPEM}, exitUsage, "no PEM block"},
+		{[]string{"--users", "-1"}, exitUsage, "users"},
+		{[]string{"--bogus"}, exitUsage, "bogus"},
+		{[]string{"extra"}, exitUsage, "unexpected arguments"},
+		{[]string{"--help"}, exitOK, "Usage"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), tc.args, &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.msg) || stdout.Len() != 0 {
+			t.Errorf("run %q: code %d, stderr %q, stdout %q; want code %d mentioning %q",
+				tc.args, code, stderr.String(), stdout.String(), tc.code, tc.msg)
+		}
+	}
+}
+
+func TestCheckLoopback(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"127.0.0.1:0": true, "127.1.2.3:80": true, "[::1]:0": true, "localhost:9000": true,
+		"0.0.0.0:0": false, ":0": false, "[::]:0": false, "192.168.1.5:80": false, "example.com:80": false,
+	} {
+		if err := checkLoopback(addr, false); (err == nil) != ok {
+			t.Errorf("checkLoopback(%q) = %v, want ok=%v", addr, err, ok)
+		}
+		if err := checkLoopback(addr, true); err != nil {
+			t.Errorf("checkLoopback(%q, allowRemote) = %v", addr, err)
+		}
+	}
+}

@@ -1,0 +1,534 @@
+package oktasim
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Paging limits of GET /api/v1/users.
+const (
+	defaultListLimit = 200
+	maxListLimit     = 200
+	defaultQLimit    = 10
+)
+
+// oktaTimeLayout is how Okta renders timestamps: UTC, milliseconds, "Z".
+const oktaTimeLayout = "2006-01-02T15:04:05.000Z"
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/v1/users", s.api(bucketListUsers, s.listUsers))
+	mux.Handle("GET /api/v1/users/{idOrLogin}", s.api(bucketGetUser, s.getUser))
+	mux.Handle("/api/v1/", s.api(bucketOther, s.apiFallback))
+	mux.HandleFunc("/oauth2/v1/token", s.token)
+	s.adminRoutes(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeOktaError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.URL.Path)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Okta-Request-Id", s.requestID())
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// api wraps an /api/v1 handler with, in order: request counting, injected
+// latency, the rate limiter, authentication and injected faults.
+func (s *Server) api(bucket string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch bucket {
+		case bucketListUsers:
+			s.st.listUsers.Add(1)
+		case bucketGetUser:
+			s.st.getUser.Add(1)
+		default:
+			s.st.otherAPI.Add(1)
+		}
+		if lat := s.Faults().Latency; lat > 0 {
+			t := time.NewTimer(lat)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+		if !s.rateLimit(w, bucket) {
+			return
+		}
+		if !s.authorized(r) {
+			s.st.unauthorized.Add(1)
+			s.writeOktaError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
+			return
+		}
+		switch s.decideFault() {
+		case faultReset:
+			s.resetConn(w)
+			return
+		case faultError:
+			s.writeOktaError(w, http.StatusInternalServerError, "E0000009", "Internal Server Error")
+			return
+		}
+		h(w, r)
+	})
+}
+
+// rateLimit takes one request from bucket, sets the X-Rate-Limit-* headers
+// and answers 429 when the budget is exhausted. It reports whether the
+// request may proceed.
+func (s *Server) rateLimit(w http.ResponseWriter, bucket string) bool {
+	d := s.limiter.take(bucket, s.now())
+	h := w.Header()
+	h.Set("X-Rate-Limit-Limit", strconv.Itoa(d.limit))
+	h.Set("X-Rate-Limit-Remaining", strconv.Itoa(d.remaining))
+	h.Set("X-Rate-Limit-Reset", strconv.FormatInt(d.reset, 10))
+	if !d.allowed {
+		s.st.rateLimited.Add(1)
+		s.writeOktaError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
+	}
+	return d.allowed
+}
+
+// ResetRateLimits forgets all rate-limit windows, restoring full budgets.
+func (s *Server) ResetRateLimits() { s.limiter.resetAll() }
+
+func (s *Server) authorized(r *http.Request) bool {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	tok = strings.TrimSpace(tok)
+	if !ok || tok == "" {
+		return false
+	}
+	switch {
+	case strings.EqualFold(scheme, "SSWS"):
+		return s.cfg.Token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.Token)) == 1
+	case strings.EqualFold(scheme, "Bearer"):
+		return s.validAccessToken(tok)
+	}
+	return false
+}
+
+type fault int
+
+const (
+	faultNone fault = iota
+	faultReset
+	faultError
+)
+
+func (s *Server) decideFault() fault {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	f := s.faults
+	if f.FailAfter > 0 && s.goodPages >= f.FailAfter {
+		return faultError
+	}
+	if f.ResetRate <= 0 && f.ErrorRate <= 0 {
+		return faultNone
+	}
+	x := s.faultRNG.Float64()
+	switch {
+	case x < f.ResetRate:
+		return faultReset
+	case x < f.ResetRate+f.ErrorRate:
+		return faultError
+	}
+	return faultNone
+}
+
+// listPageMalformed decides whether a list page is served truncated, and
+// counts well-formed pages toward FailAfter.
+func (s *Server) listPageMalformed() bool {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	if s.faults.MalformedRate > 0 && s.faultRNG.Float64() < s.faults.MalformedRate {
+		return true
+	}
+	s.goodPages++
+	return false
+}
+
+// resetConn closes the connection without writing a response.
+func (s *Server) resetConn(w http.ResponseWriter) {
+	s.st.resets.Add(1)
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	// Not hijackable (e.g. HTTP/2): abort the response instead.
+	panic(http.ErrAbortHandler)
+}
+
+// listMode is how a list request selects users.
+type listMode int
+
+const (
+	listAll listMode = iota // no filter/search/q: omits DEPROVISIONED
+	listQuery
+	listQ
+)
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	qv := r.URL.Query()
+	mode := listAll
+	var (
+		e        expr
+		err      error
+		qPrefix  string
+		keepKey  string
+		keepExpr string
+	)
+	switch {
+	case qv.Get("search") != "":
+		mode, keepKey, keepExpr = listQuery, "search", qv.Get("search")
+		e, err = parseQuery(modeSearch, keepExpr)
+	case qv.Get("filter") != "":
+		mode, keepKey, keepExpr = listQuery, "filter", qv.Get("filter")
+		e, err = parseQuery(modeFilter, keepExpr)
+	case qv.Get("q") != "":
+		mode, qPrefix = listQ, strings.ToLower(qv.Get("q"))
+	}
+	if err != nil {
+		s.writeOktaError(w, http.StatusBadRequest, "E0000031", "Invalid search criteria.", err.Error())
+		return
+	}
+	limit := defaultListLimit
+	if mode == listQ {
+		limit = defaultQLimit
+	}
+	if ls := qv.Get("limit"); ls != "" {
+		n, err := strconv.Atoi(ls)
+		if err != nil || n <= 0 {
+			s.writeOktaError(w, http.StatusBadRequest, "E0000001", "Api validation failed: limit",
+				"limit: The limit must be a positive integer.")
+			return
+		}
+		limit = min(n, maxListLimit)
+	}
+	after := ""
+	if as := qv.Get("after"); as != "" && mode != listQ {
+		b, err := base64.RawURLEncoding.DecodeString(as)
+		if err != nil || len(b) == 0 {
+			s.writeOktaError(w, http.StatusBadRequest, "E0000001", "Api validation failed: after",
+				"after: The cursor is invalid; take it from the next link.")
+			return
+		}
+		after = string(b)
+	}
+
+	match := func(u *user) bool {
+		switch mode {
+		case listQuery:
+			return e.match(u)
+		case listQ:
+			if u.status == StatusDeprovisioned {
+				return false
+			}
+			for _, k := range [...]string{"firstName", "lastName", "email"} {
+				if v, ok := u.profile[k].(string); ok && strings.HasPrefix(strings.ToLower(v), qPrefix) {
+					return true
+				}
+			}
+			return false
+		}
+		return u.status != StatusDeprovisioned
+	}
+
+	base := baseURL(r)
+	var (
+		buf    bytes.Buffer
+		lastID string
+		more   bool
+	)
+	s.mu.RLock()
+	start := sort.SearchStrings(s.ids, after)
+	if start < len(s.ids) && s.ids[start] == after {
+		start++
+	}
+	page := make([]userJSON, 0, min(limit, 64))
+	for _, id := range s.ids[start:] {
+		u := s.users[id]
+		if !match(u) {
+			continue
+		}
+		if len(page) == limit {
+			more = true
+			break
+		}
+		page = append(page, renderUser(u, base, false))
+		lastID = id
+	}
+	err = encodeJSON(&buf, page)
+	s.mu.RUnlock()
+	if err != nil {
+		s.writeOktaError(w, http.StatusInternalServerError, "E0000009", "Internal Server Error", err.Error())
+		return
+	}
+
+	h := w.Header()
+	self := base + "/api/v1/users"
+	if r.URL.RawQuery != "" {
+		self += "?" + r.URL.RawQuery
+	}
+	h.Add("Link", "<"+self+`>; rel="self"`)
+	if more && mode != listQ {
+		next := url.Values{}
+		next.Set("after", base64.RawURLEncoding.EncodeToString([]byte(lastID)))
+		next.Set("limit", strconv.Itoa(limit))
+		if keepKey != "" {
+			next.Set(keepKey, keepExpr)
+		}
+		h.Add("Link", "<"+base+"/api/v1/users?"+next.Encode()+`>; rel="next"`)
+	}
+	h.Set("Content-Type", "application/json")
+	body := buf.Bytes()
+	if s.listPageMalformed() {
+		s.st.malformed.Add(1)
+		body = body[:max(1, len(body)/2)]
+	} else {
+		s.st.listPages.Add(1)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = w.Write(body)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("idOrLogin")
+	base := baseURL(r)
+	var buf bytes.Buffer
+	s.mu.RLock()
+	u := s.lookup(key)
+	var err error
+	if u != nil {
+		err = encodeJSON(&buf, renderUser(u, base, true))
+	}
+	s.mu.RUnlock()
+	switch {
+	case u == nil:
+		s.writeOktaError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+key+" (User)")
+	case err != nil:
+		s.writeOktaError(w, http.StatusInternalServerError, "E0000009", "Internal Server Error", err.Error())
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(buf.Bytes())
+	}
+}
+
+// lookup finds a user by id or (case-insensitive) login. Callers hold mu.
+func (s *Server) lookup(key string) *user {
+	if u, ok := s.users[key]; ok {
+		return u
+	}
+	if id, ok := s.logins[strings.ToLower(key)]; ok {
+		return s.users[id]
+	}
+	return nil
+}
+
+func (s *Server) apiFallback(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	rest, ok := strings.CutPrefix(p, "/api/v1/users")
+	if ok && (rest == "" || len(rest) > 1 && rest[0] == '/' && !strings.Contains(rest[1:], "/")) {
+		s.writeOktaError(w, http.StatusMethodNotAllowed, "E0000022", "The endpoint does not support the provided HTTP method")
+		return
+	}
+	s.writeOktaError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+p)
+}
+
+// baseURL is the org URL as the client addressed it.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// oktaError is the body of every Okta API error.
+type oktaError struct {
+	ErrorCode    string       `json:"errorCode"`
+	ErrorSummary string       `json:"errorSummary"`
+	ErrorLink    string       `json:"errorLink"`
+	ErrorID      string       `json:"errorId"`
+	ErrorCauses  []errorCause `json:"errorCauses"`
+}
+
+type errorCause struct {
+	ErrorSummary string `json:"errorSummary"`
+}
+
+func (s *Server) writeOktaError(w http.ResponseWriter, status int, code, summary string, causes ...string) {
+	if status >= 500 {
+		s.st.serverErrors.Add(1)
+	}
+	body := oktaError{
+		ErrorCode:    code,
+		ErrorSummary: summary,
+		ErrorLink:    code,
+		ErrorID:      "oae" + s.randomChars(19),
+		ErrorCauses:  []errorCause{},
+	}
+	for _, c := range causes {
+		body.ErrorCauses = append(body.ErrorCauses, errorCause{c})
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	if err := encodeJSON(&buf, v); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// encodeJSON writes v without HTML escaping ("G&A" stays readable), as
+// Okta does.
+func encodeJSON(buf *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// requestID returns an Okta-like request id (27 chars), unique per server.
+func (s *Server) requestID() string { return s.randomChars(27) }
+
+// randomChars derives n base62 characters from a per-server sequence
+// (splitmix64), so ids are unique without locking.
+func (s *Server) randomChars(n int) string {
+	x := s.reqSeq.Add(1) + uint64(s.cfg.Seed)<<32
+	b := make([]byte, n)
+	var z uint64
+	for i := range b {
+		if i%10 == 0 {
+			x += 0x9e3779b97f4a7c15
+			z = x
+			z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+			z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+			z ^= z >> 31
+		}
+		b[i] = base62[z%62]
+		z /= 62
+	}
+	return string(b)
+}
+
+// jsonTime renders a time the way Okta does.
+type jsonTime time.Time
+
+// MarshalJSON implements json.Marshaler.
+func (t jsonTime) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(t).UTC().Format(oktaTimeLayout) + `"`), nil
+}
+
+func jt(t *time.Time) *jsonTime {
+	if t == nil {
+		return nil
+	}
+	v := jsonTime(*t)
+	return &v
+}
+
+// userJSON is an Okta user object, fields in Okta's documented order.
+type userJSON struct {
+	ID              string          `json:"id"`
+	Status          string          `json:"status"`
+	Created         jsonTime        `json:"created"`
+	Activated       *jsonTime       `json:"activated"`
+	StatusChanged   *jsonTime       `json:"statusChanged"`
+	LastLogin       *jsonTime       `json:"lastLogin"`
+	LastUpdated     jsonTime        `json:"lastUpdated"`
+	PasswordChanged *jsonTime       `json:"passwordChanged"`
+	Type            typeJSON        `json:"type"`
+	Profile         map[string]any  `json:"profile"`
+	Credentials     credentialsJSON `json:"credentials"`
+	Links           map[string]any  `json:"_links"`
+}
+
+type typeJSON struct {
+	ID string `json:"id"`
+}
+
+type credentialsJSON struct {
+	Password         *struct{}     `json:"password,omitempty"`
+	RecoveryQuestion *questionJSON `json:"recovery_question,omitempty"`
+	Provider         providerJSON  `json:"provider"`
+}
+
+type questionJSON struct {
+	Question string `json:"question"`
+}
+
+type providerJSON struct {
+	Type string `json:"type"`
+	Name string `json:"name"`
+}
+
+type hrefJSON struct {
+	Href   string `json:"href"`
+	Method string `json:"method,omitempty"`
+}
+
+// renderUser builds the JSON form of u. The profile map is shared, so the
+// result must be encoded while mu is held. full adds the lifecycle links
+// Okta returns for a single user.
+func renderUser(u *user, base string, full bool) userJSON {
+	self := base + "/api/v1/users/" + u.id
+	links := map[string]any{"self": hrefJSON{Href: self}}
+	if full {
+		post := func(rel, path string) { links[rel] = hrefJSON{Href: self + path, Method: "POST"} }
+		switch u.status {
+		case StatusDeprovisioned:
+			post("activate", "/lifecycle/activate")
+		case StatusSuspended:
+			post("unsuspend", "/lifecycle/unsuspend")
+			post("deactivate", "/lifecycle/deactivate")
+		case StatusStaged, StatusProvisioned:
+			post("activate", "/lifecycle/activate")
+			post("deactivate", "/lifecycle/deactivate")
+		case StatusLockedOut:
+			post("unlock", "/lifecycle/unlock")
+			post("deactivate", "/lifecycle/deactivate")
+		default:
+			post("suspend", "/lifecycle/suspend")
+			post("resetPassword", "/lifecycle/reset_password")
+			post("expirePassword", "/lifecycle/expire_password")
+			post("deactivate", "/lifecycle/deactivate")
+		}
+		links["schema"] = hrefJSON{Href: base + "/api/v1/meta/schemas/user/osc" + u.typeID[3:]}
+		links["type"] = hrefJSON{Href: base + "/api/v1/meta/types/user/" + u.typeID}
+	}
+	cred := credentialsJSON{Provider: providerJSON{Type: "OKTA", Name: "OKTA"}}
+	if u.passwordChanged != nil {
+		cred.Password = &struct{}{}
+	}
+	if u.status != StatusStaged && u.status != StatusProvisioned {
+		cred.RecoveryQuestion = &questionJSON{Question: u.recoveryQuestion}
+	}
+	return userJSON{
+		ID:              u.id,
+		Status:          u.status,
+		Created:         jsonTime(u.created),
+		Activated:       jt(u.activated),
+		StatusChanged:   jt(u.statusChanged),
+		LastLogin:       jt(u.lastLogin),
+		LastUpdated:     jsonTime(u.lastUpdated),
+		PasswordChanged: jt(u.passwordChanged),
+		Type:            typeJSON{ID: u.typeID},
+		Profile:         u.profile,
+		Credentials:     cred,
+		Links:           links,
+	}
+}

@@ -1,0 +1,391 @@
+// Package oktasim is an in-process simulator of Okta's Users API.
+//
+// It serves the subset of the Okta management API that oktasync reads
+// (GET /api/v1/users with limit/after/filter/search/q, GET
+// /api/v1/users/{idOrLogin}), the org authorization server's token endpoint
+// for OAuth service apps (POST /oauth2/v1/token with private_key_jwt), Okta's
+// rate-limit headers and 429s, and injectable faults (latency, 500s,
+// connection resets, truncated pages, persistent failure). The org is
+// generated deterministically from a seed: realistic names including
+// non-ASCII ones, every user status, a manager tree, custom attributes and
+// Okta-shaped timestamps.
+//
+// Tests and demos change the org through an admin API (under /admin/, no
+// Okta authentication) or the equivalent Go methods on *Server. Every change
+// moves the user's lastUpdated to a strictly increasing millisecond
+// timestamp, so incremental syncs with `lastUpdated gt "..."` can be
+// exercised exactly.
+//
+// Okta API (Authorization: "SSWS <token>" or "Bearer <access token>"):
+//
+//	GET  /api/v1/users               limit (default and max 200), after, filter, search, q
+//	GET  /api/v1/users/{idOrLogin}   by id, or by login (case-insensitive)
+//	POST /oauth2/v1/token            client_credentials + private_key_jwt (RS256/384/512)
+//
+// List pages are ordered by id; the opaque after cursor encodes the last id
+// of the previous page, so paging stays consistent while users change. A
+// plain list and q omit DEPROVISIONED users; filter and search include them.
+//
+// Admin API (no authentication, JSON in and out, errors as {"error": "..."}):
+//
+//	GET    /admin/users                 every user (DEPROVISIONED included) as Okta JSON
+//	POST   /admin/users                 {"profile": {...}, "status": "ACTIVE"} -> 201
+//	GET    /admin/users/{id}            one user
+//	PATCH  /admin/users/{id}            {"profile": {...}} merged; null clears
+//	PUT    /admin/users/{id}/manager    {"managerId": "00u..."}; "" or null removes
+//	PUT    /admin/users/{id}/status     {"status": "SUSPENDED"}
+//	POST   /admin/users/{id}/deactivate status DEPROVISIONED
+//	DELETE /admin/users/{id}            hard delete -> 204
+//	GET    /admin/stats                 Stats
+//	GET    /admin/faults, PUT /admin/faults
+//	       {"error_rate", "reset_rate", "malformed_rate", "latency_ms", "fail_after"}
+//	POST   /admin/ratelimits/reset      restore every rate-limit budget -> 204
+//
+// Wherever the admin API or a Go method takes an id, a login works too.
+//
+// The simulator is used by tests, `make demo` and benchmarks; product code
+// must not import it. Tests start it with oktasimtest.Start.
+package oktasim
+
+import (
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults applied by New when the corresponding Config field is zero.
+const (
+	DefaultRateLimit  = 600
+	DefaultRateWindow = 60 * time.Second
+	// MaxUsers bounds Config.Users so a typo cannot exhaust memory.
+	MaxUsers = 2_000_000
+)
+
+// Sentinel errors returned by the admin methods. They are wrapped with
+// details; test them with errors.Is.
+var (
+	// ErrNotFound reports an unknown user (or manager) id.
+	ErrNotFound = errors.New("oktasim: user not found")
+	// ErrInvalid reports a rejected change: bad status, missing or
+	// duplicate login, a value that cannot be represented as JSON.
+	ErrInvalid = errors.New("oktasim: invalid request")
+)
+
+// Config describes the simulated org. The zero value of each optional field
+// selects the documented default.
+type Config struct {
+	// Users is the number of users generated at start-up.
+	Users int
+	// Seed makes generation (and fault decisions) deterministic.
+	Seed int64
+	// Token, if non-empty, is the only accepted SSWS API token; otherwise
+	// any non-empty SSWS token is accepted.
+	Token string
+	// RateLimit is the number of requests per window per bucket (0 means
+	// 600). The buckets are: list users (GET /api/v1/users), get user
+	// (GET /api/v1/users/{id}), the token endpoint, and everything else
+	// under /api/v1/.
+	RateLimit int
+	// RateWindow is the length of a rate-limit window (0 means 60s). A
+	// bucket's window starts at its first request.
+	RateWindow time.Duration
+	// Clients maps OAuth service-app client ids to their RSA public keys,
+	// for POST /oauth2/v1/token (client_credentials with private_key_jwt).
+	Clients map[string]*rsa.PublicKey
+	// Now is the clock (nil means time.Now). It is read for rate-limit
+	// windows, token expiry and the timestamps of admin changes.
+	Now func() time.Time
+}
+
+// Faults are injected into requests under /api/v1/ (never into the token
+// endpoint or the admin API). The zero value injects nothing.
+type Faults struct {
+	// ErrorRate is the fraction of API requests answered with HTTP 500 and
+	// an Okta E0000009 body.
+	ErrorRate float64
+	// ResetRate is the fraction of API requests whose connection is
+	// hijacked and closed without any response. The client sees EOF (which
+	// okta-sdk-golang v2 retries without limit); note that Go's
+	// http.Transport may itself replay a GET that fails this way on a
+	// reused keep-alive connection.
+	ResetRate float64
+	// MalformedRate is the fraction of list pages answered with status 200
+	// and a truncated (invalid) JSON body.
+	MalformedRate float64
+	// Latency is added to every API request.
+	Latency time.Duration
+	// FailAfter, if > 0, makes every API request fail with 500 once this
+	// many list pages have been served successfully since SetFaults.
+	FailAfter int
+}
+
+// Stats are counters since New. Request counters count every request that
+// reached the endpoint, whatever its outcome.
+type Stats struct {
+	ListUsersRequests int64 `json:"list_users_requests"`
+	GetUserRequests   int64 `json:"get_user_requests"`
+	TokenRequests     int64 `json:"token_requests"`
+	OtherAPIRequests  int64 `json:"other_api_requests"`
+	AdminRequests     int64 `json:"admin_requests"`
+	// ListPages counts list responses served with status 200 and a
+	// well-formed body; MalformedPages counts the truncated ones.
+	ListPages      int64 `json:"list_pages"`
+	MalformedPages int64 `json:"malformed_pages"`
+	// RateLimited counts 429 responses.
+	RateLimited int64 `json:"rate_limited"`
+	// ServerErrors counts 5xx responses.
+	ServerErrors int64 `json:"server_errors"`
+	// Resets counts connections closed without a response.
+	Resets int64 `json:"resets"`
+	// Unauthorized counts 401 responses from /api/v1/.
+	Unauthorized int64 `json:"unauthorized"`
+	// TokensIssued counts access tokens issued by the token endpoint.
+	TokensIssued int64 `json:"tokens_issued"`
+}
+
+// User is an exported snapshot of one user. Nullable Okta timestamps are
+// pointers. Profile values have JSON types: string, float64, bool, nil,
+// []any or map[string]any.
+type User struct {
+	Id              string
+	Status          string
+	Created         time.Time
+	Activated       *time.Time
+	StatusChanged   *time.Time
+	LastLogin       *time.Time
+	LastUpdated     time.Time
+	PasswordChanged *time.Time
+	// TypeID is the id of the user type ("oty...").
+	TypeID  string
+	Profile map[string]any
+}
+
+// user is the internal, mutable record. All times are UTC with millisecond
+// precision.
+type user struct {
+	id               string
+	status           string
+	created          time.Time
+	activated        *time.Time
+	statusChanged    *time.Time
+	lastLogin        *time.Time
+	lastUpdated      time.Time
+	passwordChanged  *time.Time
+	typeID           string
+	recoveryQuestion string
+	profile          map[string]any
+}
+
+// Server is a simulated Okta org. Create it with New; it is safe for
+// concurrent use.
+type Server struct {
+	cfg     Config
+	now     func() time.Time
+	handler http.Handler
+
+	mu         sync.RWMutex
+	users      map[string]*user
+	ids        []string          // sorted ascending; the paging order
+	logins     map[string]string // lower-cased login -> id
+	maxUpdated time.Time         // greatest lastUpdated ever assigned
+	idRNG      *rand.Rand        // ids of created users (guarded by mu)
+
+	faultMu   sync.Mutex
+	faults    Faults
+	faultRNG  *rand.Rand
+	goodPages int // successful list pages since SetFaults (for FailAfter)
+
+	limiter *rateLimiter
+
+	tokMu  sync.Mutex
+	tokens map[string]time.Time // access token -> expiry
+	jtis   map[string]time.Time // client assertion jti -> expiry (replay guard)
+
+	reqSeq atomic.Uint64
+	st     counters
+}
+
+type counters struct {
+	listUsers, getUser, token, otherAPI, admin atomic.Int64
+	listPages, malformed, rateLimited          atomic.Int64
+	serverErrors, resets, unauthorized, issued atomic.Int64
+}
+
+// New validates cfg and generates the org. It performs no I/O.
+func New(cfg Config) (*Server, error) {
+	var errs []error
+	if cfg.Users < 0 || cfg.Users > MaxUsers {
+		errs = append(errs, fmt.Errorf("users must be between 0 and %d, got %d", MaxUsers, cfg.Users))
+	}
+	if cfg.RateLimit < 0 {
+		errs = append(errs, fmt.Errorf("rate limit must not be negative, got %d", cfg.RateLimit))
+	}
+	if cfg.RateWindow < 0 {
+		errs = append(errs, fmt.Errorf("rate window must not be negative, got %s", cfg.RateWindow))
+	}
+	for id, k := range cfg.Clients {
+		if id == "" {
+			errs = append(errs, errors.New("client id must not be empty"))
+		}
+		if k == nil || k.N == nil {
+			errs = append(errs, fmt.Errorf("client %q has no public key", id))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("oktasim: invalid config: %w", errors.Join(errs...))
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.RateWindow == 0 {
+		cfg.RateWindow = DefaultRateWindow
+	}
+	clients := make(map[string]*rsa.PublicKey, len(cfg.Clients))
+	for id, k := range cfg.Clients {
+		clients[id] = k
+	}
+	cfg.Clients = clients
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+
+	seed := uint64(cfg.Seed)
+	s := &Server{
+		cfg:      cfg,
+		now:      now,
+		users:    make(map[string]*user, cfg.Users),
+		logins:   make(map[string]string, cfg.Users),
+		idRNG:    rand.New(rand.NewPCG(seed, 0x6964735f6f6b7461)),
+		faultRNG: rand.New(rand.NewPCG(seed, 0x6661756c74730000)),
+		limiter:  newRateLimiter(cfg.RateLimit, cfg.RateWindow),
+		tokens:   make(map[string]time.Time),
+		jtis:     make(map[string]time.Time),
+	}
+	for _, u := range generate(cfg.Users, cfg.Seed) {
+		s.users[u.id] = u
+		s.ids = append(s.ids, u.id)
+		s.logins[lowerLogin(u.profile)] = u.id
+		if u.lastUpdated.After(s.maxUpdated) {
+			s.maxUpdated = u.lastUpdated
+		}
+	}
+	sort.Strings(s.ids)
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler serving the Okta API, the token endpoint
+// and the admin API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// SetFaults replaces the injected faults and restarts the FailAfter count.
+func (s *Server) SetFaults(f Faults) {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	s.faults = f
+	s.goodPages = 0
+}
+
+// Faults returns the faults currently injected.
+func (s *Server) Faults() Faults {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	return s.faults
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		ListUsersRequests: s.st.listUsers.Load(),
+		GetUserRequests:   s.st.getUser.Load(),
+		TokenRequests:     s.st.token.Load(),
+		OtherAPIRequests:  s.st.otherAPI.Load(),
+		AdminRequests:     s.st.admin.Load(),
+		ListPages:         s.st.listPages.Load(),
+		MalformedPages:    s.st.malformed.Load(),
+		RateLimited:       s.st.rateLimited.Load(),
+		ServerErrors:      s.st.serverErrors.Load(),
+		Resets:            s.st.resets.Load(),
+		Unauthorized:      s.st.unauthorized.Load(),
+		TokensIssued:      s.st.issued.Load(),
+	}
+}
+
+// Users returns a deep copy of every user (DEPROVISIONED included, deleted
+// users excluded), sorted by id.
+func (s *Server) Users() []User {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]User, 0, len(s.ids))
+	for _, id := range s.ids {
+		out = append(out, s.users[id].snapshot())
+	}
+	return out
+}
+
+// User returns a deep copy of one user by id.
+func (s *Server) User(id string) (User, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u, ok := s.users[id]
+	if !ok {
+		return User{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return u.snapshot(), nil
+}
+
+func (u *user) snapshot() User {
+	return User{
+		Id:              u.id,
+		Status:          u.status,
+		Created:         u.created,
+		Activated:       copyTime(u.activated),
+		StatusChanged:   copyTime(u.statusChanged),
+		LastLogin:       copyTime(u.lastLogin),
+		LastUpdated:     u.lastUpdated,
+		PasswordChanged: copyTime(u.passwordChanged),
+		TypeID:          u.typeID,
+		Profile:         deepCopyMap(u.profile),
+	}
+}
+
+func copyTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
+
+func deepCopyMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = deepCopy(v)
+	}
+	return out
+}
+
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return deepCopyMap(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopy(e)
+		}
+		return out
+	default:
+		return v
+	}
+}

@@ -1,0 +1,267 @@
+package oktasim
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// OAuth constants of the org authorization server.
+const (
+	clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+	accessTokenTTL      = time.Hour
+	// maxAssertionTTL is how far in the future a client assertion may
+	// expire (Okta: at most one hour), plus clock skew.
+	maxAssertionTTL = time.Hour + 5*time.Minute
+	clockSkew       = 5 * time.Minute
+	// ScopeUsersRead is the scope a service app needs to read users.
+	ScopeUsersRead = "okta.users.read"
+)
+
+// grantedScope reports whether the simulated service apps are granted a
+// scope. okta.users.read is required in every request; the others are
+// accepted so clients that also ask for them are not rejected.
+func grantedScope(s string) bool {
+	switch s {
+	case ScopeUsersRead, "okta.logs.read", "okta.eventHooks.read", "okta.eventHooks.manage":
+		return true
+	}
+	return false
+}
+
+type tokenResponse struct {
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+	AccessToken string `json:"access_token"`
+	Scope       string `json:"scope"`
+}
+
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+// token serves POST /oauth2/v1/token: the client_credentials grant with a
+// private_key_jwt client assertion. Parameters are read from the URL query
+// (as okta-sdk-golang v2 sends them) and from a form body.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	s.st.token.Add(1)
+	if !s.rateLimit(w, bucketToken) {
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, oauthError{"invalid_request", "The token endpoint only supports POST."})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "The request could not be parsed: " + err.Error()})
+		return
+	}
+	if gt := r.Form.Get("grant_type"); gt != "client_credentials" {
+		writeJSON(w, http.StatusBadRequest, oauthError{"unsupported_grant_type",
+			fmt.Sprintf("The authorization grant type %q is not supported by the authorization server. Configured grant types: [client_credentials].", gt)})
+		return
+	}
+	if r.Form.Get("client_assertion_type") != clientAssertionType || r.Form.Get("client_assertion") == "" {
+		writeJSON(w, http.StatusUnauthorized, oauthError{"invalid_client",
+			"Client authentication failed. Either the client or the client credentials are invalid."})
+		return
+	}
+	now := s.now()
+	clientID, err := s.verifyAssertion(r.Form.Get("client_assertion"), baseURL(r)+"/oauth2/v1/token", now)
+	if err == nil {
+		if cid := r.Form.Get("client_id"); cid != "" && cid != clientID {
+			err = descError("The client_id parameter does not match the client_assertion issuer.")
+		}
+	}
+	if err != nil {
+		writeJSON(w, http.StatusUnauthorized, oauthError{"invalid_client", err.Error()})
+		return
+	}
+	scopes := strings.Fields(r.Form.Get("scope"))
+	if len(scopes) == 0 {
+		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_scope",
+			"The authorization server resource does not have any configured default scopes, 'scope' must be provided."})
+		return
+	}
+	var bad []string
+	for _, sc := range scopes {
+		if !grantedScope(sc) {
+			bad = append(bad, sc)
+		}
+	}
+	if len(bad) > 0 {
+		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_scope",
+			"The following scopes are not allowed: [" + strings.Join(bad, ", ") + "]"})
+		return
+	}
+	if !slices.Contains(scopes, ScopeUsersRead) {
+		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_scope",
+			"The requested scopes must include " + ScopeUsersRead + "."})
+		return
+	}
+	at, err := s.issueToken(now)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, oauthError{"server_error", err.Error()})
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, tokenResponse{
+		TokenType:   "Bearer",
+		ExpiresIn:   int(accessTokenTTL / time.Second),
+		AccessToken: at,
+		Scope:       strings.Join(scopes, " "),
+	})
+}
+
+func (s *Server) issueToken(now time.Time) (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generating access token: %w", err)
+	}
+	tok := "sim." + base64.RawURLEncoding.EncodeToString(b[:])
+	s.tokMu.Lock()
+	defer s.tokMu.Unlock()
+	for k, exp := range s.tokens {
+		if !now.Before(exp) {
+			delete(s.tokens, k)
+		}
+	}
+	s.tokens[tok] = now.Add(accessTokenTTL)
+	s.st.issued.Add(1)
+	return tok, nil
+}
+
+func (s *Server) validAccessToken(tok string) bool {
+	s.tokMu.Lock()
+	defer s.tokMu.Unlock()
+	exp, ok := s.tokens[tok]
+	return ok && s.now().Before(exp)
+}
+
+type jwtHeader struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+}
+
+type jwtClaims struct {
+	Iss string          `json:"iss"`
+	Sub string          `json:"sub"`
+	Aud json.RawMessage `json:"aud"`
+	Exp *float64        `json:"exp"`
+	Nbf *float64        `json:"nbf"`
+	Jti string          `json:"jti"`
+}
+
+// verifyAssertion checks a private_key_jwt client assertion and returns
+// the client id. Error texts are the error_description sent to the client.
+func (s *Server) verifyAssertion(a, audience string, now time.Time) (string, error) {
+	parts := strings.Split(a, ".")
+	if len(parts) != 3 {
+		return "", descError("The client_assertion is not a well-formed JWT.")
+	}
+	var raw [3][]byte
+	for i, p := range parts {
+		b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(p, "="))
+		if err != nil {
+			return "", descError("The client_assertion is not a well-formed JWT.")
+		}
+		raw[i] = b
+	}
+	var hdr jwtHeader
+	var cl jwtClaims
+	if json.Unmarshal(raw[0], &hdr) != nil || json.Unmarshal(raw[1], &cl) != nil {
+		return "", descError("The client_assertion is not a well-formed JWT.")
+	}
+	var (
+		h      crypto.Hash
+		digest []byte
+	)
+	signed := []byte(parts[0] + "." + parts[1])
+	switch hdr.Alg {
+	case "RS256":
+		d := sha256.Sum256(signed)
+		h, digest = crypto.SHA256, d[:]
+	case "RS384":
+		d := sha512.Sum384(signed)
+		h, digest = crypto.SHA384, d[:]
+	case "RS512":
+		d := sha512.Sum512(signed)
+		h, digest = crypto.SHA512, d[:]
+	default:
+		return "", descErrorf("The client_assertion signature algorithm %q is not supported.", hdr.Alg)
+	}
+	key := s.cfg.Clients[cl.Iss]
+	if cl.Iss == "" || key == nil {
+		return "", descError("Invalid value for 'client_id' parameter.")
+	}
+	if err := rsa.VerifyPKCS1v15(key, h, digest, raw[2]); err != nil {
+		return "", descError("The client_assertion signature is invalid.")
+	}
+	if cl.Sub != cl.Iss {
+		return "", descError("The client_assertion token's 'sub' must equal its 'iss' (the client_id).")
+	}
+	if !audienceMatches(cl.Aud, audience) {
+		return "", descErrorf("The audience of the client_assertion is invalid. Expected: %s", audience)
+	}
+	if cl.Exp == nil {
+		return "", descError("The client_assertion token must have an 'exp' claim.")
+	}
+	exp := time.Unix(0, int64(*cl.Exp*float64(time.Second)))
+	if !now.Before(exp) {
+		return "", descError("The client_assertion token is expired.")
+	}
+	if exp.After(now.Add(maxAssertionTTL)) {
+		return "", descError("The client_assertion token has an expiration too far into the future.")
+	}
+	if cl.Nbf != nil && time.Unix(0, int64(*cl.Nbf*float64(time.Second))).After(now.Add(clockSkew)) {
+		return "", descError("The client_assertion token is not valid yet.")
+	}
+	if cl.Jti != "" {
+		s.tokMu.Lock()
+		defer s.tokMu.Unlock()
+		for k, e := range s.jtis {
+			if !now.Before(e) {
+				delete(s.jtis, k)
+			}
+		}
+		if _, seen := s.jtis[cl.Iss+"\x00"+cl.Jti]; seen {
+			return "", descError("The client_assertion token has already been used.")
+		}
+		s.jtis[cl.Iss+"\x00"+cl.Jti] = exp
+	}
+	return cl.Iss, nil
+}
+
+// descError is an OAuth error_description; it reads as a sentence because
+// it is shown to the client verbatim.
+type descError string
+
+func (e descError) Error() string { return string(e) }
+
+func descErrorf(format string, args ...any) error { return descError(fmt.Sprintf(format, args...)) }
+
+// audienceMatches accepts aud as a string or an array of strings.
+func audienceMatches(raw json.RawMessage, want string) bool {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return one == want
+	}
+	var many []string
+	if json.Unmarshal(raw, &many) == nil {
+		return slices.Contains(many, want)
+	}
+	return false
+}
