@@ -14,6 +14,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/okta/okta-sdk-golang/v2/okta"
@@ -31,12 +33,26 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
+	if e.Status == 0 {
+		// The SDK drops the status of OAuth token-endpoint answers.
+		return fmt.Sprintf("okta: token request refused: %s: %s", e.Code, e.Summary)
+	}
 	return fmt.Sprintf("okta: HTTP %d %s: %s", e.Status, e.Code, e.Summary)
 }
 
-// Auth reports whether the credentials were refused.
+// Auth reports whether the credentials were refused: a 401/403 from the API,
+// or an OAuth error from the token endpoint (whose status the SDK drops).
 func (e *APIError) Auth() bool {
-	return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+	switch e.Status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return true
+	case 0:
+		switch e.Code {
+		case "invalid_client", "unauthorized_client", "invalid_grant", "invalid_scope", "access_denied", "invalid_dpop_proof":
+			return true
+		}
+	}
+	return false
 }
 
 // NotFound reports a 404.
@@ -58,8 +74,8 @@ type Extractor struct {
 	log      *zap.Logger
 	client   *okta.Client
 	counters *Counters
-	pages    int64
-	read     int64
+	pages    atomic.Int64
+	read     atomic.Int64
 }
 
 var _ extractor.Source = (*Extractor)(nil)
@@ -156,8 +172,8 @@ func defaultTransport() http.RoundTripper {
 // Stats returns the counters so far. Safe to call while Extract runs.
 func (e *Extractor) Stats() Stats {
 	return Stats{
-		Pages:       e.pages,
-		Read:        e.read,
+		Pages:       e.pages.Load(),
+		Read:        e.read.Load(),
 		Requests:    e.counters.Requests.Load(),
 		RateLimited: e.counters.RateLimited.Load(),
 		Retries:     e.counters.Retries.Load(),
@@ -205,8 +221,8 @@ func (e *Extractor) list(ctx context.Context, filter string, fn func(context.Con
 			}
 			return fmt.Errorf("%s, page %d: %w", what, page, err)
 		}
-		e.pages++
-		e.read += int64(len(users))
+		e.pages.Add(1)
+		e.read.Add(int64(len(users)))
 		if err := fn(ctx, e.mapPage(users)); err != nil {
 			return err
 		}
@@ -233,6 +249,11 @@ func (e *Extractor) fetch(ctx context.Context, qp *query.Params, prev *okta.Resp
 		} else {
 			resp, err = prev.Next(ctx, &users)
 		}
+		if err == nil && users == nil {
+			// An empty, blank or "null" body decodes to no slice at all (an
+			// empty page is "[]"): never read that as "no more users".
+			err = errEmptyPage
+		}
 		if err == nil {
 			return users, resp, nil
 		}
@@ -240,16 +261,24 @@ func (e *Extractor) fetch(ctx context.Context, qp *query.Params, prev *okta.Resp
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
-		if !retryableBody(err) || attempt >= e.cfg.MaxRetries {
+		// ctx is alive, so a context error is the attempt's own deadline
+		// (RequestTimeout) expiring while the SDK read the body.
+		bodyTimeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+		if !(bodyTimeout || retryableBody(err)) || attempt >= e.cfg.MaxRetries {
+			if bodyTimeout {
+				err = &TransportError{Attempts: attempt + 1, Cause: "reading the page body: " + err.Error()}
+			}
 			return nil, nil, err
 		}
 		e.counters.Retries.Add(1)
 		e.log.Debug("retrying malformed Okta page", zap.Int("attempt", attempt+1), zap.Error(err))
-		if err := sleepCtx(ctx, e.cfg.RetryBackoff<<attempt); err != nil {
+		if err := sleepCtx(ctx, backoffDelay(e.cfg.RetryBackoff, attempt+1)); err != nil {
 			return nil, nil, err
 		}
 	}
 }
+
+var errEmptyPage = errors.New("okta: page body is empty or null")
 
 // User fetches one user by id (or login), for event hooks. A user Okta no
 // longer has gives an *APIError with NotFound() true.
@@ -258,11 +287,20 @@ func (e *Extractor) User(ctx context.Context, id string) (*okta.User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get user %s: %w", id, classify(err, resp))
 	}
+	if u == nil {
+		return nil, fmt.Errorf("get user %s: okta returned an empty body", id)
+	}
 	return u, nil
 }
 
-// classify turns SDK errors into the types callers branch on.
+// classify turns SDK errors into the types callers branch on, and removes
+// the signed client assertion from the token-request URL that net/http
+// quotes in transport errors (it is a bearer credential for about an hour).
 func classify(err error, resp *okta.Response) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = redactURL(ue.URL)
+	}
 	var oe *okta.Error
 	if errors.As(err, &oe) {
 		status := 0
@@ -280,6 +318,21 @@ func classify(err error, resp *okta.Response) error {
 		return &APIError{Status: status, Code: code, Summary: summary}
 	}
 	return err
+}
+
+func redactURL(raw string) string {
+	if !strings.Contains(raw, "client_assertion=") {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		raw, _, _ = strings.Cut(raw, "?")
+		return raw
+	}
+	q := u.Query()
+	q.Set("client_assertion", "REDACTED")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // retryableBody reports errors that come from a page body that did not

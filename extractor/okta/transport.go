@@ -196,8 +196,15 @@ func rewind(req *http.Request) (*http.Request, error) {
 }
 
 // backoff is RetryBackoff·2^(n-1) with ±20% jitter, capped at one minute.
-func (t *transport) backoff(n int) time.Duration {
-	d := t.cfg.RetryBackoff << (n - 1)
+func (t *transport) backoff(n int) time.Duration { return backoffDelay(t.cfg.RetryBackoff, n) }
+
+// backoffDelay is base·2^(n-1) with ±20% jitter, capped at one minute. It
+// is shared by the transport and the page-level retry of malformed bodies.
+func backoffDelay(base time.Duration, n int) time.Duration {
+	d := base
+	for i := 1; i < n && d > 0 && d < time.Minute; i++ {
+		d *= 2 // d < 1m here, so this cannot overflow
+	}
 	if d > time.Minute || d <= 0 {
 		d = time.Minute
 	}
