@@ -5,7 +5,10 @@
 // deactivation caps, batching) — that belongs to jobs.
 package extractor
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ManagerKind says how ManagerRef.Value identifies a user's manager.
 type ManagerKind string
@@ -65,6 +68,9 @@ type Skip struct {
 type Page struct {
 	Users   []User
 	Skipped []Skip
+	// LastUpdated is the latest source change time on the page, skipped
+	// users included: the watermark of incremental syncs.
+	LastUpdated time.Time
 }
 
 // Source streams every user of one provider.

@@ -8,13 +8,17 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/oktasync/oktasync/publisher"
 )
 
 // Summary is what a run did. It never holds secrets.
 type Summary struct {
-	Kind     string        `json:"kind"`
-	Outcome  string        `json:"outcome"` // success or failure
+	Kind     string        `json:"kind"`    // full or incremental
+	Outcome  string        `json:"outcome"` // success, failure or refused
 	Duration time.Duration `json:"duration"`
+	DryRun   bool          `json:"dry_run"`
+	FellBack bool          `json:"fell_back_to_full,omitempty"` // incremental without a watermark
 
 	Pages        int64 `json:"pages"`
 	OktaRequests int64 `json:"okta_requests"`
@@ -32,12 +36,37 @@ type Summary struct {
 	Active     int            `json:"users_active"`
 	Inactive   int            `json:"users_inactive"`
 
+	Reactivated         int      `json:"users_reactivated"`
+	DeactivatedByStatus int      `json:"users_deactivated_by_status"`
+	DeactivatedMissing  int      `json:"users_deactivated_missing"`
+	Renamed             int      `json:"users_renamed"`
+	Conflicts           int      `json:"key_conflicts"`
+	Managed             int      `json:"managed_users"`
+	Missing             int      `json:"users_missing_from_okta"`
+	MissingExamples     []string `json:"missing_examples,omitempty"`
+	ReconcileSkipped    string   `json:"reconcile_skipped,omitempty"`
+
+	WatermarkBefore time.Time `json:"watermark_before"`
+	WatermarkAfter  time.Time `json:"watermark_after"`
+
+	Examples map[string][]string `json:"examples,omitempty"` // dry run: a few keys per change
+
 	ManagersLinked   int `json:"managers_linked"`
 	ManagersKept     int `json:"managers_kept"`
 	ManagersUnlinked int `json:"managers_unlinked"`
 	ManagersMissing  int `json:"managers_missing"`
 
 	CSVFiles []string `json:"csv_files,omitempty"`
+}
+
+func (s *Summary) addNodes(st publisher.NodeStats) {
+	s.Created += st.Created
+	s.Updated += st.Updated
+	s.Unchanged += st.Unchanged
+	s.Reactivated += st.Reactivated
+	s.DeactivatedByStatus += st.Deactivated
+	s.Renamed += st.Renamed
+	s.Conflicts += st.Conflicts
 }
 
 // Fields renders the summary as zap fields for the one INFO line of a run.
@@ -51,6 +80,13 @@ func (s Summary) Fields() []zap.Field {
 		zap.Int("users_active", s.Active), zap.Int("users_inactive", s.Inactive), zap.Int("duplicate_keys", s.Duplicates),
 		zap.Int("managers_linked", s.ManagersLinked), zap.Int("managers_kept", s.ManagersKept),
 		zap.Int("managers_unlinked", s.ManagersUnlinked), zap.Int("managers_missing", s.ManagersMissing),
+		zap.Int("users_reactivated", s.Reactivated), zap.Int("users_deactivated_by_status", s.DeactivatedByStatus),
+		zap.Int("users_deactivated_missing", s.DeactivatedMissing), zap.Int("users_renamed", s.Renamed),
+		zap.Int("key_conflicts", s.Conflicts), zap.Int("managed_users", s.Managed), zap.Int("users_missing_from_okta", s.Missing),
+		zap.Bool("dry_run", s.DryRun), zap.String("watermark_before", stamp(s.WatermarkBefore)), zap.String("watermark_after", stamp(s.WatermarkAfter)),
+	}
+	if s.ReconcileSkipped != "" {
+		f = append(f, zap.String("reconcile_skipped", s.ReconcileSkipped))
 	}
 	if len(s.SkipReason) > 0 {
 		f = append(f, zap.Any("skip_reasons", s.SkipReason))
@@ -64,7 +100,11 @@ func (s Summary) Fields() []zap.Field {
 // Text renders the summary for a terminal.
 func (s Summary) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "oktasync %s sync: %s in %s\n", s.Kind, s.Outcome, s.Duration.Round(time.Millisecond))
+	title := "sync"
+	if s.DryRun {
+		title = "sync (dry run: nothing was written; this is the plan)"
+	}
+	fmt.Fprintf(&b, "oktasync %s %s: %s in %s\n", s.Kind, title, s.Outcome, s.Duration.Round(time.Millisecond))
 	fmt.Fprintf(&b, "  okta      %d pages, %d requests, %d rate-limited (429), %d retries, %d rate-limit pauses\n",
 		s.Pages, s.OktaRequests, s.RateLimited, s.Retries, s.Pauses)
 	fmt.Fprintf(&b, "  users     %d seen: %d created, %d updated, %d unchanged; %d active, %d inactive\n",
@@ -76,10 +116,31 @@ func (s Summary) Text() string {
 		}
 		fmt.Fprintf(&b, "  skipped   %d (%s); %d duplicate keys\n", s.Skipped, strings.Join(reasons, ", "), s.Duplicates)
 	}
+	fmt.Fprintf(&b, "  lifecycle %d reactivated, %d deactivated by status, %d deactivated (gone from Okta, of %d missing among %d managed), %d renamed, %d key conflicts\n",
+		s.Reactivated, s.DeactivatedByStatus, s.DeactivatedMissing, s.Missing, s.Managed, s.Renamed, s.Conflicts)
 	fmt.Fprintf(&b, "  managers  %d linked, %d kept, %d unlinked, %d missing\n",
 		s.ManagersLinked, s.ManagersKept, s.ManagersUnlinked, s.ManagersMissing)
+	fmt.Fprintf(&b, "  watermark %s -> %s\n", stamp(s.WatermarkBefore), stamp(s.WatermarkAfter))
+	if s.ReconcileSkipped != "" {
+		fmt.Fprintf(&b, "  no deactivation: %s\n", s.ReconcileSkipped)
+	}
+	if len(s.MissingExamples) > 0 {
+		fmt.Fprintf(&b, "  missing   e.g. %s\n", strings.Join(s.MissingExamples, ", "))
+	}
+	for _, kind := range slices.Sorted(maps.Keys(s.Examples)) {
+		if len(s.Examples[kind]) > 0 {
+			fmt.Fprintf(&b, "  e.g. %-12s %s\n", kind+":", strings.Join(s.Examples[kind], ", "))
+		}
+	}
 	for _, f := range s.CSVFiles {
 		fmt.Fprintf(&b, "  csv       %s\n", f)
 	}
 	return b.String()
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "none"
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
 }

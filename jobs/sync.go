@@ -28,6 +28,13 @@ type SyncConfig struct {
 	Prefetch int `yaml:"prefetch"`
 	// SpoolDir holds the manager spool ("" = the system temp dir).
 	SpoolDir string `yaml:"spool_dir"`
+	// MaxDeactivate is the largest share (0–1] of active managed users one
+	// full sync may deactivate because Okta no longer returns them. Above
+	// it the run deactivates nobody and fails with *RefusedError.
+	MaxDeactivate float64 `yaml:"max_deactivate"`
+	// Overlap is subtracted from the watermark of an incremental sync, to
+	// absorb the lag of Okta's eventually consistent filter.
+	Overlap time.Duration `yaml:"incremental_overlap"`
 }
 
 // Defaults fills unset fields.
@@ -37,6 +44,12 @@ func (c *SyncConfig) Defaults() {
 	}
 	if c.Prefetch == 0 {
 		c.Prefetch = 4
+	}
+	if c.MaxDeactivate == 0 {
+		c.MaxDeactivate = 0.1
+	}
+	if c.Overlap == 0 {
+		c.Overlap = 5 * time.Minute
 	}
 }
 
@@ -49,33 +62,101 @@ func (c SyncConfig) Validate() error {
 	if c.Prefetch < 1 || c.Prefetch > 64 {
 		errs = append(errs, fmt.Errorf("sync.prefetch: must be between 1 and 64, got %d", c.Prefetch))
 	}
+	if c.MaxDeactivate <= 0 || c.MaxDeactivate > 1 {
+		errs = append(errs, fmt.Errorf("sync.max_deactivate: must be a share in (0, 1], got %g", c.MaxDeactivate))
+	}
+	if c.Overlap < 0 || c.Overlap > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("sync.incremental_overlap: must be between 0 and 24h, got %s", c.Overlap))
+	}
 	return errors.Join(errs...)
 }
 
-// Sync is a full sync: every user of the source is published, then the
-// manager edges.
+// Mode is the kind of a sync.
+type Mode string
+
+// Modes.
+const (
+	Full        Mode = "full"
+	Incremental Mode = "incremental"
+)
+
+// Reconciler is what a sink offers beyond publishing for reconciliation and
+// incremental syncs (the Neo4j publisher does; CSV output does not).
+type Reconciler interface {
+	// BeginRun starts a run; the sink marks every user it writes or is
+	// told about as seen by this run.
+	BeginRun(ctx context.Context) error
+	// MarkSeen marks users the source returned that were not written.
+	MarkSeen(ctx context.Context, sourceIDs []string) error
+	// Stale reports the active managed users this run has not seen.
+	Stale(ctx context.Context) (publisher.StaleReport, error)
+	// Deactivate sets is_active = false on them; it never deletes.
+	Deactivate(ctx context.Context) (int, error)
+	LoadState(ctx context.Context, org string) (publisher.State, error)
+	SaveState(ctx context.Context, st publisher.State) error
+}
+
+// IncrementalSource reads only the users changed after since.
+type IncrementalSource interface {
+	ExtractSince(ctx context.Context, since time.Time, fn func(context.Context, extractor.Page) error) error
+}
+
+// RefusedError means a full sync would have deactivated more managed users
+// than allowed, and so deactivated none.
+type RefusedError struct {
+	Stale, Managed int
+	Limit          float64
+	Examples       []string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("refusing to deactivate %d of %d managed users (%.1f%%), above sync.max_deactivate (%.1f%%); nobody was deactivated",
+		e.Stale, e.Managed, 100*float64(e.Stale)/float64(max(e.Managed, 1)), 100*e.Limit)
+}
+
+// Sync reads users from the source and makes the graph match: nodes, then
+// manager edges, then — for a full sync that read every user — the
+// deactivation of managed users Okta no longer returns.
 type Sync struct {
 	Config    SyncConfig
 	Source    extractor.Source
 	Publisher publisher.Publisher
 	Log       *zap.Logger
+	// Mode is Full (the default) or Incremental.
+	Mode Mode
+	// Org names the source org in the sync state (the Okta org URL).
+	Org string
+	// DryRun reports the plan only; the publisher must be in dry-run mode.
+	DryRun bool
+	// Force deactivates even above Config.MaxDeactivate.
+	Force bool
 }
 
 // oktaStats is implemented by the Okta extractor.
 type oktaStats interface{ Stats() okta.Stats }
 
-// Run performs the full sync and returns its summary, also on failure.
+// Run performs the sync and returns its summary, also on failure.
 func (s *Sync) Run(ctx context.Context) (Summary, error) {
 	start := time.Now()
-	sum := Summary{Kind: "full", Outcome: "failure", SkipReason: map[string]int{}}
+	sum := Summary{Kind: string(Full), Outcome: "failure", DryRun: s.DryRun, SkipReason: map[string]int{}}
+	if s.Mode == Incremental {
+		sum.Kind = string(Incremental)
+	}
 	err := s.run(ctx, &sum)
 	if st, ok := s.Source.(oktaStats); ok {
 		o := st.Stats()
 		sum.Pages, sum.OktaRequests, sum.RateLimited, sum.Retries, sum.Pauses = o.Pages, o.Requests, o.RateLimited, o.Retries, o.Pauses
 	}
+	if ex, ok := s.Publisher.(interface{ Examples() map[string][]string }); ok && s.DryRun {
+		sum.Examples = ex.Examples()
+	}
 	sum.Duration = time.Since(start)
-	if err == nil {
+	var refused *RefusedError
+	switch {
+	case err == nil:
 		sum.Outcome = "success"
+	case errors.As(err, &refused):
+		sum.Outcome = "refused"
 	}
 	return sum, err
 }
@@ -90,6 +171,43 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	rec, _ := s.Publisher.(Reconciler)
+	mode := s.Mode
+	if mode == "" {
+		mode = Full
+	}
+	if mode == Incremental && rec == nil {
+		return errors.New("an incremental sync needs a sink that keeps sync state (Neo4j)")
+	}
+	var state publisher.State
+	if rec != nil {
+		if err := rec.BeginRun(ctx); err != nil {
+			return err
+		}
+		st, err := rec.LoadState(ctx, s.Org)
+		if err != nil {
+			return err
+		}
+		state = st
+		sum.WatermarkBefore = st.Watermark
+	}
+	extract := s.Source.Extract
+	if mode == Incremental {
+		inc, ok := s.Source.(IncrementalSource)
+		switch {
+		case !ok:
+			return errors.New("the source cannot read incremental changes")
+		case state.Watermark.IsZero():
+			log.Info("no watermark yet: running a full sync instead of an incremental one")
+			mode, sum.Kind, sum.FellBack = Full, string(Full), true
+		default:
+			since := state.Watermark.Add(-cfg.Overlap)
+			extract = func(ctx context.Context, fn func(context.Context, extractor.Page) error) error {
+				return inc.ExtractSince(ctx, since, fn)
+			}
+		}
+	}
+
 	spool, err := loader.NewSpool(cfg.SpoolDir)
 	if err != nil {
 		return err
@@ -102,7 +220,7 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 	extractErr := make(chan error, 1)
 	go func() {
 		defer close(pages)
-		extractErr <- s.Source.Extract(ctx, func(ctx context.Context, p extractor.Page) error {
+		extractErr <- extract(ctx, func(ctx context.Context, p extractor.Page) error {
 			select {
 			case pages <- p:
 				return nil
@@ -136,19 +254,34 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 			}
 		}
 		st, err := s.Publisher.PublishNodes(ctx, rows)
-		sum.Created += st.Created
-		sum.Updated += st.Updated
-		sum.Unchanged += st.Unchanged
+		sum.addNodes(st)
 		return err
 	}
-	var publishErr error
+	var (
+		publishErr error
+		maxSeen    time.Time
+	)
 	for p := range pages {
 		if publishErr != nil {
 			continue // drain so the extractor can stop
 		}
+		if p.LastUpdated.After(maxSeen) {
+			maxSeen = p.LastUpdated
+		}
+		var skipped []string
 		for _, sk := range p.Skipped {
 			sum.Skipped++
 			sum.SkipReason[sk.Reason]++
+			if sk.SourceID != "" {
+				skipped = append(skipped, sk.SourceID)
+			}
+		}
+		if rec != nil && len(skipped) > 0 {
+			if err := rec.MarkSeen(ctx, skipped); err != nil {
+				publishErr = err
+				cancel()
+				continue
+			}
 		}
 		for _, u := range p.Users {
 			sum.Seen++
@@ -171,13 +304,14 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 	case publishErr != nil:
 		return publishErr
 	case eerr != nil:
+		// Nothing is deactivated on the strength of a partial read.
 		return fmt.Errorf("read okta: %w", eerr)
 	}
 	if err := flush(); err != nil {
 		return err
 	}
 	log.Debug("nodes published; writing manager edges", zap.Int("users", spool.Len()))
-	return spool.Batches(cfg.BatchSize, func(rows []loader.ManagerRow) error {
+	err = spool.Batches(cfg.BatchSize, func(rows []loader.ManagerRow) error {
 		st, err := s.Publisher.PublishManagers(ctx, rows)
 		sum.ManagersLinked += st.Linked
 		sum.ManagersKept += st.Kept
@@ -185,6 +319,55 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 		sum.ManagersMissing += st.Missing
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		return nil
+	}
+	if mode == Full {
+		if err := s.reconcile(ctx, rec, cfg, sum, log); err != nil {
+			return err
+		}
+	}
+	// The watermark is the newest change actually read, never the clock,
+	// and it never moves back.
+	if maxSeen.After(state.Watermark) {
+		state.Watermark = maxSeen
+	}
+	now := time.Now().UTC()
+	if mode == Full {
+		state.LastFullSync = now
+	} else {
+		state.LastIncremental = now
+	}
+	state.Org = s.Org
+	sum.WatermarkAfter = state.Watermark
+	return rec.SaveState(ctx, state)
+}
+
+// reconcile deactivates the managed users a complete full read did not
+// return, unless there are too many of them.
+func (s *Sync) reconcile(ctx context.Context, rec Reconciler, cfg SyncConfig, sum *Summary, log *zap.Logger) error {
+	if sum.Seen+sum.Skipped == 0 {
+		log.Warn("Okta returned no users at all: not deactivating anyone")
+		sum.ReconcileSkipped = "okta returned no users"
+		return nil
+	}
+	report, err := rec.Stale(ctx)
+	if err != nil {
+		return err
+	}
+	sum.Managed, sum.Missing, sum.MissingExamples = report.Managed, report.Stale, report.Examples
+	if report.Stale == 0 {
+		return nil
+	}
+	if float64(report.Stale) > cfg.MaxDeactivate*float64(report.Managed) && !s.Force {
+		return &RefusedError{Stale: report.Stale, Managed: report.Managed, Limit: cfg.MaxDeactivate, Examples: report.Examples}
+	}
+	n, err := rec.Deactivate(ctx)
+	sum.DeactivatedMissing = n
+	return err
 }
 
 // batcher collects users into node rows, one row per key: when two users of

@@ -6,15 +6,20 @@ package publisher
 
 import (
 	"context"
+	"time"
 
 	"github.com/oktasync/oktasync/loader"
 )
 
 // NodeStats counts what a node upsert did.
 type NodeStats struct {
-	Created   int // new :User nodes
-	Updated   int // existing nodes (including UI stubs) whose user properties changed
-	Unchanged int // nodes whose user properties already matched
+	Created     int // new :User nodes
+	Updated     int // existing nodes (including UI stubs) whose user properties changed
+	Unchanged   int // nodes whose user properties already matched
+	Reactivated int // of Updated: inactive users made active again
+	Deactivated int // of Updated: active users whose source status is now inactive
+	Renamed     int // nodes whose key changed in place (same source id, new email)
+	Conflicts   int // rows left unwritten: their new key belongs to another node, or another source user holds the key
 }
 
 // Add accumulates o into s.
@@ -22,6 +27,10 @@ func (s *NodeStats) Add(o NodeStats) {
 	s.Created += o.Created
 	s.Updated += o.Updated
 	s.Unchanged += o.Unchanged
+	s.Reactivated += o.Reactivated
+	s.Deactivated += o.Deactivated
+	s.Renamed += o.Renamed
+	s.Conflicts += o.Conflicts
 }
 
 // ManagerStats counts what the manager pass did.
@@ -50,4 +59,19 @@ type Publisher interface {
 	Prepare(ctx context.Context) error
 	PublishNodes(ctx context.Context, rows []loader.NodeRow) (NodeStats, error)
 	PublishManagers(ctx context.Context, rows []loader.ManagerRow) (ManagerStats, error)
+}
+
+// State is what a sink remembers between runs for one source org.
+type State struct {
+	Org             string
+	Watermark       time.Time // largest source lastUpdated seen; zero if none
+	LastFullSync    time.Time // end of the last successful full sync; zero if none
+	LastIncremental time.Time // end of the last successful incremental sync
+}
+
+// StaleReport describes the managed users a complete read did not return.
+type StaleReport struct {
+	Managed  int      // active managed users (with a source id) before deactivation
+	Stale    int      // of those, users the run did not see
+	Examples []string // a few of their keys
 }

@@ -49,10 +49,13 @@ const (
 
 // flags are the command-line overrides of a sync.
 type flags struct {
-	fs         *flag.FlagSet
-	configFile string
-	summary    string
-	values     map[string]*string
+	fs          *flag.FlagSet
+	configFile  string
+	summary     string
+	incremental bool
+	dryRun      bool
+	force       bool
+	values      map[string]*string
 }
 
 // flagHelp lists the overriding flags and their help.
@@ -67,6 +70,7 @@ var flagHelp = [][2]string{
 	{"batch-size", "users per Neo4j transaction (default 2000)"},
 	{"published-tag", "published_tag written on nodes and edges (default: run start time, UTC)"},
 	{"csv-dir", "write databuilder-format CSV files to this directory instead of Neo4j"},
+	{"max-deactivate", "largest share (0-1] of managed users a full sync may deactivate (default 0.1)"},
 	{"log-level", "debug, info, warn or error (default info)"},
 	{"log-format", "auto, json or console (default auto: console on a terminal)"},
 }
@@ -76,6 +80,9 @@ func newSyncFlags(out io.Writer) *flags {
 	f.fs.SetOutput(out)
 	f.fs.StringVar(&f.configFile, "config", "", "YAML config file")
 	f.fs.StringVar(&f.summary, "summary", "auto", "print the run summary: auto (on a terminal), text, json or none")
+	f.fs.BoolVar(&f.incremental, "incremental", false, "read only users changed since the last run's watermark (falls back to a full sync without one)")
+	f.fs.BoolVar(&f.dryRun, "dry-run", false, "read Okta and the graph, print the plan, write nothing")
+	f.fs.BoolVar(&f.force, "force", false, "deactivate users gone from Okta even above --max-deactivate")
 	for _, h := range flagHelp {
 		f.values[h[0]] = f.fs.String(h[0], "", h[1])
 	}
@@ -155,6 +162,14 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	num("batch-size", &c.Sync.BatchSize)
 	str("published-tag", &c.Neo4j.PublishedTag)
 	str("csv-dir", &c.CSVDir)
+	if set["max-deactivate"] {
+		v, err := strconv.ParseFloat(strings.TrimSpace(*f.values["max-deactivate"]), 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--max-deactivate: %q is not a number", *f.values["max-deactivate"]))
+		} else {
+			c.Sync.MaxDeactivate = v
+		}
+	}
 	str("log-level", &c.Log.Level)
 	str("log-format", &c.Log.Format)
 
@@ -177,6 +192,9 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 		if err := c.Neo4j.Validate(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if c.CSVDir != "" && (f.incremental || f.dryRun) {
+		errs = append(errs, errors.New("--csv-dir: CSV output supports full syncs only, not --incremental or --dry-run"))
 	}
 	if err := c.Sync.Validate(); err != nil {
 		errs = append(errs, err)

@@ -5,7 +5,8 @@
 //	oktasync version
 //
 // Exit codes: 0 success; 1 the run failed (Okta or Neo4j error, interrupted);
-// 2 bad configuration or usage. See the README.
+// 2 bad configuration or usage; 3 refused: a full sync would have deactivated
+// more users than allowed, and deactivated none. See the README.
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -30,9 +32,10 @@ import (
 
 // Exit codes.
 const (
-	exitOK     = 0
-	exitFailed = 1
-	exitConfig = 2
+	exitOK      = 0
+	exitFailed  = 1
+	exitConfig  = 2
+	exitRefused = 3
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -77,7 +80,8 @@ Usage:
   oktasync lookup USER_ID print a user as Amundsen's metadata service reads it
   oktasync version        print the version
 
-Exit codes: 0 success, 1 run failed, 2 bad configuration or usage.
+Exit codes: 0 success, 1 run failed, 2 bad configuration or usage,
+3 refused to deactivate more users than allowed (nobody was deactivated).
 `)
 }
 
@@ -120,6 +124,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		csv = jobs.NewCSVSink(cfg.CSVDir)
 		sink, where = csv, "csv:"+cfg.CSVDir
 	} else {
+		cfg.Neo4j.DryRun = f.dryRun
 		neo, err = neo4j.New(cfg.Neo4j, log)
 		if err != nil {
 			fmt.Fprintln(stderr, "oktasync:", configError(err))
@@ -134,7 +139,12 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		sink, where = neo, cfg.Neo4j.URI
 	}
 
-	job := &jobs.Sync{Config: cfg.Sync, Source: src, Publisher: sink, Log: log}
+	mode := jobs.Full
+	if f.incremental {
+		mode = jobs.Incremental
+	}
+	job := &jobs.Sync{Config: cfg.Sync, Source: src, Publisher: sink, Log: log,
+		Mode: mode, Org: cfg.Okta.OrgURL, DryRun: f.dryRun, Force: f.force}
 	sum, runErr := job.Run(ctx)
 	if csv != nil {
 		if err := csv.Close(); err != nil && runErr == nil {
@@ -151,6 +161,10 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	printSummary(stdout, f.summary, sum, runErr)
 	if runErr != nil {
 		fmt.Fprintln(stderr, "oktasync:", explain(runErr))
+		var refused *jobs.RefusedError
+		if errors.As(runErr, &refused) {
+			return exitRefused
+		}
 		return exitFailed
 	}
 	return exitOK
@@ -162,6 +176,11 @@ func explain(err error) string {
 	switch {
 	case errors.As(err, &ae) && ae.Auth():
 		return fmt.Sprintf("%v\nOkta refused the credentials: check OKTA_API_TOKEN (or the service app's client id, key and okta.users.read grant) and that it has a read-only admin role. Nothing was written.", err)
+	case errors.As(err, new(*jobs.RefusedError)):
+		r := new(*jobs.RefusedError)
+		errors.As(err, r)
+		return fmt.Sprintf("%v\nOkta no longer returns them (e.g. %s). If that is expected — a real reorganisation — run again with --force, or raise sync.max_deactivate (--max-deactivate). If not, check the Okta token's admin role and any group restrictions: a read that silently sees fewer users looks exactly like this.",
+			err, strings.Join((*r).Examples, ", "))
 	case errors.Is(err, context.Canceled):
 		return fmt.Sprintf("%v\nInterrupted: batches already written are complete; run again to finish.", err)
 	}

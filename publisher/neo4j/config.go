@@ -26,6 +26,9 @@ type Config struct {
 	PublishedTag string `yaml:"published_tag"`
 	// ConnectTimeout bounds connecting to the server.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// DryRun sends every statement of a run through one transaction that
+	// is rolled back at Close: the run computes its plan and writes nothing.
+	DryRun bool `yaml:"-"`
 	// MaxTransactionRetryTime bounds the driver's retries of transient
 	// errors (deadlocks, leader switches) per transaction.
 	MaxTransactionRetryTime time.Duration `yaml:"max_transaction_retry_time"`

@@ -11,24 +11,112 @@ const (
 	cypherAwait       = `CALL db.awaitIndexes(300)`
 )
 
+// cypherRename renames users in place whose source id is already in the
+// graph under another key (their email changed): key and email move, every
+// relationship stays. When another node already holds the new key, both are
+// left untouched and the row is reported as a conflict.
+// $rows: [{key, props}].
+const cypherRename = `
+UNWIND $rows AS row
+MATCH (old:User {okta_id: row.props.okta_id})
+WHERE old.key <> row.key
+OPTIONAL MATCH (clash:User {key: row.key})
+WITH row, old, old.key AS from, clash IS NOT NULL AS conflict
+FOREACH (_ IN CASE WHEN conflict THEN [] ELSE [1] END |
+  SET old.key = row.key, old.email = row.props.email)
+RETURN row.props.okta_id AS id, from, row.key AS to, conflict`
+
 // cypherUpsertNodes merges one batch of users on key. User properties are
 // written only when one differs, so unchanged users cost an index seek; the
-// publisher metadata is refreshed on every node, as databuilder does, so
-// Amundsen's staleness task never takes a synced user for stale.
-// $rows: [{key, props}], $tag: published_tag.
+// publisher metadata and the run marker are refreshed on every node, as
+// databuilder refreshes its metadata, so Amundsen's staleness task never
+// takes a synced user for stale and reconciliation knows who was seen.
+//
+// A key held by a node of another source user is contested: the row wins
+// if it is active and the holder is not, then if it was updated later, then
+// by the smaller source id; a losing row is not written.
+// $rows: [{key, props}], $tag: published_tag, $run: the run marker.
 const cypherUpsertNodes = `
 UNWIND $rows AS row
-OPTIONAL MATCH (existing:User {key: row.key})
-WITH row, existing IS NULL AS created
-MERGE (u:User {key: row.key})
-WITH u, row, created,
-     size([k IN keys(row.props) WHERE u[k] IS NULL OR u[k] <> row.props[k]]) > 0 AS changed
-SET u.published_tag = $tag,
+OPTIONAL MATCH (e:User {key: row.key})
+WITH row, e,
+     e IS NOT NULL AND e.okta_id IS NOT NULL AND e.okta_id <> row.props.okta_id AS contested
+WITH row, e, contested AND (
+       (coalesce(e.is_active, true) = true AND row.props.is_active = false) OR
+       (coalesce(e.is_active, true) = row.props.is_active AND (
+          coalesce(e.updated_at, 0) > row.props.updated_at OR
+          (coalesce(e.updated_at, 0) = row.props.updated_at AND e.okta_id < row.props.okta_id)))
+     ) AS loses
+WITH row, e, loses,
+     e IS NULL AS created,
+     e IS NULL OR size([k IN keys(row.props) WHERE e[k] IS NULL OR e[k] <> row.props[k]]) > 0 AS changed
+FOREACH (_ IN CASE WHEN loses THEN [] ELSE [1] END |
+  MERGE (u:User {key: row.key})
+  SET u.published_tag = $tag,
+      u.publisher_last_updated_epoch_ms = timestamp(),
+      u.oktasync_seen_epoch_ms = $run
+  FOREACH (__ IN CASE WHEN changed THEN [1] ELSE [] END | SET u += row.props))
+WITH row, e, loses, created, changed AND NOT created AND NOT loses AS updated
+RETURN sum(CASE WHEN created AND NOT loses THEN 1 ELSE 0 END) AS created,
+       sum(CASE WHEN updated THEN 1 ELSE 0 END) AS updated,
+       sum(CASE WHEN NOT loses AND NOT created AND NOT updated THEN 1 ELSE 0 END) AS unchanged,
+       sum(CASE WHEN updated AND e.is_active = false AND row.props.is_active = true THEN 1 ELSE 0 END) AS reactivated,
+       sum(CASE WHEN updated AND coalesce(e.is_active, true) = true AND row.props.is_active = false THEN 1 ELSE 0 END) AS deactivated,
+       sum(CASE WHEN loses THEN 1 ELSE 0 END) AS conflicts,
+       collect(CASE WHEN created AND NOT loses THEN row.key END)[0..5] AS exCreated,
+       collect(CASE WHEN updated THEN row.key END)[0..5] AS exUpdated,
+       collect(CASE WHEN updated AND e.is_active = false AND row.props.is_active = true THEN row.key END)[0..5] AS exReactivated,
+       collect(CASE WHEN updated AND coalesce(e.is_active, true) = true AND row.props.is_active = false THEN row.key END)[0..5] AS exDeactivated,
+       collect(CASE WHEN loses THEN row.key + ' (okta ' + row.props.okta_id + ' loses to ' + e.okta_id + ')' END)[0..5] AS exConflicts`
+
+// cypherMarkSeen marks users the source returned but the run did not
+// write (skipped, or in conflict) as seen, so reconciliation leaves them.
+// $ids: [okta_id], $run.
+const cypherMarkSeen = `
+UNWIND $ids AS id
+MATCH (u:User {okta_id: id})
+SET u.oktasync_seen_epoch_ms = $run
+RETURN count(u) AS n`
+
+// cypherServerTime is the run marker: the server's clock, so markers of
+// runs from different machines compare correctly.
+const cypherServerTime = `RETURN timestamp() AS now`
+
+// cypherStale counts the active managed users a complete read did not see.
+// Nodes without okta_id (UI stubs, other extractors) are never considered.
+const cypherStale = `
+MATCH (u:User)
+WHERE u.okta_id IS NOT NULL AND coalesce(u.is_active, true) = true
+WITH u, coalesce(u.oktasync_seen_epoch_ms, 0) < $run AS stale
+RETURN count(u) AS managed,
+       sum(CASE WHEN stale THEN 1 ELSE 0 END) AS stale,
+       collect(CASE WHEN stale THEN u.key END)[0..5] AS examples`
+
+// cypherDeactivateStale deactivates up to $limit unseen managed users. It
+// only ever sets is_active: users are never deleted, and their ownership,
+// bookmark, usage and follow edges stay.
+const cypherDeactivateStale = `
+MATCH (u:User)
+WHERE u.okta_id IS NOT NULL AND coalesce(u.is_active, true) = true
+  AND coalesce(u.oktasync_seen_epoch_ms, 0) < $run
+WITH u LIMIT $limit
+SET u.is_active = false,
+    u.published_tag = $tag,
     u.publisher_last_updated_epoch_ms = timestamp()
-FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END | SET u += row.props)
-RETURN sum(CASE WHEN created THEN 1 ELSE 0 END) AS created,
-       sum(CASE WHEN changed AND NOT created THEN 1 ELSE 0 END) AS updated,
-       sum(CASE WHEN changed THEN 0 ELSE 1 END) AS unchanged`
+RETURN count(u) AS n`
+
+// cypherLoadState and cypherSaveState keep the sync state of one Okta org
+// in a small node of its own label, which Amundsen never reads.
+const cypherLoadState = `
+MATCH (s:OktasyncState {org: $org})
+RETURN s.watermark AS watermark, s.last_full_sync AS full, s.last_incremental_sync AS incr`
+
+const cypherSaveState = `
+MERGE (s:OktasyncState {org: $org})
+SET s.watermark = $watermark,
+    s.last_full_sync = $full,
+    s.last_incremental_sync = $incr,
+    s.updated_epoch_ms = timestamp()`
 
 // cypherResolveOktaIDs maps Okta ids to keys. $ids: [okta_id].
 const cypherResolveOktaIDs = `
@@ -43,8 +131,9 @@ UNWIND $rows AS row
 MATCH (u:User {key: row.key})-[r:MANAGE_BY]->(m:User)
 WHERE row.manager IS NULL OR m.key <> row.manager
 OPTIONAL MATCH (m)-[r2:MANAGE]->(u)
+WITH r, r2, u.key + ' (was ' + m.key + ')' AS ex
 DELETE r, r2
-RETURN count(DISTINCT r) AS removed`
+RETURN count(DISTINCT r) AS removed, collect(DISTINCT ex)[0..5] AS examples`
 
 // cypherUnlinkStaleMirror removes MANAGE edges pointing at the user from
 // anyone but the current manager (left behind by other writers).
@@ -70,7 +159,8 @@ MERGE (m)-[r2:MANAGE]->(u)
 SET r1.published_tag = $tag, r1.publisher_last_updated_epoch_ms = timestamp(),
     r2.published_tag = $tag, r2.publisher_last_updated_epoch_ms = timestamp()
 RETURN sum(CASE WHEN had THEN 0 ELSE 1 END) AS linked,
-       sum(CASE WHEN had THEN 1 ELSE 0 END) AS kept`
+       sum(CASE WHEN had THEN 1 ELSE 0 END) AS kept,
+       collect(CASE WHEN had THEN null ELSE u.key + ' -> ' + m.key END)[0..5] AS examples`
 
 // cypherGetUser is Amundsen metadata's get_user query, verbatim
 // (neo4j_proxy.get_user): what the Amundsen UI will show for $user_id.

@@ -26,6 +26,11 @@ type Publisher struct {
 	cfg    Config
 	log    *zap.Logger
 	driver neo4j.DriverWithContext
+
+	run      int64 // run marker: server time at BeginRun, in ms
+	dryRun   neo4j.SessionWithContext
+	dryTx    neo4j.ExplicitTransaction
+	examples map[string][]string
 }
 
 var _ publisher.Publisher = (*Publisher)(nil)
@@ -57,7 +62,12 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("neo4j.uri %s: %w", redactURI(cfg.URI), err)
 	}
-	return &Publisher{cfg: cfg, log: log.With(zap.String("stage", "publisher"), zap.String("sink", "neo4j")), driver: d}, nil
+	return &Publisher{
+		cfg:      cfg,
+		log:      log.With(zap.String("stage", "publisher"), zap.String("sink", "neo4j")),
+		driver:   d,
+		examples: map[string][]string{},
+	}, nil
 }
 
 // Tag is the published_tag this publisher writes.
@@ -73,9 +83,76 @@ func (p *Publisher) Verify(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the driver. It is safe to call more than once.
+// Close rolls back a dry run's transaction and releases the driver. It is
+// safe to call more than once.
 func (p *Publisher) Close(ctx context.Context) error {
-	return p.driver.Close(ctx)
+	var errs []error
+	if p.dryTx != nil {
+		errs = append(errs, p.dryTx.Rollback(ctx))
+		p.dryTx = nil
+	}
+	if p.dryRun != nil {
+		errs = append(errs, p.dryRun.Close(ctx))
+		p.dryRun = nil
+	}
+	errs = append(errs, p.driver.Close(ctx))
+	return errors.Join(errs...)
+}
+
+// runner is what both a managed transaction and a dry run's explicit
+// transaction offer.
+type runner interface {
+	Run(ctx context.Context, cypher string, params map[string]any) (neo4j.ResultWithContext, error)
+}
+
+// BeginRun starts a run: it reads the server clock as the run marker and,
+// for a dry run, opens the one transaction every statement of the run goes
+// through and Close rolls back, so a dry run writes nothing.
+func (p *Publisher) BeginRun(ctx context.Context) error {
+	if p.cfg.DryRun && p.dryTx == nil {
+		p.dryRun = p.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: p.cfg.Database, AccessMode: neo4j.AccessModeWrite})
+		tx, err := p.dryRun.BeginTransaction(ctx)
+		if err != nil {
+			return fmt.Errorf("begin dry-run transaction: %w", err)
+		}
+		p.dryTx = tx
+	}
+	now, err := p.write(ctx, func(tx runner) (any, error) {
+		rec, err := single(ctx, tx, cypherServerTime, nil)
+		if err != nil {
+			return nil, err
+		}
+		return intValue(rec, "now"), nil
+	})
+	if err != nil {
+		return fmt.Errorf("read server time: %w", err)
+	}
+	p.run = int64(now.(int))
+	return nil
+}
+
+// write runs work in a managed, retried write transaction, or in the dry
+// run's transaction.
+func (p *Publisher) write(ctx context.Context, work func(runner) (any, error)) (any, error) {
+	if p.dryTx != nil {
+		return work(p.dryTx)
+	}
+	sess := p.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: p.cfg.Database, AccessMode: neo4j.AccessModeWrite})
+	defer sess.Close(ctx)
+	return sess.ExecuteWrite(ctx, func(tx neo4j.ManagedTransaction) (any, error) { return work(tx) })
+}
+
+// Examples returns up to five keys per kind of change seen so far
+// (created, updated, reactivated, deactivated, renamed, conflicts), for
+// dry-run plans.
+func (p *Publisher) Examples() map[string][]string { return p.examples }
+
+func (p *Publisher) example(kind string, keys ...string) {
+	for _, k := range keys {
+		if len(p.examples[kind]) < 5 {
+			p.examples[kind] = append(p.examples[kind], k)
+		}
+	}
 }
 
 // Driver exposes the driver for read-only checks in tests and tools.
@@ -85,6 +162,9 @@ func (p *Publisher) Driver() neo4j.DriverWithContext { return p.driver }
 // each in its own transaction. A constraint databuilder already created
 // under another name is equivalent and accepted.
 func (p *Publisher) Prepare(ctx context.Context) error {
+	if p.cfg.DryRun {
+		return nil // schema statements cannot share the dry run's transaction
+	}
 	for _, stmt := range []string{cypherConstraint, cypherOktaIDIndex} {
 		_, err := neo4j.ExecuteQuery(ctx, p.driver, stmt, nil, neo4j.EagerResultTransformer, p.db())
 		if err != nil && !equivalentSchema(err) {
@@ -129,17 +209,13 @@ func (p *Publisher) PublishNodes(ctx context.Context, rows []loader.NodeRow) (pu
 	return total, nil
 }
 
-// upsert writes one batch, halving it when the server runs out of
-// transaction memory (which the driver would otherwise retry unchanged).
+// upsert writes one batch: renames first, then the upsert, in one
+// transaction. It halves the batch when the server runs out of transaction
+// memory (which the driver would otherwise retry unchanged).
 func (p *Publisher) upsert(ctx context.Context, rows []loader.NodeRow) (publisher.NodeStats, error) {
-	params := make([]any, len(rows))
-	for i, r := range rows {
-		params[i] = map[string]any{"key": r.Key, "props": r.Map()}
-	}
-	res, err := neo4j.ExecuteQuery(ctx, p.driver, cypherUpsertNodes,
-		map[string]any{"rows": params, "tag": p.cfg.PublishedTag}, neo4j.EagerResultTransformer, p.db())
+	out, err := p.write(ctx, func(tx runner) (any, error) { return p.upsertTx(ctx, tx, rows) })
 	if err != nil {
-		if outOfMemory(err) && len(rows) > 1 {
+		if outOfMemory(err) && len(rows) > 1 && p.dryTx == nil {
 			p.log.Debug("splitting node batch after a memory error", zap.Int("rows", len(rows)))
 			a, err := p.upsert(ctx, rows[:len(rows)/2])
 			if err != nil {
@@ -151,12 +227,84 @@ func (p *Publisher) upsert(ctx context.Context, rows []loader.NodeRow) (publishe
 		}
 		return publisher.NodeStats{}, fmt.Errorf("upsert %d users: %w", len(rows), err)
 	}
-	rec := res.Records[0]
-	return publisher.NodeStats{
-		Created:   intValue(rec, "created"),
-		Updated:   intValue(rec, "updated"),
-		Unchanged: intValue(rec, "unchanged"),
-	}, nil
+	res := out.(upsertResult)
+	for kind, keys := range res.examples {
+		p.example(kind, keys...)
+	}
+	return res.stats, nil
+}
+
+type upsertResult struct {
+	stats    publisher.NodeStats
+	examples map[string][]string
+}
+
+func (p *Publisher) upsertTx(ctx context.Context, tx runner, rows []loader.NodeRow) (upsertResult, error) {
+	res := upsertResult{examples: map[string][]string{}}
+	params := make([]any, len(rows))
+	for i, r := range rows {
+		params[i] = map[string]any{"key": r.Key, "props": r.Map()}
+	}
+	// Renames, and the rows whose new key another node holds.
+	renamed, err := tx.Run(ctx, cypherRename, map[string]any{"rows": params})
+	if err != nil {
+		return res, err
+	}
+	recs, err := renamed.Collect(ctx)
+	if err != nil {
+		return res, err
+	}
+	var blocked map[string]bool
+	var seen []any
+	for _, rec := range recs {
+		m := rec.AsMap()
+		id, _ := m["id"].(string)
+		from, _ := m["from"].(string)
+		to, _ := m["to"].(string)
+		if conflict, _ := m["conflict"].(bool); conflict {
+			if blocked == nil {
+				blocked = map[string]bool{}
+			}
+			blocked[to] = true
+			seen = append(seen, id)
+			res.stats.Conflicts++
+			res.examples["conflicts"] = append(res.examples["conflicts"], fmt.Sprintf("%s -> %s (key taken)", from, to))
+			continue
+		}
+		res.stats.Renamed++
+		res.examples["renamed"] = append(res.examples["renamed"], from+" -> "+to)
+	}
+	if len(blocked) > 0 {
+		kept := params[:0:0]
+		for i, r := range rows {
+			if !blocked[r.Key] {
+				kept = append(kept, params[i])
+			}
+		}
+		params = kept
+	}
+	if len(seen) > 0 {
+		if _, err := tx.Run(ctx, cypherMarkSeen, map[string]any{"ids": seen, "run": p.run}); err != nil {
+			return res, err
+		}
+	}
+	if len(params) == 0 {
+		return res, nil
+	}
+	rec, err := single(ctx, tx, cypherUpsertNodes, map[string]any{"rows": params, "tag": p.cfg.PublishedTag, "run": p.run})
+	if err != nil {
+		return res, err
+	}
+	res.stats.Created = intValue(rec, "created")
+	res.stats.Updated = intValue(rec, "updated")
+	res.stats.Unchanged = intValue(rec, "unchanged")
+	res.stats.Reactivated = intValue(rec, "reactivated")
+	res.stats.Deactivated = intValue(rec, "deactivated")
+	res.stats.Conflicts += intValue(rec, "conflicts")
+	for kind, field := range map[string]string{"created": "exCreated", "updated": "exUpdated", "reactivated": "exReactivated", "deactivated": "exDeactivated", "conflicts": "exConflicts"} {
+		res.examples[kind] = append(res.examples[kind], stringList(rec, field)...)
+	}
+	return res, nil
 }
 
 func outOfMemory(err error) bool {
@@ -179,6 +327,11 @@ func (p *Publisher) PublishManagers(ctx context.Context, rows []loader.ManagerRo
 		total.Add(s)
 	}
 	return total, nil
+}
+
+type managersResult struct {
+	stats            publisher.ManagerStats
+	unlinked, linked []string
 }
 
 func (p *Publisher) managers(ctx context.Context, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
@@ -207,37 +360,34 @@ func (p *Publisher) managers(ctx context.Context, rows []loader.ManagerRow) (pub
 			link = append(link, map[string]any{"key": r.UserKey, "manager": manager})
 		}
 	}
-	sess := p.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: p.cfg.Database, AccessMode: neo4j.AccessModeWrite})
-	defer sess.Close(ctx)
-	out, err := sess.ExecuteWrite(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+	out, err := p.write(ctx, func(tx runner) (any, error) {
 		var s publisher.ManagerStats
-		removed, err := single(ctx, tx, cypherUnlinkStale, map[string]any{"rows": all}, "removed")
+		rec, err := single(ctx, tx, cypherUnlinkStale, map[string]any{"rows": all})
 		if err != nil {
 			return nil, err
 		}
-		s.Unlinked = removed
-		if _, err := single(ctx, tx, cypherUnlinkStaleMirror, map[string]any{"rows": all}, "removed"); err != nil {
+		s.Unlinked = intValue(rec, "removed")
+		unlinked := stringList(rec, "examples")
+		if _, err := single(ctx, tx, cypherUnlinkStaleMirror, map[string]any{"rows": all}); err != nil {
 			return nil, err
 		}
 		if len(link) == 0 {
-			return s, nil
+			return managersResult{s, unlinked, nil}, nil
 		}
-		res, err := tx.Run(ctx, cypherLink, map[string]any{"rows": link, "tag": p.cfg.PublishedTag})
-		if err != nil {
-			return nil, err
-		}
-		rec, err := res.Single(ctx)
-		if err != nil {
+		if rec, err = single(ctx, tx, cypherLink, map[string]any{"rows": link, "tag": p.cfg.PublishedTag}); err != nil {
 			return nil, err
 		}
 		s.Linked = intValue(rec, "linked")
 		s.Kept = intValue(rec, "kept")
-		return s, nil
+		return managersResult{s, unlinked, stringList(rec, "examples")}, nil
 	})
 	if err != nil {
 		return stats, fmt.Errorf("write manager edges for %d users: %w", len(rows), err)
 	}
-	stats = out.(publisher.ManagerStats)
+	res := out.(managersResult)
+	p.example("managers unlinked", res.unlinked...)
+	p.example("managers linked", res.linked...)
+	stats = res.stats
 	stats.Missing = wanted - stats.Linked - stats.Kept
 	return stats, nil
 }
@@ -256,12 +406,17 @@ func (p *Publisher) resolveOktaIDs(ctx context.Context, rows []loader.ManagerRow
 	if len(ids) == 0 {
 		return keys, nil
 	}
-	res, err := neo4j.ExecuteQuery(ctx, p.driver, cypherResolveOktaIDs, map[string]any{"ids": ids},
-		neo4j.EagerResultTransformer, p.db(), neo4j.ExecuteQueryWithReadersRouting())
+	out, err := p.write(ctx, func(tx runner) (any, error) {
+		res, err := tx.Run(ctx, cypherResolveOktaIDs, map[string]any{"ids": ids})
+		if err != nil {
+			return nil, err
+		}
+		return res.Collect(ctx)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("resolve %d manager ids: %w", len(ids), err)
 	}
-	for _, rec := range res.Records {
+	for _, rec := range out.([]*neo4j.Record) {
 		id, _, _ := neo4j.GetRecordValue[string](rec, "id")
 		key, _, _ := neo4j.GetRecordValue[string](rec, "key")
 		if _, dup := keys[id]; !dup && key != "" {
@@ -271,16 +426,12 @@ func (p *Publisher) resolveOktaIDs(ctx context.Context, rows []loader.ManagerRow
 	return keys, nil
 }
 
-func single(ctx context.Context, tx neo4j.ManagedTransaction, cypher string, params map[string]any, field string) (int, error) {
+func single(ctx context.Context, tx runner, cypher string, params map[string]any) (*neo4j.Record, error) {
 	res, err := tx.Run(ctx, cypher, params)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	rec, err := res.Single(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return intValue(rec, field), nil
+	return res.Single(ctx)
 }
 
 func intValue(rec *neo4j.Record, field string) int {
@@ -316,4 +467,134 @@ func (p *Publisher) Lookup(ctx context.Context, key string) (user, manager map[s
 		manager = n.Props
 	}
 	return user, manager, true, nil
+}
+
+// MarkSeen records that the source returned these users although the run
+// wrote nothing for them (skipped users), so reconciliation leaves them.
+func (p *Publisher) MarkSeen(ctx context.Context, oktaIDs []string) error {
+	if len(oktaIDs) == 0 {
+		return nil
+	}
+	ids := make([]any, len(oktaIDs))
+	for i, id := range oktaIDs {
+		ids[i] = id
+	}
+	_, err := p.write(ctx, func(tx runner) (any, error) {
+		return single(ctx, tx, cypherMarkSeen, map[string]any{"ids": ids, "run": p.run})
+	})
+	if err != nil {
+		return fmt.Errorf("mark %d skipped users seen: %w", len(ids), err)
+	}
+	return nil
+}
+
+// Stale reports the active managed users this run has not seen. Only
+// meaningful after a complete read.
+func (p *Publisher) Stale(ctx context.Context) (publisher.StaleReport, error) {
+	out, err := p.write(ctx, func(tx runner) (any, error) {
+		return single(ctx, tx, cypherStale, map[string]any{"run": p.run})
+	})
+	if err != nil {
+		return publisher.StaleReport{}, fmt.Errorf("count unseen users: %w", err)
+	}
+	rec := out.(*neo4j.Record)
+	r := publisher.StaleReport{Managed: intValue(rec, "managed"), Stale: intValue(rec, "stale")}
+	r.Examples = stringList(rec, "examples")
+	return r, nil
+}
+
+// Deactivate sets is_active = false on every active managed user this run
+// has not seen, in batches. Nothing is deleted.
+func (p *Publisher) Deactivate(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		out, err := p.write(ctx, func(tx runner) (any, error) {
+			rec, err := single(ctx, tx, cypherDeactivateStale, map[string]any{"run": p.run, "limit": p.cfg.BatchSize, "tag": p.cfg.PublishedTag})
+			if err != nil {
+				return nil, err
+			}
+			return intValue(rec, "n"), nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("deactivate unseen users: %w", err)
+		}
+		n := out.(int)
+		total += n
+		if n == 0 {
+			return total, nil
+		}
+	}
+}
+
+// LoadState reads the sync state of org; a zero State if there is none.
+func (p *Publisher) LoadState(ctx context.Context, org string) (publisher.State, error) {
+	st := publisher.State{Org: org}
+	out, err := p.write(ctx, func(tx runner) (any, error) {
+		res, err := tx.Run(ctx, cypherLoadState, map[string]any{"org": org})
+		if err != nil {
+			return nil, err
+		}
+		return res.Collect(ctx)
+	})
+	if err != nil {
+		return st, fmt.Errorf("load sync state: %w", err)
+	}
+	recs := out.([]*neo4j.Record)
+	if len(recs) == 0 {
+		return st, nil
+	}
+	m := recs[0].AsMap()
+	st.Watermark = parseTime(m["watermark"])
+	st.LastFullSync = parseTime(m["full"])
+	st.LastIncremental = parseTime(m["incr"])
+	return st, nil
+}
+
+// SaveState writes the sync state of st.Org.
+func (p *Publisher) SaveState(ctx context.Context, st publisher.State) error {
+	_, err := p.write(ctx, func(tx runner) (any, error) {
+		return tx.Run(ctx, cypherSaveState, map[string]any{
+			"org": st.Org, "watermark": formatTime(st.Watermark),
+			"full": formatTime(st.LastFullSync), "incr": formatTime(st.LastIncremental),
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("save sync state: %w", err)
+	}
+	return nil
+}
+
+// State times are stored as RFC 3339 strings with milliseconds, the form
+// Okta's filters take.
+const stateTime = "2006-01-02T15:04:05.000Z07:00"
+
+func formatTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(stateTime)
+}
+
+func parseTime(v any) time.Time {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// stringList reads a list of strings from a record field.
+func stringList(rec *neo4j.Record, field string) []string {
+	list, _, _ := neo4j.GetRecordValue[[]any](rec, field)
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
