@@ -272,10 +272,10 @@ func fillUser(rng *rand.Rand, users []*user, ds []draft, i, roots int) {
 			latest = maxTime(maxTime(latest, pc), *u.statusChanged)
 		}
 	}
-	u.lastUpdated = minTime(randTime(rng, latest, latest.Add(60*day)), genEnd)
-	if u.lastUpdated.Before(latest) {
-		u.lastUpdated = latest
-	}
+	// Drawn below genEnd rather than clamped to it, so that no crowd of
+	// users shares the newest timestamp (which an incremental sync's
+	// overlap would then re-read every time).
+	u.lastUpdated = randTime(rng, latest, minTime(latest.Add(60*day), genEnd))
 
 	// Profile.
 	local := fmt.Sprintf("%s.%s%d", d.first.ascii, d.last.ascii, i+1)

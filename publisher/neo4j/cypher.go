@@ -47,7 +47,7 @@ WITH row, e, contested AND (
           coalesce(e.updated_at, 0) > row.props.updated_at OR
           (coalesce(e.updated_at, 0) = row.props.updated_at AND e.okta_id < row.props.okta_id)))
      ) AS loses
-WITH row, e, loses,
+WITH row, e, loses, e.is_active AS was,
      e IS NULL AS created,
      e IS NULL OR size([k IN keys(row.props) WHERE e[k] IS NULL OR e[k] <> row.props[k]]) > 0 AS changed
 FOREACH (_ IN CASE WHEN loses THEN [] ELSE [1] END |
@@ -56,17 +56,17 @@ FOREACH (_ IN CASE WHEN loses THEN [] ELSE [1] END |
       u.publisher_last_updated_epoch_ms = timestamp(),
       u.oktasync_seen_epoch_ms = $run
   FOREACH (__ IN CASE WHEN changed THEN [1] ELSE [] END | SET u += row.props))
-WITH row, e, loses, created, changed AND NOT created AND NOT loses AS updated
+WITH row, e, was, loses, created, changed AND NOT created AND NOT loses AS updated
 RETURN sum(CASE WHEN created AND NOT loses THEN 1 ELSE 0 END) AS created,
        sum(CASE WHEN updated THEN 1 ELSE 0 END) AS updated,
        sum(CASE WHEN NOT loses AND NOT created AND NOT updated THEN 1 ELSE 0 END) AS unchanged,
-       sum(CASE WHEN updated AND e.is_active = false AND row.props.is_active = true THEN 1 ELSE 0 END) AS reactivated,
-       sum(CASE WHEN updated AND coalesce(e.is_active, true) = true AND row.props.is_active = false THEN 1 ELSE 0 END) AS deactivated,
+       sum(CASE WHEN updated AND was = false AND row.props.is_active = true THEN 1 ELSE 0 END) AS reactivated,
+       sum(CASE WHEN updated AND coalesce(was, true) = true AND row.props.is_active = false THEN 1 ELSE 0 END) AS deactivated,
        sum(CASE WHEN loses THEN 1 ELSE 0 END) AS conflicts,
        collect(CASE WHEN created AND NOT loses THEN row.key END)[0..5] AS exCreated,
        collect(CASE WHEN updated THEN row.key END)[0..5] AS exUpdated,
-       collect(CASE WHEN updated AND e.is_active = false AND row.props.is_active = true THEN row.key END)[0..5] AS exReactivated,
-       collect(CASE WHEN updated AND coalesce(e.is_active, true) = true AND row.props.is_active = false THEN row.key END)[0..5] AS exDeactivated,
+       collect(CASE WHEN updated AND was = false AND row.props.is_active = true THEN row.key END)[0..5] AS exReactivated,
+       collect(CASE WHEN updated AND coalesce(was, true) = true AND row.props.is_active = false THEN row.key END)[0..5] AS exDeactivated,
        collect(CASE WHEN loses THEN row.key + ' (okta ' + row.props.okta_id + ' loses to ' + e.okta_id + ')' END)[0..5] AS exConflicts`
 
 // cypherMarkSeen marks users the source returned but the run did not
