@@ -25,6 +25,7 @@ type Summary struct {
 	RateLimited  int64 `json:"okta_429s"`
 	Retries      int64 `json:"okta_retries"`
 	Pauses       int64 `json:"okta_rate_pauses"`
+	Remaining    int64 `json:"okta_rate_remaining"` // at the end of the run; -1 unknown
 
 	Seen       int            `json:"users_seen"`
 	Created    int            `json:"users_created"`

@@ -145,7 +145,7 @@ func (s *Sync) Run(ctx context.Context) (Summary, error) {
 	err := s.run(ctx, &sum)
 	if st, ok := s.Source.(oktaStats); ok {
 		o := st.Stats()
-		sum.Pages, sum.OktaRequests, sum.RateLimited, sum.Retries, sum.Pauses = o.Pages, o.Requests, o.RateLimited, o.Retries, o.Pauses
+		sum.Pages, sum.OktaRequests, sum.RateLimited, sum.Retries, sum.Pauses, sum.Remaining = o.Pages, o.Requests, o.RateLimited, o.Retries, o.Pauses, o.Remaining
 	}
 	if ex, ok := s.Publisher.(interface{ Examples() map[string][]string }); ok && s.DryRun {
 		sum.Examples = ex.Examples()

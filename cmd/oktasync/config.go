@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -26,6 +28,78 @@ type config struct {
 	Sync    jobs.SyncConfig `yaml:"sync"`
 	CSVDir  string          `yaml:"csv_dir"`
 	Log     logConfig       `yaml:"log"`
+	Serve   serveConfig     `yaml:"serve"`
+	// Pushgateway, if set, receives the run metrics of `sync`.
+	Pushgateway string `yaml:"pushgateway"`
+}
+
+// serveConfig configures `oktasync serve`.
+type serveConfig struct {
+	Listen          string                `yaml:"listen"`
+	HookPath        string                `yaml:"hook_path"`
+	HookAuthHeader  string                `yaml:"hook_auth_header"`
+	HookMaxBody     int64                 `yaml:"hook_max_body"`
+	HookSecrets     []string              `yaml:"-"` // OKTASYNC_HOOK_SECRETS, comma-separated
+	HookWorker      jobs.HookWorkerConfig `yaml:"hook_worker"`
+	Schedule        jobs.ScheduleConfig   `yaml:"schedule"`
+	ShutdownTimeout time.Duration         `yaml:"shutdown_timeout"`
+	ReadyCacheTTL   time.Duration         `yaml:"ready_cache_ttl"`
+}
+
+func (c *serveConfig) defaults() {
+	if c.Listen == "" {
+		c.Listen = ":8080"
+	}
+	if c.HookPath == "" {
+		c.HookPath = "/okta/events"
+	}
+	if c.HookAuthHeader == "" {
+		c.HookAuthHeader = "Authorization"
+	}
+	if c.HookMaxBody == 0 {
+		c.HookMaxBody = 1 << 20
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 25 * time.Second
+	}
+	if c.ReadyCacheTTL == 0 {
+		c.ReadyCacheTTL = 30 * time.Second
+	}
+	c.HookWorker.Defaults()
+	c.Schedule.Defaults()
+}
+
+func (c serveConfig) validate() error {
+	var errs []error
+	if !strings.HasPrefix(c.HookPath, "/") {
+		errs = append(errs, fmt.Errorf("serve.hook_path: must start with /, got %q", c.HookPath))
+	}
+	switch c.HookPath {
+	case "/healthz", "/readyz", "/metrics":
+		errs = append(errs, fmt.Errorf("serve.hook_path: %s is taken", c.HookPath))
+	}
+	if len(c.HookSecrets) == 0 {
+		errs = append(errs, fmt.Errorf("serve: no event hook secret: set %s (comma-separated, several allowed for rotation)", envHookSecrets))
+	}
+	for _, s := range c.HookSecrets {
+		if len(s) < 16 {
+			errs = append(errs, fmt.Errorf("%s: every secret must be at least 16 characters", envHookSecrets))
+			break
+		}
+	}
+	if c.HookMaxBody < 1024 {
+		errs = append(errs, fmt.Errorf("serve.hook_max_body: must be at least 1024 bytes, got %d", c.HookMaxBody))
+	}
+	if c.ShutdownTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("serve.shutdown_timeout: must be at least 1s, got %s", c.ShutdownTimeout))
+	}
+	if err := c.HookWorker.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Schedule.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 type logConfig struct {
@@ -45,11 +119,14 @@ const (
 	envNeo4jUser      = "NEO4J_USERNAME"
 	envNeo4jPassword  = "NEO4J_PASSWORD"
 	envNeo4jDatabase  = "NEO4J_DATABASE"
+	envHookSecrets    = "OKTASYNC_HOOK_SECRETS"
+	envPushgateway    = "OKTASYNC_PUSHGATEWAY_URL"
 )
 
 // flags are the command-line overrides of a sync.
 type flags struct {
 	fs          *flag.FlagSet
+	serve       bool // the serve command: its section is validated, sync-only checks are not
 	configFile  string
 	summary     string
 	incremental bool
@@ -73,6 +150,30 @@ var flagHelp = [][2]string{
 	{"max-deactivate", "largest share (0-1] of managed users a full sync may deactivate (default 0.1)"},
 	{"log-level", "debug, info, warn or error (default info)"},
 	{"log-format", "auto, json or console (default auto: console on a terminal)"},
+	{"pushgateway", "push run metrics to this Prometheus Pushgateway URL (env OKTASYNC_PUSHGATEWAY_URL)"},
+}
+
+// serveFlagHelp lists the flags of `oktasync serve`.
+var serveFlagHelp = [][2]string{
+	{"listen", "address of the HTTP server: hooks, /healthz, /readyz, /metrics (default :8080)"},
+	{"okta-org-url", "Okta org URL (env OKTA_ORG_URL)"},
+	{"neo4j-uri", "Neo4j Bolt URI (env NEO4J_URI, default bolt://127.0.0.1:7687)"},
+	{"log-level", "debug, info, warn or error (default info)"},
+	{"log-format", "auto, json or console (default auto: console on a terminal)"},
+}
+
+func newServeFlags(out io.Writer) *flags {
+	f := &flags{fs: flag.NewFlagSet("oktasync serve", flag.ContinueOnError), values: map[string]*string{}, serve: true, summary: "none"}
+	f.fs.SetOutput(out)
+	f.fs.StringVar(&f.configFile, "config", "", "YAML config file")
+	for _, h := range serveFlagHelp {
+		f.values[h[0]] = f.fs.String(h[0], "", h[1])
+	}
+	f.fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: oktasync serve [flags]\n\nReceives Okta event hooks, runs scheduled syncs, serves /healthz, /readyz and /metrics.\nPrecedence: flags > environment > --config file > defaults.\n\nFlags:\n")
+		f.fs.PrintDefaults()
+	}
+	return f
 }
 
 func newSyncFlags(out io.Writer) *flags {
@@ -132,6 +233,15 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	setStr(&c.Neo4j.Username, envNeo4jUser)
 	setStr(&c.Neo4j.Password, envNeo4jPassword)
 	setStr(&c.Neo4j.Database, envNeo4jDatabase)
+	setStr(&c.Pushgateway, envPushgateway)
+	if v := getenv(envHookSecrets); v != "" {
+		c.Serve.HookSecrets = nil
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				c.Serve.HookSecrets = append(c.Serve.HookSecrets, s)
+			}
+		}
+	}
 
 	// Flags, only those given.
 	set := map[string]bool{}
@@ -172,6 +282,8 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	}
 	str("log-level", &c.Log.Level)
 	str("log-format", &c.Log.Format)
+	str("pushgateway", &c.Pushgateway)
+	str("listen", &c.Serve.Listen)
 
 	// Defaults, then one validation pass over everything.
 	c.Okta.Mapping = c.Mapping
@@ -179,6 +291,7 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	c.Mapping = c.Okta.Mapping
 	c.Neo4j.Defaults()
 	c.Sync.Defaults()
+	c.Serve.defaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -198,6 +311,19 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	}
 	if err := c.Sync.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if f.serve {
+		if c.CSVDir != "" {
+			errs = append(errs, errors.New("csv_dir: serve writes to Neo4j; remove csv_dir"))
+		}
+		if err := c.Serve.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Pushgateway != "" {
+		if u, err := url.Parse(c.Pushgateway); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("pushgateway: %q is not an http(s) URL", c.Pushgateway))
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -1,6 +1,7 @@
 // Command oktasync syncs Okta users into Amundsen's Neo4j graph.
 //
 //	oktasync sync [flags]    one full sync (CLI, Kubernetes CronJob)
+//	oktasync serve [flags]   event hooks, schedules, health and metrics
 //	oktasync lookup USER_ID  show a user as Amundsen reads it
 //	oktasync version
 //
@@ -20,7 +21,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/push"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -57,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "sync":
 		return runSync(ctx, args[1:], getenv, stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "lookup":
 		return runLookup(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
@@ -77,6 +83,7 @@ func usage(w io.Writer) {
 
 Usage:
   oktasync sync [flags]   read every Okta user and update the graph (see oktasync sync -h)
+  oktasync serve [flags]  receive Okta event hooks, run scheduled syncs, serve /healthz /readyz /metrics
   oktasync lookup USER_ID print a user as Amundsen's metadata service reads it
   oktasync version        print the version
 
@@ -158,6 +165,11 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	} else {
 		log.Info("sync finished", fields...)
 	}
+	if cfg.Pushgateway != "" {
+		if err := pushMetrics(context.WithoutCancel(ctx), cfg.Pushgateway, sum); err != nil {
+			log.Warn("push metrics to the Pushgateway failed", zap.Error(err))
+		}
+	}
 	printSummary(stdout, f.summary, sum, runErr)
 	if runErr != nil {
 		fmt.Fprintln(stderr, "oktasync:", explain(runErr))
@@ -237,4 +249,14 @@ func printSummary(w io.Writer, mode string, s jobs.Summary, err error) {
 	case "text":
 		fmt.Fprint(w, s.Text())
 	}
+}
+
+// pushMetrics sends the run's metrics to a Prometheus Pushgateway, grouped
+// by job "oktasync" and the run's kind, as batch jobs do.
+func pushMetrics(ctx context.Context, url string, sum jobs.Summary) error {
+	reg := prometheus.NewRegistry()
+	jobs.NewMetrics(reg).ObserveRun(sum.Kind, sum)
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	return push.New(url, "oktasync").Gatherer(reg).Grouping("kind", sum.Kind).PushContext(ctx)
 }

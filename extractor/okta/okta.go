@@ -66,6 +66,7 @@ type Stats struct {
 	Retries     int64
 	Pauses      int64
 	Read        int64 // users read from Okta
+	Remaining   int64 // X-Rate-Limit-Remaining of the latest response; -1 if none yet
 }
 
 // Extractor reads users from one Okta org.
@@ -178,6 +179,7 @@ func (e *Extractor) Stats() Stats {
 		RateLimited: e.counters.RateLimited.Load(),
 		Retries:     e.counters.Retries.Load(),
 		Pauses:      e.counters.Pauses.Load(),
+		Remaining:   e.counters.Remaining.Load(),
 	}
 }
 
@@ -285,6 +287,16 @@ func (e *Extractor) fetch(ctx context.Context, qp *query.Params, prev *okta.Resp
 }
 
 var errEmptyPage = errors.New("okta: page body is empty or null")
+
+// Ping checks that Okta answers and accepts the credentials, with one
+// one-user list request (readiness probes).
+func (e *Extractor) Ping(ctx context.Context) error {
+	_, resp, err := e.client.User.ListUsers(ctx, query.NewQueryParams(query.WithLimit(1)))
+	if err != nil {
+		return fmt.Errorf("okta: %w", classify(err, resp))
+	}
+	return nil
+}
 
 // User fetches one user by id (or login), for event hooks. A user Okta no
 // longer has gives an *APIError with NotFound() true.

@@ -54,7 +54,8 @@ FOREACH (_ IN CASE WHEN loses THEN [] ELSE [1] END |
   MERGE (u:User {key: row.key})
   SET u.published_tag = $tag,
       u.publisher_last_updated_epoch_ms = timestamp(),
-      u.oktasync_seen_epoch_ms = $run
+      u.oktasync_seen_epoch_ms = CASE WHEN coalesce(u.oktasync_seen_epoch_ms, 0) > $run
+                                      THEN u.oktasync_seen_epoch_ms ELSE $run END
   FOREACH (__ IN CASE WHEN changed THEN [1] ELSE [] END | SET u += row.props))
 WITH row, e, was, loses, created, changed AND NOT created AND NOT loses AS updated
 RETURN sum(CASE WHEN created AND NOT loses THEN 1 ELSE 0 END) AS created,
@@ -69,13 +70,28 @@ RETURN sum(CASE WHEN created AND NOT loses THEN 1 ELSE 0 END) AS created,
        collect(CASE WHEN updated AND coalesce(was, true) = true AND row.props.is_active = false THEN row.key END)[0..5] AS exDeactivated,
        collect(CASE WHEN loses THEN row.key + ' (okta ' + row.props.okta_id + ' loses to ' + e.okta_id + ')' END)[0..5] AS exConflicts`
 
+// The run marker never moves back: a long-lived publisher (the hook
+// worker) must not make a user look unseen to a concurrent full sync.
+
 // cypherMarkSeen marks users the source returned but the run did not
 // write (skipped, or in conflict) as seen, so reconciliation leaves them.
 // $ids: [okta_id], $run.
 const cypherMarkSeen = `
 UNWIND $ids AS id
 MATCH (u:User {okta_id: id})
-SET u.oktasync_seen_epoch_ms = $run
+SET u.oktasync_seen_epoch_ms = CASE WHEN coalesce(u.oktasync_seen_epoch_ms, 0) > $run
+                                    THEN u.oktasync_seen_epoch_ms ELSE $run END
+RETURN count(u) AS n`
+
+// cypherDeactivateIDs deactivates users Okta answered 404 for (event
+// hooks). $ids: [okta_id], $tag.
+const cypherDeactivateIDs = `
+UNWIND $ids AS id
+MATCH (u:User {okta_id: id})
+WHERE coalesce(u.is_active, true) = true
+SET u.is_active = false,
+    u.published_tag = $tag,
+    u.publisher_last_updated_epoch_ms = timestamp()
 RETURN count(u) AS n`
 
 // cypherServerTime is the run marker: the server's clock, so markers of

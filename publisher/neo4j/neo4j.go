@@ -27,6 +27,7 @@ type Publisher struct {
 	log    *zap.Logger
 	driver neo4j.DriverWithContext
 
+	autoTag  bool  // PublishedTag is the run's start time, renewed by BeginRun
 	run      int64 // run marker: server time at BeginRun, in ms
 	dryRun   neo4j.SessionWithContext
 	dryTx    neo4j.ExplicitTransaction
@@ -39,7 +40,8 @@ var _ publisher.Publisher = (*Publisher)(nil)
 // network I/O; call Verify to check the server.
 func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 	cfg.Defaults()
-	if cfg.PublishedTag == "" {
+	autoTag := cfg.PublishedTag == ""
+	if autoTag {
 		cfg.PublishedTag = time.Now().UTC().Format(time.RFC3339)
 	}
 	if err := cfg.Validate(); err != nil {
@@ -66,6 +68,7 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 		cfg:      cfg,
 		log:      log.With(zap.String("stage", "publisher"), zap.String("sink", "neo4j")),
 		driver:   d,
+		autoTag:  autoTag,
 		examples: map[string][]string{},
 	}, nil
 }
@@ -128,6 +131,9 @@ func (p *Publisher) BeginRun(ctx context.Context) error {
 		return fmt.Errorf("read server time: %w", err)
 	}
 	p.run = int64(now.(int))
+	if p.autoTag {
+		p.cfg.PublishedTag = time.UnixMilli(p.run).UTC().Format(time.RFC3339)
+	}
 	return nil
 }
 
@@ -597,4 +603,27 @@ func stringList(rec *neo4j.Record, field string) []string {
 		}
 	}
 	return out
+}
+
+// DeactivateIDs sets is_active = false on the users with these Okta ids:
+// users Okta answered 404 for. Nothing is deleted.
+func (p *Publisher) DeactivateIDs(ctx context.Context, oktaIDs []string) (int, error) {
+	if len(oktaIDs) == 0 {
+		return 0, nil
+	}
+	ids := make([]any, len(oktaIDs))
+	for i, id := range oktaIDs {
+		ids[i] = id
+	}
+	out, err := p.write(ctx, func(tx runner) (any, error) {
+		rec, err := single(ctx, tx, cypherDeactivateIDs, map[string]any{"ids": ids, "tag": p.cfg.PublishedTag})
+		if err != nil {
+			return nil, err
+		}
+		return intValue(rec, "n"), nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("deactivate %d deleted users: %w", len(ids), err)
+	}
+	return out.(int), nil
 }

@@ -1,0 +1,146 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/robfig/cron/v3"
+	"go.uber.org/zap"
+)
+
+// ScheduleConfig says when `serve` runs syncs on its own.
+type ScheduleConfig struct {
+	// Incremental and Full are cron specs: 5 fields or descriptors such as
+	// "@every 15m" and "@daily". Empty disables that schedule.
+	Incremental string `yaml:"incremental"`
+	Full        string `yaml:"full"`
+	// AtStart runs one sync when serve starts: "incremental" (falls back to
+	// full without a watermark), "full" or "none".
+	AtStart string `yaml:"at_start"`
+}
+
+// Defaults fills unset fields: incremental every 15 minutes, full nightly.
+func (c *ScheduleConfig) Defaults() {
+	if c.Incremental == "" {
+		c.Incremental = "@every 15m"
+	}
+	if c.Full == "" {
+		c.Full = "0 2 * * *"
+	}
+	if c.AtStart == "" {
+		c.AtStart = "incremental"
+	}
+}
+
+// Validate parses the specs and reports every problem.
+func (c ScheduleConfig) Validate() error {
+	var errs []error
+	for name, spec := range map[string]string{"serve.schedule.incremental": c.Incremental, "serve.schedule.full": c.Full} {
+		if spec == "off" {
+			continue
+		}
+		if _, err := cron.ParseStandard(spec); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a cron spec (5 fields or @every/@daily…): %w", name, spec, err))
+		}
+	}
+	switch c.AtStart {
+	case "incremental", "full", "none":
+	default:
+		errs = append(errs, fmt.Errorf("serve.schedule.at_start: must be incremental, full or none, got %q", c.AtStart))
+	}
+	return errors.Join(errs...)
+}
+
+// RunFunc performs one sync of the given mode.
+type RunFunc func(ctx context.Context, mode Mode) (Summary, error)
+
+// Scheduler runs syncs on cron schedules and on request, never two at once:
+// a tick that finds a run in progress is skipped and counted.
+type Scheduler struct {
+	cfg     ScheduleConfig
+	run     RunFunc
+	log     *zap.Logger
+	metrics *Metrics
+
+	busy     sync.Mutex
+	requests chan Mode
+}
+
+// NewScheduler validates cfg.
+func NewScheduler(cfg ScheduleConfig, run RunFunc, log *zap.Logger, metrics *Metrics) (*Scheduler, error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Scheduler{cfg: cfg, run: run, log: log.With(zap.String("component", "scheduler")), metrics: metrics, requests: make(chan Mode, 1)}, nil
+}
+
+// Request asks for a run soon (without blocking); requests made while one
+// is pending are merged.
+func (s *Scheduler) Request(mode Mode) {
+	select {
+	case s.requests <- mode:
+	default:
+	}
+}
+
+// Run starts the schedules and blocks until ctx is done, then waits for a
+// run in progress to end (it sees the cancelled ctx).
+func (s *Scheduler) Run(ctx context.Context) error {
+	c := cron.New()
+	for mode, spec := range map[Mode]string{Incremental: s.cfg.Incremental, Full: s.cfg.Full} {
+		if spec == "off" {
+			continue
+		}
+		if _, err := c.AddFunc(spec, func() { s.tick(ctx, mode) }); err != nil {
+			return fmt.Errorf("schedule %s sync %q: %w", mode, spec, err)
+		}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	switch s.cfg.AtStart {
+	case "incremental":
+		s.Request(Incremental)
+	case "full":
+		s.Request(Full)
+	}
+	c.Start()
+	defer func() { <-c.Stop().Done() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case mode := <-s.requests:
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.tick(ctx, mode)
+			}()
+		}
+	}
+}
+
+// tick runs one sync unless another is in progress.
+func (s *Scheduler) tick(ctx context.Context, mode Mode) {
+	if ctx.Err() != nil {
+		return
+	}
+	if !s.busy.TryLock() {
+		s.log.Info("skipping a scheduled sync: another run is in progress", zap.String("kind", string(mode)))
+		s.metrics.ScheduleSkipped(string(mode))
+		return
+	}
+	defer s.busy.Unlock()
+	sum, err := s.run(ctx, mode)
+	s.metrics.ObserveRun(sum.Kind, sum)
+	if err != nil {
+		s.log.Error("scheduled sync failed", append(sum.Fields(), zap.Error(err))...)
+		return
+	}
+	s.log.Info("sync finished", sum.Fields()...)
+}
