@@ -129,14 +129,21 @@ func (w *HookWorker) Depth() int { return len(w.queue) }
 
 // Run processes the queue until ctx is done, then drains what is queued
 // (bounded by DrainTimeout) and returns nil.
+//
+// The batch in flight when ctx ends is finished, not abandoned: work runs
+// on a context that ends DrainTimeout after ctx does.
 func (w *HookWorker) Run(ctx context.Context) error {
+	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer wcancel()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(w.cfg.DrainTimeout, wcancel) })
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return w.drain(ctx)
+			return w.drain(wctx)
 		case id := <-w.queue:
 			ids := w.gather(ctx, id)
-			w.process(ctx, ids)
+			w.process(wctx, ids)
 		}
 	}
 }
@@ -163,9 +170,8 @@ func (w *HookWorker) gather(ctx context.Context, first string) []string {
 	return ids
 }
 
-func (w *HookWorker) drain(ctx context.Context) error {
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.DrainTimeout)
-	defer cancel()
+// drain processes what is queued until the queue is empty or dctx ends.
+func (w *HookWorker) drain(dctx context.Context) error {
 	for dctx.Err() == nil {
 		var ids []string
 		seen := map[string]bool{}
