@@ -260,6 +260,7 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 	var (
 		publishErr error
 		maxSeen    time.Time
+		skipped    []string // ids of skipped users, marked seen in batches
 	)
 	for p := range pages {
 		if publishErr != nil {
@@ -268,20 +269,20 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 		if p.LastUpdated.After(maxSeen) {
 			maxSeen = p.LastUpdated
 		}
-		var skipped []string
 		for _, sk := range p.Skipped {
 			sum.Skipped++
 			sum.SkipReason[sk.Reason]++
-			if sk.SourceID != "" {
+			if sk.SourceID != "" && rec != nil {
 				skipped = append(skipped, sk.SourceID)
 			}
 		}
-		if rec != nil && len(skipped) > 0 {
+		if len(skipped) >= cfg.BatchSize {
 			if err := rec.MarkSeen(ctx, skipped); err != nil {
 				publishErr = err
 				cancel()
 				continue
 			}
+			skipped = skipped[:0]
 		}
 		for _, u := range p.Users {
 			sum.Seen++
@@ -309,6 +310,11 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 	}
 	if err := flush(); err != nil {
 		return err
+	}
+	if len(skipped) > 0 {
+		if err := rec.MarkSeen(ctx, skipped); err != nil {
+			return err
+		}
 	}
 	log.Debug("nodes published; writing manager edges", zap.Int("users", spool.Len()))
 	err = spool.Batches(cfg.BatchSize, func(rows []loader.ManagerRow) error {
