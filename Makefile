@@ -4,7 +4,12 @@ GO    ?= go
 BIN   := bin
 PKGS  := ./...
 
-.PHONY: all build test vet unit integration demo bench neo4j-start neo4j-stop clean
+.PHONY: all build test vet unit integration demo bench neo4j-start neo4j-stop clean compat compat-venv compat-run
+
+COMPAT := compat/amundsen
+# The harness's pytest (needs NEO4J_TEST_URI). Not a recursive make, so that
+# `make -n test` stays a dry run instead of starting Neo4j.
+COMPAT_PYTEST := cd $(COMPAT) && .venv/bin/python -m pytest
 
 all: build
 
@@ -19,8 +24,26 @@ vet:
 # test is what CI runs: vet, then every Go test with the race detector,
 # including the integration tests against a private, fresh Neo4j 5.26.
 # Packages run one at a time (-p 1) because they share that server.
-test: vet build
-	scripts/with-neo4j scripts/gotest -race -count=1 -p 1 -timeout 20m $(PKGS)
+# Then, on the same server, the Amundsen compatibility harness (compat-run);
+# it runs even when Go tests fail, and either failing fails the target.
+test: vet build compat-venv
+	scripts/with-neo4j bash -c 'rc=0; scripts/gotest -race -count=1 -p 1 -timeout 20m $(PKGS) || rc=$$?; \
+		($(COMPAT_PYTEST)) || rc=1; exit $$rc'
+
+# compat: the Amundsen compatibility harness (compat/amundsen): Amundsen's own
+# metadata service and databuilder, pinned in compat/amundsen/requirements.txt,
+# against what oktasync writes. Uses $NEO4J_TEST_URI if set (a server it may
+# wipe), else starts a private fresh Neo4j like `make test`.
+compat: build compat-venv
+	if [[ -n "$${NEO4J_TEST_URI:-}" ]]; then $(COMPAT_PYTEST); else scripts/with-neo4j bash -c '$(COMPAT_PYTEST)'; fi
+
+# compat-venv creates or refreshes compat/amundsen/.venv (cached; rebuilt when the pins change).
+compat-venv:
+	$(COMPAT)/ensure-venv
+
+# compat-run: the harness's pytest against $NEO4J_TEST_URI; fails (never skips) if it is unset.
+compat-run: build compat-venv
+	$(COMPAT_PYTEST)
 
 # unit runs only what needs no Neo4j (integration tests skip outside CI).
 unit:
@@ -28,6 +51,11 @@ unit:
 
 demo: build
 	scripts/demo
+
+# bench measures full syncs of OKTASYNC_BENCH_USERS (default 20000) simulated
+# users into a private Neo4j: users/s, peak heap, Okta requests.
+bench:
+	scripts/with-neo4j $(GO) test -run '^$$' -bench . -benchtime 1x -count 3 -timeout 60m ./jobs/
 
 neo4j-start:
 	scripts/neo4j start

@@ -253,8 +253,11 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 				return err
 			}
 		}
+		t0 := time.Now()
 		st, err := s.Publisher.PublishNodes(ctx, rows)
 		sum.addNodes(st)
+		log.Debug("published users", zap.Int("rows", len(rows)), zap.Duration("took", time.Since(t0)),
+			zap.Int("created", st.Created), zap.Int("updated", st.Updated))
 		return err
 	}
 	var (
@@ -318,7 +321,9 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 	}
 	log.Debug("nodes published; writing manager edges", zap.Int("users", spool.Len()))
 	err = spool.Batches(cfg.BatchSize, func(rows []loader.ManagerRow) error {
+		t0 := time.Now()
 		st, err := s.Publisher.PublishManagers(ctx, rows)
+		log.Debug("published manager edges", zap.Int("rows", len(rows)), zap.Duration("took", time.Since(t0)))
 		sum.ManagersLinked += st.Linked
 		sum.ManagersKept += st.Kept
 		sum.ManagersUnlinked += st.Unlinked

@@ -10,6 +10,16 @@
 // scripts can capture the org URL; a readable start line goes to stderr. It
 // binds only to loopback addresses unless --allow-remote is given, and
 // shuts down cleanly on SIGINT or SIGTERM.
+//
+// With --hook-url it also acts as an Okta event hook: before printing the
+// ready line it sends the verification GET (and logs the result; it
+// delivers even if verification fails, which Okta would not), then POSTs
+// the events of admin changes to the URL, authenticated with
+// --hook-header: --hook-secret. On shutdown it stops serving, delivers
+// what is pending (for at most 5s) and logs the hook's counters.
+//
+//	oktasim --users 100 --hook-url http://127.0.0.1:8080/okta/events \
+//	        --hook-secret s3cret --hook-duplicates 0.1 --hook-shuffle
 package main
 
 import (
@@ -22,8 +32,10 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -62,6 +74,15 @@ type options struct {
 	failAfter     int
 	clientID      string
 	clientKeyFile string
+
+	hookURL        string
+	hookHeader     string
+	hookSecret     string
+	hookBatch      time.Duration
+	hookMaxEvents  int
+	hookDuplicates float64
+	hookShuffle    bool
+	hookTimeout    time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -82,6 +103,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.failAfter, "fail-after", 0, "if > 0, fail every API request with 500 after this many list pages")
 	fs.StringVar(&o.clientID, "client-id", "", "OAuth service-app client id (needs --client-public-key)")
 	fs.StringVar(&o.clientKeyFile, "client-public-key", "", "PEM file with the service app's RSA public key (a private key is accepted too)")
+	fs.StringVar(&o.hookURL, "hook-url", "", "deliver Okta event hooks for admin changes to this URL")
+	fs.StringVar(&o.hookHeader, "hook-header", oktasim.DefaultHookAuthHeader, "name of the event hook auth header")
+	fs.StringVar(&o.hookSecret, "hook-secret", "", "value of the event hook auth header (the shared secret)")
+	fs.DurationVar(&o.hookBatch, "hook-batch", oktasim.DefaultHookBatch, "how long events are amalgamated into one delivery")
+	fs.IntVar(&o.hookMaxEvents, "hook-max-events", oktasim.DefaultHookMaxEvents, "maximum events per delivery")
+	fs.Float64Var(&o.hookDuplicates, "hook-duplicates", 0, "fraction of deliveries sent twice")
+	fs.BoolVar(&o.hookShuffle, "hook-shuffle", false, "deliver events out of order")
+	fs.DurationVar(&o.hookTimeout, "hook-timeout", oktasim.DefaultHookTimeout, "timeout of each delivery attempt")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -105,6 +134,22 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if err := checkLoopback(o.addr, o.allowRemote); err != nil {
 		errs = append(errs, err)
+	}
+	if u, err := url.Parse(o.hookURL); o.hookURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		errs = append(errs, fmt.Errorf("--hook-url %q must be an absolute http(s) URL", o.hookURL))
+	}
+	if o.hookURL == "" {
+		fs.Visit(func(f *flag.Flag) {
+			if strings.HasPrefix(f.Name, "hook-") {
+				errs = append(errs, fmt.Errorf("--%s needs --hook-url", f.Name))
+			}
+		})
+	}
+	if o.hookDuplicates < 0 || o.hookDuplicates > 1 {
+		errs = append(errs, fmt.Errorf("--hook-duplicates must be within [0, 1], got %g", o.hookDuplicates))
+	}
+	if o.hookBatch <= 0 || o.hookTimeout <= 0 || o.hookMaxEvents <= 0 {
+		errs = append(errs, errors.New("--hook-batch, --hook-timeout and --hook-max-events must be positive"))
 	}
 	return o, errors.Join(errs...)
 }
@@ -186,6 +231,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	go func() { errc <- hs.Serve(ln) }()
 
 	fmt.Fprintf(stderr, "oktasim: %d users (seed %d) on %s\n", o.users, o.seed, base)
+	var hooks *oktasim.Hooks
+	if o.hookURL != "" {
+		hooks, err = sim.StartHooks(oktasim.HookConfig{
+			URL:           o.hookURL,
+			AuthHeader:    o.hookHeader,
+			AuthValue:     o.hookSecret,
+			Batch:         o.hookBatch,
+			MaxEvents:     o.hookMaxEvents,
+			DuplicateRate: o.hookDuplicates,
+			Shuffle:       o.hookShuffle,
+			Timeout:       o.hookTimeout,
+			Seed:          o.seed,
+			OrgURL:        base,
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "oktasim: %v\n", err)
+			_ = hs.Close()
+			return exitUsage
+		}
+		defer hooks.Close()
+		if err := hooks.Verify(ctx); err != nil {
+			fmt.Fprintf(stderr, "oktasim: event hook %s: %v; delivering anyway (Okta would not)\n", o.hookURL, err)
+		} else {
+			fmt.Fprintf(stderr, "oktasim: event hook %s verified (id %s)\n", o.hookURL, hooks.ID())
+		}
+	}
 	fmt.Fprintf(stdout, "OKTASIM_READY %s\n", base)
 
 	select {
@@ -204,6 +275,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintf(stderr, "oktasim: %v\n", err)
 		return exitError
+	}
+	if hooks != nil {
+		// No admin change can arrive any more: deliver what is pending.
+		fctx, fcancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		if err := hooks.Flush(fctx); err != nil {
+			fmt.Fprintf(stderr, "oktasim: event hook: final flush: %v\n", err)
+		}
+		fcancel()
+		_ = hooks.Close()
+		st := hooks.Stats()
+		fmt.Fprintf(stderr, "oktasim: event hook: %d deliveries (%d events), %d duplicates, %d retries, %d succeeded, %d failed %v, %d dropped, %d discarded\n",
+			st.Deliveries, st.Events, st.Duplicates, st.Retries, st.Succeeded, st.Failed, st.FailuresByStatus, st.Dropped, st.Discarded)
 	}
 	return exitOK
 }

@@ -7,9 +7,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,6 +161,11 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{[]string{"--users", "-1"}, exitUsage, "users"},
 		{[]string{"--bogus"}, exitUsage, "bogus"},
 		{[]string{"extra"}, exitUsage, "unexpected arguments"},
+		{[]string{"--hook-secret", "x"}, exitUsage, "--hook-secret needs --hook-url"},
+		{[]string{"--hook-shuffle"}, exitUsage, "--hook-shuffle needs --hook-url"},
+		{[]string{"--hook-url", "nonsense"}, exitUsage, "--hook-url"},
+		{[]string{"--hook-url", "http://127.0.0.1:1/x", "--hook-duplicates", "2"}, exitUsage, "--hook-duplicates"},
+		{[]string{"--hook-url", "http://127.0.0.1:1/x", "--hook-batch", "0s"}, exitUsage, "--hook-batch"},
 		{[]string{"--help"}, exitOK, "Usage"},
 	} {
 		var stdout, stderr bytes.Buffer
@@ -181,5 +188,109 @@ func TestCheckLoopback(t *testing.T) {
 		if err := checkLoopback(addr, true); err != nil {
 			t.Errorf("checkLoopback(%q, allowRemote) = %v", addr, err)
 		}
+	}
+}
+
+// hookRecorder is an event-hook receiver that answers verification with
+// answer (nil: correctly) and records POSTs.
+type hookRecorder struct {
+	mu     sync.Mutex
+	posts  []http.Header
+	bodies []map[string]any
+	gets   int
+}
+
+func (h *hookRecorder) handler(answer func(challenge string) string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if r.Method == http.MethodGet {
+			h.gets++
+			c := r.Header.Get("X-Okta-Verification-Challenge")
+			if answer != nil {
+				c = answer(c)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]string{"verification": c})
+			return
+		}
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		h.posts = append(h.posts, r.Header.Clone())
+		h.bodies = append(h.bodies, body)
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func (h *hookRecorder) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.posts)
+}
+
+func TestRunDeliversEventHooks(t *testing.T) {
+	rec := &hookRecorder{}
+	recv := httptest.NewServer(rec.handler(nil))
+	defer recv.Close()
+	base, stop, stderr := startRun(t, "--users", "5", "--hook-url", recv.URL+"/okta/events",
+		"--hook-header", "X-Hook-Secret", "--hook-secret", "s3cret", "--hook-batch", "10ms")
+	rec.mu.Lock()
+	gets := rec.gets
+	rec.mu.Unlock()
+	if gets != 1 || !strings.Contains(stderr.String(), "verified") {
+		t.Fatalf("verification GETs %d; stderr %s", gets, stderr)
+	}
+	resp, err := http.Get(base + "/admin/users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []struct {
+		ID string `json:"id"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&users)
+	resp.Body.Close()
+	if err != nil || len(users) == 0 {
+		t.Fatalf("admin users: %v", err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, base+"/admin/users/"+users[0].ID+"/status", strings.NewReader(`{"status":"SUSPENDED"}`))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("suspend: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for rec.count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit code %d; stderr: %s", code, stderr)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.posts) != 1 || rec.posts[0].Get("X-Hook-Secret") != "s3cret" {
+		t.Fatalf("posts %v", rec.posts)
+	}
+	b := rec.bodies[0]
+	ev := b["data"].(map[string]any)["events"].([]any)[0].(map[string]any)
+	target := ev["target"].([]any)[0].(map[string]any)
+	if b["eventType"] != "com.okta.event_hook" || !strings.HasPrefix(b["source"].(string), base+"/api/v1/eventHooks/who") ||
+		ev["eventType"] != "user.lifecycle.suspend" || target["id"] != users[0].ID || target["type"] != "User" {
+		t.Fatalf("delivery %v", b)
+	}
+	if !strings.Contains(stderr.String(), "event hook: 1 deliveries (1 events)") {
+		t.Fatalf("stderr lacks the hook summary: %s", stderr)
+	}
+}
+
+func TestRunReportsFailedHookVerification(t *testing.T) {
+	rec := &hookRecorder{}
+	recv := httptest.NewServer(rec.handler(func(string) string { return "wrong" }))
+	defer recv.Close()
+	_, stop, stderr := startRun(t, "--users", "1", "--hook-url", recv.URL)
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit code %d; stderr: %s", code, stderr)
+	}
+	if !strings.Contains(stderr.String(), "delivering anyway") {
+		t.Fatalf("stderr: %s", stderr)
 	}
 }

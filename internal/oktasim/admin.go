@@ -89,6 +89,7 @@ func (s *Server) UpdateProfile(id string, changes map[string]any) error {
 		u.profile[k] = v
 	}
 	u.lastUpdated = s.touch()
+	s.emitEvents(u, u.lastUpdated, EventUserUpdateProfile)
 	return nil
 }
 
@@ -115,6 +116,7 @@ func (s *Server) SetManager(id, managerID string) error {
 		u.profile["manager"] = managerName(m.profile, nil)
 	}
 	u.lastUpdated = s.touch()
+	s.emitEvents(u, u.lastUpdated, EventUserUpdateProfile)
 	return nil
 }
 
@@ -136,12 +138,14 @@ func (s *Server) SetStatus(id, status string) error {
 		return nil
 	}
 	t := s.touch()
+	from := u.status
 	u.status = status
 	u.statusChanged = ptr(t)
 	u.lastUpdated = t
 	if u.activated == nil && status != StatusStaged {
 		u.activated = ptr(t)
 	}
+	s.emitEvents(u, t, statusEventTypes(from, status)...)
 	return nil
 }
 
@@ -154,6 +158,7 @@ func (s *Server) Delete(id string) error {
 	if err != nil {
 		return err
 	}
+	s.emitEvents(u, s.eventTime(), deleteEventTypes(u.status)...)
 	delete(s.users, u.id)
 	delete(s.logins, lowerLogin(u.profile))
 	if i, ok := slices.BinarySearch(s.ids, u.id); ok {
@@ -211,6 +216,7 @@ func (s *Server) Create(profile map[string]any, status string) (User, error) {
 	s.logins[strings.ToLower(login)] = u.id
 	i, _ := slices.BinarySearch(s.ids, u.id)
 	s.ids = slices.Insert(s.ids, i, u.id)
+	s.emitEvents(u, t, createEventTypes(status)...)
 	return u.snapshot(), nil
 }
 
@@ -265,6 +271,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
+	s.adminHookRoutes(handle)
 	handle("/admin/", func(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("%w: no admin route for %s %s", ErrNotFound, r.Method, r.URL.Path)
 	})

@@ -40,8 +40,42 @@
 //	GET    /admin/faults, PUT /admin/faults
 //	       {"error_rate", "reset_rate", "malformed_rate", "latency_ms", "fail_after"}
 //	POST   /admin/ratelimits/reset      restore every rate-limit budget -> 204
+//	GET    /admin/hooks                 {"hooks": [HookStats...]}
+//	POST   /admin/hooks/flush           deliver every pending event now; {"hooks", "errors"}
+//	POST   /admin/hooks/verify          re-run the verification GET; {"hooks", "errors"}
 //
 // Wherever the admin API or a Go method takes an id, a login works too.
+//
+// Event hooks: Server.StartHooks registers a receiver and delivers the
+// System Log events of admin changes (from then on) as Okta does: a
+// one-time verification GET with an x-okta-verification-challenge header
+// (Hooks.Verify), then POSTs with Accept and Content-Type application/json,
+// the configured auth header and extra headers, and the body
+// {"eventType": "com.okta.event_hook", ..., "eventId", "data": {"events":
+// [LogEvent...]}}. Events close in time are amalgamated (HookConfig.Batch,
+// MaxEvents); each attempt times out after 3s; a 5xx, a timeout or a
+// connection error gets exactly one retry with the same body, a 4xx (or
+// 3xx) none. Optional duplicates (same eventId) and shuffling (within and
+// across deliveries) are seeded. Admin changes never wait for delivery:
+// the queue is bounded and overflow is dropped and counted.
+//
+// Events of admin changes (target[] holds the user, type "User", as it is
+// after the change; deleting shows it as it was):
+//
+//	Create                  user.lifecycle.create, + user.lifecycle.activate unless STAGED,
+//	                        + the event of going from ACTIVE to the status (e.g. suspend)
+//	UpdateProfile           user.account.update_profile (not for an empty change)
+//	SetManager              user.account.update_profile
+//	SetStatus -> SUSPENDED  user.lifecycle.suspend; SUSPENDED -> other: user.lifecycle.unsuspend first
+//	SetStatus -> DEPROVISIONED  user.lifecycle.deactivate (only)
+//	DEPROVISIONED -> other  user.lifecycle.reactivate first
+//	SetStatus -> LOCKED_OUT user.account.lock; LOCKED_OUT -> other: user.account.unlock first
+//	STAGED -> other         user.lifecycle.activate first
+//	-> RECOVERY             user.account.reset_password
+//	PROVISIONED, RECOVERY or PASSWORD_EXPIRED -> ACTIVE  user.account.update_password
+//	-> PASSWORD_EXPIRED     nothing (user.account.expire_password is not hook-eligible)
+//	Delete                  user.lifecycle.deactivate unless DEPROVISIONED, then
+//	                        user.lifecycle.delete.initiated (delete.completed is not hook-eligible)
 //
 // The simulator is used by tests, `make demo` and benchmarks; product code
 // must not import it. Tests start it with oktasimtest.Start.
@@ -206,6 +240,9 @@ type Server struct {
 	tokMu  sync.Mutex
 	tokens map[string]time.Time // access token -> expiry
 	jtis   map[string]time.Time // client assertion jti -> expiry (replay guard)
+
+	hookMu sync.Mutex // guards hooks; taken after mu, before Hooks.mu
+	hooks  []*Hooks   // running event hooks
 
 	reqSeq atomic.Uint64
 	st     counters

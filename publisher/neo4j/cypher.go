@@ -2,6 +2,12 @@ package neo4j
 
 // Every statement oktasync sends to Neo4j lives here. User data only ever
 // travels as parameters.
+//
+// A /*hint:VAR:PROP*/ comment marks an index lookup. Once the schema is in
+// place the publisher turns it into USING INDEX SEEK VAR:User(PROP): right after
+// a bulk load the planner's statistics are stale and it may otherwise scan
+// every user per row (seen: 6 s instead of 0.05 s per batch). Without the
+// schema (a dry run on a fresh graph) the comment stays a comment.
 
 // Schema statements valid on Neo4j 4.4 and 5.x. An equivalent constraint
 // that databuilder created under another name is accepted (see Prepare).
@@ -9,6 +15,9 @@ const (
 	cypherConstraint  = `CREATE CONSTRAINT oktasync_user_key IF NOT EXISTS FOR (u:User) REQUIRE u.key IS UNIQUE`
 	cypherOktaIDIndex = `CREATE INDEX oktasync_user_okta_id IF NOT EXISTS FOR (u:User) ON (u.okta_id)`
 	cypherAwait       = `CALL db.awaitIndexes(300)`
+	cypherSchema      = `SHOW INDEXES YIELD labelsOrTypes, properties, state
+WHERE labelsOrTypes = ['User'] AND size(properties) = 1 AND state = 'ONLINE'
+RETURN properties[0] AS prop`
 )
 
 // cypherRename renames users in place whose source id is already in the
@@ -18,9 +27,9 @@ const (
 // $rows: [{key, props}].
 const cypherRename = `
 UNWIND $rows AS row
-MATCH (old:User {okta_id: row.props.okta_id})
+MATCH (old:User {okta_id: row.props.okta_id}) /*hint:old:okta_id*/
 WHERE old.key <> row.key
-OPTIONAL MATCH (clash:User {key: row.key})
+OPTIONAL MATCH (clash:User {key: row.key}) /*hint:clash:key*/
 WITH row, old, old.key AS from, clash IS NOT NULL AS conflict
 FOREACH (_ IN CASE WHEN conflict THEN [] ELSE [1] END |
   SET old.key = row.key, old.email = row.props.email)
@@ -38,7 +47,7 @@ RETURN row.props.okta_id AS id, from, row.key AS to, conflict`
 // $rows: [{key, props}], $tag: published_tag, $run: the run marker.
 const cypherUpsertNodes = `
 UNWIND $rows AS row
-OPTIONAL MATCH (e:User {key: row.key})
+OPTIONAL MATCH (e:User {key: row.key}) /*hint:e:key*/
 WITH row, e,
      e IS NOT NULL AND e.okta_id IS NOT NULL AND e.okta_id <> row.props.okta_id AS contested
 WITH row, e, contested AND (
@@ -78,7 +87,7 @@ RETURN sum(CASE WHEN created AND NOT loses THEN 1 ELSE 0 END) AS created,
 // $ids: [okta_id], $run.
 const cypherMarkSeen = `
 UNWIND $ids AS id
-MATCH (u:User {okta_id: id})
+MATCH (u:User {okta_id: id}) /*hint:u:okta_id*/
 SET u.oktasync_seen_epoch_ms = CASE WHEN coalesce(u.oktasync_seen_epoch_ms, 0) > $run
                                     THEN u.oktasync_seen_epoch_ms ELSE $run END
 RETURN count(u) AS n`
@@ -87,7 +96,7 @@ RETURN count(u) AS n`
 // hooks). $ids: [okta_id], $tag.
 const cypherDeactivateIDs = `
 UNWIND $ids AS id
-MATCH (u:User {okta_id: id})
+MATCH (u:User {okta_id: id}) /*hint:u:okta_id*/
 WHERE coalesce(u.is_active, true) = true
 SET u.is_active = false,
     u.published_tag = $tag,
@@ -137,14 +146,14 @@ SET s.watermark = $watermark,
 // cypherResolveOktaIDs maps Okta ids to keys. $ids: [okta_id].
 const cypherResolveOktaIDs = `
 UNWIND $ids AS id
-MATCH (m:User {okta_id: id})
+MATCH (m:User {okta_id: id}) /*hint:m:okta_id*/
 RETURN id, m.key AS key`
 
 // cypherUnlinkStale removes MANAGE_BY edges that no longer match the user's
 // manager, and their MANAGE mirror. $rows: [{key, manager}], manager may be null.
 const cypherUnlinkStale = `
 UNWIND $rows AS row
-MATCH (u:User {key: row.key})-[r:MANAGE_BY]->(m:User)
+MATCH (u:User {key: row.key})-[r:MANAGE_BY]->(m:User) /*hint:u:key*/
 WHERE row.manager IS NULL OR m.key <> row.manager
 OPTIONAL MATCH (m)-[r2:MANAGE]->(u)
 WITH r, r2, u.key + ' (was ' + m.key + ')' AS ex
@@ -155,7 +164,7 @@ RETURN count(DISTINCT r) AS removed, collect(DISTINCT ex)[0..5] AS examples`
 // anyone but the current manager (left behind by other writers).
 const cypherUnlinkStaleMirror = `
 UNWIND $rows AS row
-MATCH (m:User)-[r:MANAGE]->(u:User {key: row.key})
+MATCH (m:User)-[r:MANAGE]->(u:User {key: row.key}) /*hint:u:key*/
 WHERE row.manager IS NULL OR m.key <> row.manager
 DELETE r
 RETURN count(r) AS removed`
@@ -165,8 +174,8 @@ RETURN count(r) AS removed`
 // $rows: [{key, manager}] with manager non-null.
 const cypherLink = `
 UNWIND $rows AS row
-MATCH (u:User {key: row.key})
-MATCH (m:User {key: row.manager})
+MATCH (u:User {key: row.key}) /*hint:u:key*/
+MATCH (m:User {key: row.manager}) /*hint:m:key*/
 OPTIONAL MATCH (u)-[e1:MANAGE_BY]->(m)
 OPTIONAL MATCH (m)-[e2:MANAGE]->(u)
 WITH u, m, e1 IS NOT NULL AND e2 IS NOT NULL AS had

@@ -28,6 +28,7 @@ type Publisher struct {
 	driver neo4j.DriverWithContext
 
 	autoTag  bool  // PublishedTag is the run's start time, renewed by BeginRun
+	hinted   bool  // the schema exists: index hints are safe (see cypher.go)
 	run      int64 // run marker: server time at BeginRun, in ms
 	dryRun   neo4j.SessionWithContext
 	dryTx    neo4j.ExplicitTransaction
@@ -119,6 +120,9 @@ func (p *Publisher) BeginRun(ctx context.Context) error {
 			return fmt.Errorf("begin dry-run transaction: %w", err)
 		}
 		p.dryTx = tx
+		if err := p.detectSchema(ctx); err != nil {
+			return err
+		}
 	}
 	now, err := p.write(ctx, func(tx runner) (any, error) {
 		rec, err := single(ctx, tx, cypherServerTime, nil)
@@ -180,7 +184,43 @@ func (p *Publisher) Prepare(ctx context.Context) error {
 	if _, err := neo4j.ExecuteQuery(ctx, p.driver, cypherAwait, nil, neo4j.EagerResultTransformer, p.db()); err != nil {
 		return fmt.Errorf("wait for indexes: %w", err)
 	}
+	return p.detectSchema(ctx)
+}
+
+// detectSchema turns index hints on when the User.key and User.okta_id
+// indexes are online.
+func (p *Publisher) detectSchema(ctx context.Context) error {
+	res, err := neo4j.ExecuteQuery(ctx, p.driver, cypherSchema, nil, neo4j.EagerResultTransformer, p.db(), neo4j.ExecuteQueryWithReadersRouting())
+	if err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	found := map[string]bool{}
+	for _, rec := range res.Records {
+		prop, _, _ := neo4j.GetRecordValue[string](rec, "prop")
+		found[prop] = true
+	}
+	p.hinted = found["key"] && found["okta_id"]
 	return nil
+}
+
+// q expands the index hints of stmt when the schema allows them.
+func (p *Publisher) q(stmt string) string {
+	if !p.hinted {
+		return stmt
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(stmt, "/*hint:")
+		if i < 0 {
+			b.WriteString(stmt)
+			return b.String()
+		}
+		j := strings.Index(stmt[i:], "*/")
+		v, prop, _ := strings.Cut(stmt[i+len("/*hint:"):i+j], ":")
+		b.WriteString(stmt[:i])
+		b.WriteString("USING INDEX SEEK " + v + ":User(" + prop + ")")
+		stmt = stmt[i+j+2:]
+	}
 }
 
 func equivalentSchema(err error) bool {
@@ -252,7 +292,7 @@ func (p *Publisher) upsertTx(ctx context.Context, tx runner, rows []loader.NodeR
 		params[i] = map[string]any{"key": r.Key, "props": r.Map()}
 	}
 	// Renames, and the rows whose new key another node holds.
-	renamed, err := tx.Run(ctx, cypherRename, map[string]any{"rows": params})
+	renamed, err := tx.Run(ctx, p.q(cypherRename), map[string]any{"rows": params})
 	if err != nil {
 		return res, err
 	}
@@ -290,14 +330,14 @@ func (p *Publisher) upsertTx(ctx context.Context, tx runner, rows []loader.NodeR
 		params = kept
 	}
 	if len(seen) > 0 {
-		if _, err := tx.Run(ctx, cypherMarkSeen, map[string]any{"ids": seen, "run": p.run}); err != nil {
+		if _, err := tx.Run(ctx, p.q(cypherMarkSeen), map[string]any{"ids": seen, "run": p.run}); err != nil {
 			return res, err
 		}
 	}
 	if len(params) == 0 {
 		return res, nil
 	}
-	rec, err := single(ctx, tx, cypherUpsertNodes, map[string]any{"rows": params, "tag": p.cfg.PublishedTag, "run": p.run})
+	rec, err := single(ctx, tx, p.q(cypherUpsertNodes), map[string]any{"rows": params, "tag": p.cfg.PublishedTag, "run": p.run})
 	if err != nil {
 		return res, err
 	}
@@ -368,19 +408,19 @@ func (p *Publisher) managers(ctx context.Context, rows []loader.ManagerRow) (pub
 	}
 	out, err := p.write(ctx, func(tx runner) (any, error) {
 		var s publisher.ManagerStats
-		rec, err := single(ctx, tx, cypherUnlinkStale, map[string]any{"rows": all})
+		rec, err := single(ctx, tx, p.q(cypherUnlinkStale), map[string]any{"rows": all})
 		if err != nil {
 			return nil, err
 		}
 		s.Unlinked = intValue(rec, "removed")
 		unlinked := stringList(rec, "examples")
-		if _, err := single(ctx, tx, cypherUnlinkStaleMirror, map[string]any{"rows": all}); err != nil {
+		if _, err := single(ctx, tx, p.q(cypherUnlinkStaleMirror), map[string]any{"rows": all}); err != nil {
 			return nil, err
 		}
 		if len(link) == 0 {
 			return managersResult{s, unlinked, nil}, nil
 		}
-		if rec, err = single(ctx, tx, cypherLink, map[string]any{"rows": link, "tag": p.cfg.PublishedTag}); err != nil {
+		if rec, err = single(ctx, tx, p.q(cypherLink), map[string]any{"rows": link, "tag": p.cfg.PublishedTag}); err != nil {
 			return nil, err
 		}
 		s.Linked = intValue(rec, "linked")
@@ -413,7 +453,7 @@ func (p *Publisher) resolveOktaIDs(ctx context.Context, rows []loader.ManagerRow
 		return keys, nil
 	}
 	out, err := p.write(ctx, func(tx runner) (any, error) {
-		res, err := tx.Run(ctx, cypherResolveOktaIDs, map[string]any{"ids": ids})
+		res, err := tx.Run(ctx, p.q(cypherResolveOktaIDs), map[string]any{"ids": ids})
 		if err != nil {
 			return nil, err
 		}
@@ -486,7 +526,7 @@ func (p *Publisher) MarkSeen(ctx context.Context, oktaIDs []string) error {
 		ids[i] = id
 	}
 	_, err := p.write(ctx, func(tx runner) (any, error) {
-		return single(ctx, tx, cypherMarkSeen, map[string]any{"ids": ids, "run": p.run})
+		return single(ctx, tx, p.q(cypherMarkSeen), map[string]any{"ids": ids, "run": p.run})
 	})
 	if err != nil {
 		return fmt.Errorf("mark %d skipped users seen: %w", len(ids), err)
@@ -616,7 +656,7 @@ func (p *Publisher) DeactivateIDs(ctx context.Context, oktaIDs []string) (int, e
 		ids[i] = id
 	}
 	out, err := p.write(ctx, func(tx runner) (any, error) {
-		rec, err := single(ctx, tx, cypherDeactivateIDs, map[string]any{"ids": ids, "tag": p.cfg.PublishedTag})
+		rec, err := single(ctx, tx, p.q(cypherDeactivateIDs), map[string]any{"ids": ids, "tag": p.cfg.PublishedTag})
 		if err != nil {
 			return nil, err
 		}
