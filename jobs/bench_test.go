@@ -1,8 +1,13 @@
 package jobs_test
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"runtime"
 	"strconv"
 	"sync"
@@ -11,8 +16,6 @@ import (
 
 	"github.com/oktasync/oktasync/extractor/okta"
 	"github.com/oktasync/oktasync/internal/neo4jtest"
-	"github.com/oktasync/oktasync/internal/oktasim"
-	"github.com/oktasync/oktasync/internal/oktasim/oktasimtest"
 	"github.com/oktasync/oktasync/jobs"
 	"github.com/oktasync/oktasync/publisher/neo4j"
 )
@@ -50,6 +53,37 @@ func peakHeap(fn func()) float64 {
 	return float64(peak) / (1 << 20)
 }
 
+// startSimProcess runs oktasim in its own process, so that the heap this
+// benchmark reports is oktasync's alone.
+func startSimProcess(b *testing.B, users int) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "oktasim")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/oktasync/oktasync/cmd/oktasim").CombinedOutput(); err != nil {
+		b.Fatalf("build oktasim: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "--users", strconv.Itoa(users), "--seed", "1", "--addr", "127.0.0.1:0", "--rate-limit", "100000000")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if url, ok := strings.CutPrefix(sc.Text(), "OKTASIM_READY "); ok {
+			go func() { _, _ = io.Copy(io.Discard, out) }()
+			return url
+		}
+	}
+	b.Fatalf("oktasim did not start: %v", sc.Err())
+	return ""
+}
+
 // BenchmarkFullSync measures a full sync of OKTASYNC_BENCH_USERS simulated
 // users (default 20,000) into the real Neo4j: the first sync into an empty
 // graph, and a re-sync where nothing changed. Run with `make bench`.
@@ -59,8 +93,7 @@ func BenchmarkFullSync(b *testing.B) {
 		n = v
 	}
 	d := neo4jtest.Driver(b)
-	sim, url := oktasimtest.Start(b, oktasim.Config{Users: n, Seed: 1, RateLimit: 1 << 30})
-	_ = sim
+	url := startSimProcess(b, n)
 	sync := func(b *testing.B) jobs.Summary {
 		src, err := okta.New(okta.Config{OrgURL: url, Token: "bench"}, nil)
 		if err != nil {

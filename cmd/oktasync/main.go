@@ -258,5 +258,7 @@ func pushMetrics(ctx context.Context, url string, sum jobs.Summary) error {
 	jobs.NewMetrics(reg).ObserveRun(sum.Kind, sum)
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	return push.New(url, "oktasync").Gatherer(reg).Grouping("kind", sum.Kind).PushContext(ctx)
+	// Add (POST), not Push (PUT): a failed run must not erase the last
+	// success timestamp of an earlier run in the same group.
+	return push.New(url, "oktasync").Gatherer(reg).Grouping("kind", sum.Kind).AddContext(ctx)
 }
