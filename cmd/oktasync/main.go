@@ -252,7 +252,8 @@ func printSummary(w io.Writer, mode string, s jobs.Summary, err error) {
 }
 
 // pushMetrics sends the run's metrics to a Prometheus Pushgateway, grouped
-// by job "oktasync" and the run's kind, as batch jobs do.
+// by job "oktasync" and the run mode (full or incremental: each keeps its
+// own series), as batch jobs do.
 func pushMetrics(ctx context.Context, url string, sum jobs.Summary) error {
 	reg := prometheus.NewRegistry()
 	jobs.NewMetrics(reg).ObserveRun(sum.Kind, sum)
@@ -260,5 +261,5 @@ func pushMetrics(ctx context.Context, url string, sum jobs.Summary) error {
 	defer cancel()
 	// Add (POST), not Push (PUT): a failed run must not erase the last
 	// success timestamp of an earlier run in the same group.
-	return push.New(url, "oktasync").Gatherer(reg).Grouping("kind", sum.Kind).AddContext(ctx)
+	return push.New(url, "oktasync").Gatherer(reg).Grouping("mode", sum.Kind).AddContext(ctx)
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -210,5 +213,33 @@ func TestSyncCommandIntegration(t *testing.T) {
 	code, _, stderr = runCmd(t, down, "sync")
 	if code != exitFailed || !strings.Contains(stderr, "unreachable") || !strings.Contains(stderr, "NEO4J_URI") {
 		t.Errorf("unreachable neo4j: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestSyncPushesMetricsToPushgateway(t *testing.T) {
+	type push struct{ method, path, body string }
+	got := make(chan push, 4)
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- push{r.Method, r.URL.Path, string(b)}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer gw.Close()
+	_, url := oktasimtest.Start(t, oktasim.Config{Users: 50, Seed: 9})
+	code, _, stderr := runCmd(t, map[string]string{"OKTA_ORG_URL": url, "OKTA_API_TOKEN": "t", "OKTASYNC_PUSHGATEWAY_URL": gw.URL},
+		"sync", "--csv-dir", filepath.Join(t.TempDir(), "out"))
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	select {
+	case p := <-got:
+		if p.method != http.MethodPost || p.path != "/metrics/job/oktasync/mode/full" {
+			t.Errorf("push %s %s, want POST /metrics/job/oktasync/mode/full", p.method, p.path)
+		}
+		if !strings.Contains(p.body, "oktasync_runs_total") {
+			t.Errorf("pushed body lacks oktasync_runs_total (%d bytes)", len(p.body))
+		}
+	default:
+		t.Fatalf("nothing was pushed: %s", stderr)
 	}
 }
