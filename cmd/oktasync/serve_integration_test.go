@@ -414,3 +414,37 @@ func TestServeShutdownDrainsIntegration(t *testing.T) {
 		}
 	}
 }
+
+// TestServeSimulatorHooksIntegration drives the hook path the way Okta
+// does: the simulator verifies the endpoint, then delivers the events its
+// admin changes produce, with duplicates and out of order.
+func TestServeSimulatorHooksIntegration(t *testing.T) {
+	e := startServe(t, 200)
+	hooks, err := e.sim.StartHooks(oktasim.HookConfig{
+		URL: e.base + "/okta/events", AuthValue: hookSecret, DuplicateRate: 0.5, Shuffle: true, Seed: 3,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hooks.Close()
+	if err := hooks.Verify(context.Background()); err != nil {
+		t.Fatalf("Okta's verification of the endpoint failed: %v", err)
+	}
+	u := activeSimUser(e.sim, 5)
+	start := time.Now()
+	e.sim.UpdateProfile(u.Id, map[string]any{"department": "Delivered By Okta"})
+	took := waitFor(t, "profile edit via simulator hooks", func() bool { return userProp(t, u.Id, "team_name") == "Delivered By Okta" })
+	t.Logf("simulator edit visible in Neo4j after %s (hook batch window included)", took)
+	if time.Since(start) > 2*time.Second {
+		t.Errorf("took %s, want < 2s", time.Since(start))
+	}
+	v := activeSimUser(e.sim, 6)
+	e.sim.SetStatus(v.Id, "SUSPENDED")
+	waitFor(t, "suspension via simulator hooks", func() bool { return userProp(t, v.Id, "is_active") == false })
+	if err := hooks.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := hooks.Stats(); st.Failed != 0 || st.Succeeded == 0 {
+		t.Errorf("hook deliveries: %+v", st)
+	}
+}

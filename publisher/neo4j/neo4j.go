@@ -29,6 +29,7 @@ type Publisher struct {
 
 	autoTag  bool  // PublishedTag is the run's start time, renewed by BeginRun
 	hinted   bool  // the schema exists: index hints are safe (see cypher.go)
+	prepared bool  // Prepare succeeded; the schema need not be checked again
 	run      int64 // run marker: server time at BeginRun, in ms
 	dryRun   neo4j.SessionWithContext
 	dryTx    neo4j.ExplicitTransaction
@@ -172,8 +173,8 @@ func (p *Publisher) Driver() neo4j.DriverWithContext { return p.driver }
 // each in its own transaction. A constraint databuilder already created
 // under another name is equivalent and accepted.
 func (p *Publisher) Prepare(ctx context.Context) error {
-	if p.cfg.DryRun {
-		return nil // schema statements cannot share the dry run's transaction
+	if p.cfg.DryRun || p.prepared {
+		return nil // a dry run's schema statements could not share its transaction
 	}
 	for _, stmt := range []string{cypherConstraint, cypherOktaIDIndex} {
 		_, err := neo4j.ExecuteQuery(ctx, p.driver, stmt, nil, neo4j.EagerResultTransformer, p.db())
@@ -184,7 +185,11 @@ func (p *Publisher) Prepare(ctx context.Context) error {
 	if _, err := neo4j.ExecuteQuery(ctx, p.driver, cypherAwait, nil, neo4j.EagerResultTransformer, p.db()); err != nil {
 		return fmt.Errorf("wait for indexes: %w", err)
 	}
-	return p.detectSchema(ctx)
+	if err := p.detectSchema(ctx); err != nil {
+		return err
+	}
+	p.prepared = true
+	return nil
 }
 
 // detectSchema turns index hints on when the User.key and User.okta_id
