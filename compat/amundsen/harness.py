@@ -1,0 +1,359 @@
+"""Shared machinery of the Amundsen compatibility harness.
+
+- Simulator: bin/oktasim as a subprocess on a random port, plus its admin API.
+- run_oktasync: bin/oktasync sync against the simulator (Neo4j or --csv-dir).
+- Graph helpers on the Neo4j Python driver Amundsen itself uses (4.4).
+- Databuilder publishing with databuilder's own models, loader and publishers.
+- The two Neo4j 5 workarounds for Amundsen's own Cypher, confined to this file:
+  the publishers' constraint statement (amundsen#2094) and get_table's column query.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+from urllib.parse import quote, urlsplit
+
+import neo4j
+from neo4j import GraphDatabase
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parent.parent
+# OKTASYNC_BIN / OKTASIM_BIN point the harness at other builds (e.g. a release).
+OKTASYNC = Path(os.environ.get('OKTASYNC_BIN') or REPO_ROOT / 'bin' / 'oktasync')
+OKTASIM = Path(os.environ.get('OKTASIM_BIN') or REPO_ROOT / 'bin' / 'oktasim')
+
+# Properties the comparison of graphs ignores: run metadata that differs between
+# any two publishes (tags, timestamps) and oktasync's own *_epoch_ms bookkeeping.
+IGNORED_EXACT = {'published_tag', 'publisher_last_updated_epoch_ms'}
+
+
+def ignored_property(name: str) -> bool:
+    return name in IGNORED_EXACT or name.endswith('_epoch_ms')
+
+
+# --------------------------------------------------------------------------- Neo4j
+
+def neo4j_test_uri() -> str:
+    uri = os.environ.get('NEO4J_TEST_URI', '').strip()
+    if not uri:
+        raise RuntimeError('NEO4J_TEST_URI is not set: run `make compat` (it starts a private Neo4j) '
+                           'or set NEO4J_TEST_URI=bolt://127.0.0.1:PORT of a server you may wipe')
+    return uri
+
+
+def neo4j_driver(uri: str, user: str = '', password: str = '') -> neo4j.Driver:
+    auth = (user, password) if user else None
+    return GraphDatabase.driver(uri, auth=auth, encrypted=False)
+
+
+def reset_database(driver: neo4j.Driver) -> None:
+    """Empties the database: every node and relationship, constraint and index
+    (Neo4j's built-in token LOOKUP indexes stay)."""
+    with driver.session() as session:
+        while session.run('MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c').single()['c']:
+            pass
+        for rec in session.run('SHOW CONSTRAINTS YIELD name RETURN name').data():
+            session.run(f"DROP CONSTRAINT `{rec['name']}` IF EXISTS").consume()
+        for rec in session.run("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name").data():
+            session.run(f"DROP INDEX `{rec['name']}` IF EXISTS").consume()
+
+
+def label_counts(driver: neo4j.Driver) -> Dict[str, int]:
+    with driver.session() as session:
+        rows = session.run('MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) AS c').data()
+    return {r['label']: r['c'] for r in rows}
+
+
+Props = Dict[str, Any]
+EdgeKey = Tuple[str, str, str]
+
+
+def user_graph(driver: neo4j.Driver) -> Tuple[Dict[str, Props], Dict[EdgeKey, List[Props]]]:
+    """Every :User node (by key) and every MANAGE_BY/MANAGE edge between users,
+    (start key, type, end key) -> list of edge property maps (a list, so that
+    duplicate edges show), all without the ignored run metadata."""
+    with driver.session() as session:
+        nodes = {}
+        for rec in session.run('MATCH (u:User) RETURN u'):
+            props = dict(rec['u'].items())
+            nodes[props.get('key')] = {k: v for k, v in props.items() if not ignored_property(k)}
+        edges: Dict[EdgeKey, List[Props]] = {}
+        for rec in session.run('MATCH (a:User)-[r:MANAGE_BY|MANAGE]->(b:User) '
+                               'RETURN a.key AS a, type(r) AS t, b.key AS b, properties(r) AS p'):
+            props = {k: v for k, v in rec['p'].items() if not ignored_property(k)}
+            edges.setdefault((rec['a'], rec['t'], rec['b']), []).append(props)
+    return nodes, edges
+
+
+# --------------------------------------------------------------------------- oktasim
+
+class Simulator:
+    """bin/oktasim on 127.0.0.1 and a random port, with its admin API."""
+
+    def __init__(self, users: int, seed: int, workdir: Path) -> None:
+        if not OKTASIM.is_file():
+            raise RuntimeError(f'{OKTASIM} is missing: run `make build` (make compat does)')
+        self._out = workdir / f'oktasim-{seed}.out'
+        self._err = workdir / f'oktasim-{seed}.err'
+        with open(self._out, 'wb') as out, open(self._err, 'wb') as err:
+            self._proc = subprocess.Popen(
+                [str(OKTASIM), '--users', str(users), '--seed', str(seed), '--addr', '127.0.0.1:0'],
+                stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        self.url = self._wait_ready(timeout=30)
+
+    def _wait_ready(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self._out.read_text(errors='replace').splitlines():
+                if line.startswith('OKTASIM_READY '):
+                    return line.split()[1]
+            if self._proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.close()
+        raise RuntimeError(f'oktasim did not become ready: {self._err.read_text(errors="replace")[-2000:]}')
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+    def _call(self, method: str, path: str, body: Optional[dict] = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={'Content-Type': 'application/json', 'Accept': 'application/json'})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as e:
+            raise RuntimeError(f'oktasim {method} {path}: HTTP {e.code}: {e.read()[:500]!r}') from e
+        return json.loads(raw) if raw.strip() else None
+
+    def export(self) -> List[Dict[str, Any]]:
+        """All users, DEPROVISIONED included, in Okta's JSON shape."""
+        return self._call('GET', '/admin/users')
+
+    def delete_user(self, okta_id: str) -> None:
+        self._call('DELETE', f'/admin/users/{quote(okta_id)}')
+
+    def deactivate_user(self, okta_id: str) -> None:
+        self._call('POST', f'/admin/users/{quote(okta_id)}/deactivate')
+
+    def patch_profile(self, okta_id: str, profile: Dict[str, Any]) -> None:
+        self._call('PATCH', f'/admin/users/{quote(okta_id)}', {'profile': profile})
+
+    def set_manager(self, okta_id: str, manager_okta_id: str) -> None:
+        self._call('PUT', f'/admin/users/{quote(okta_id)}/manager', {'managerId': manager_okta_id})
+
+
+# --------------------------------------------------------------------------- oktasync
+
+def run_oktasync(sim_url: str, *, neo4j_uri: Optional[str] = None, csv_dir: Optional[Path] = None,
+                 published_tag: Optional[str] = None, timeout: float = 300) -> Dict[str, Any]:
+    """Runs `oktasync sync --summary json` and returns the summary; fails on a non-zero exit."""
+    if not OKTASYNC.is_file():
+        raise RuntimeError(f'{OKTASYNC} is missing: run `make build` (make compat does)')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('OKTA_', 'NEO4J_'))}
+    env['OKTA_ORG_URL'] = sim_url
+    env['OKTA_API_TOKEN'] = 'compat-harness-token'
+    args = [str(OKTASYNC), 'sync', '--summary', 'json', '--log-format', 'json']
+    if neo4j_uri:
+        env['NEO4J_URI'] = neo4j_uri
+    if csv_dir is not None:
+        args += ['--csv-dir', str(csv_dir)]
+    if published_tag:
+        args += ['--published-tag', published_tag]
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise AssertionError(f'oktasync sync exited {proc.returncode}\nstdout: {proc.stdout[-3000:]}\n'
+                             f'stderr: {proc.stderr[-3000:]}')
+    summary = json.loads(proc.stdout)
+    assert summary.get('outcome') == 'success', summary
+    return summary
+
+
+# --------------------------------------------------------------------------- databuilder
+
+# amundsen#2094: both databuilder publishers create their key constraint with
+# `CREATE CONSTRAINT ON (n:L) ASSERT n.key IS UNIQUE`, syntax Neo4j 5 removed, so
+# every publish fails on Neo4j 5 before writing anything. The subclasses below
+# replace only that step with the Neo4j 4.4+/5 form of the same constraint;
+# every MERGE the publishers run is databuilder's own. oktasync itself needs no
+# workaround: it creates its constraint in 4.4+/5 syntax.
+CONSTRAINT_CYPHER = 'CREATE CONSTRAINT IF NOT EXISTS FOR (node:`{label}`) REQUIRE node.key IS UNIQUE'
+
+
+def node_file_labels(node_file: str) -> Set[str]:
+    with open(node_file, newline='', encoding='utf8') as f:
+        return {row['LABEL'] for row in csv.DictReader(f)}
+
+
+def _create_constraints(driver: neo4j.Driver, database: str, labels: Iterable[str]) -> None:
+    with driver.session(database=database) as session:
+        for label in sorted(labels):
+            session.run(CONSTRAINT_CYPHER.format(label=label)).consume()
+
+
+def _publishers():
+    # Imported lazily so that `publish_bench.py --help` stays fast.
+    from databuilder.publisher.neo4j_csv_publisher import Neo4jCsvPublisher
+    from databuilder.publisher.neo4j_csv_unwind_publisher import Neo4jCsvUnwindPublisher
+
+    class Neo4j5CsvPublisher(Neo4jCsvPublisher):
+        """databuilder's Neo4jCsvPublisher; constraint step in Neo4j 5 syntax (amundsen#2094)."""
+
+        def _try_create_index(self, label: str) -> None:
+            _create_constraints(self._driver, self._db_name, [label])
+
+    class Neo4j5CsvUnwindPublisher(Neo4jCsvUnwindPublisher):
+        """databuilder's Neo4jCsvUnwindPublisher; constraint step in Neo4j 5 syntax (amundsen#2094)."""
+
+        def pre_publish_node_file(self, node_file: str) -> None:
+            new = node_file_labels(node_file) - self._labels
+            _create_constraints(self._driver, self._db_name, new)
+            self._labels |= new
+
+    return Neo4j5CsvPublisher, Neo4j5CsvUnwindPublisher
+
+
+def publisher_class(kind: str):
+    csv_pub, unwind_pub = _publishers()
+    return {'csv': csv_pub, 'unwind': unwind_pub}[kind]
+
+
+def publisher_conf(uri: str, node_dir: Path, rel_dir: Path, tag: str,
+                   user: str = '', password: str = '', transaction_size: Optional[int] = None) -> Dict[str, Any]:
+    """Config of the publisher.neo4j scope, as a databuilder job would set it."""
+    conf = {
+        'node_files_directory': str(node_dir),
+        'relation_files_directory': str(rel_dir),
+        'neo4j_endpoint': uri,
+        'neo4j_user': user,
+        'neo4j_password': password,
+        # databuilder turns TLS on for bolt:// unless told otherwise; the test server has none.
+        'neo4j_encrypted': False,
+        'job_publish_tag': tag,
+    }
+    if transaction_size:
+        conf['neo4j_transaction_size'] = transaction_size
+    return conf
+
+
+def publish_csv_dir(kind: str, uri: str, csv_dir: Path, tag: str, **kwargs: Any) -> float:
+    """Publishes DIR/nodes + DIR/relationships with databuilder's `kind` publisher
+    ('csv' = Neo4jCsvPublisher, 'unwind' = Neo4jCsvUnwindPublisher). Returns the
+    seconds publish() took (connecting excluded)."""
+    from pyhocon import ConfigFactory
+
+    publisher = publisher_class(kind)()
+    publisher.init(ConfigFactory.from_dict(
+        publisher_conf(uri, csv_dir / 'nodes', csv_dir / 'relationships', tag, **kwargs)))
+    try:
+        start = time.perf_counter()
+        publisher.publish()
+        return time.perf_counter() - start
+    finally:
+        publisher._driver.close()
+
+
+def publish_models(uri: str, records: List[Any], tag: str) -> None:
+    """Runs a databuilder DefaultJob: records (databuilder models) -> FsNeo4jCSVLoader
+    -> Neo4jCsvPublisher (with the Neo4j 5 constraint step)."""
+    from databuilder.extractor.base_extractor import Extractor
+    from databuilder.job.job import DefaultJob
+    from databuilder.loader.file_system_neo4j_csv_loader import FsNeo4jCSVLoader
+    from databuilder.task.task import DefaultTask
+    from pyhocon import ConfigFactory, ConfigTree
+
+    class RecordsExtractor(Extractor):
+        def init(self, conf: ConfigTree) -> None:
+            self._it = iter(records)
+
+        def extract(self) -> Any:
+            return next(self._it, None)
+
+        def get_scope(self) -> str:
+            return 'extractor.records'
+
+    with tempfile.TemporaryDirectory(prefix='databuilder-') as tmp:
+        node_dir, rel_dir = Path(tmp, 'nodes'), Path(tmp, 'relationships')
+        conf = {
+            'loader.filesystem_csv_neo4j.node_dir_path': str(node_dir),
+            'loader.filesystem_csv_neo4j.relationship_dir_path': str(rel_dir),
+            'loader.filesystem_csv_neo4j.delete_created_directories': False,
+        }
+        conf.update({f'publisher.neo4j.{k}': v for k, v in publisher_conf(uri, node_dir, rel_dir, tag).items()})
+        task = DefaultTask(extractor=RecordsExtractor(), loader=FsNeo4jCSVLoader())
+        publisher = publisher_class('csv')()
+        try:
+            DefaultJob(conf=ConfigFactory.from_dict(conf), task=task, publisher=publisher).launch()
+        finally:
+            if hasattr(publisher, '_driver'):
+                publisher._driver.close()
+
+
+def csv_row_counts(csv_dir: Path) -> Tuple[int, int]:
+    """(node rows, relationship rows) of a databuilder CSV directory."""
+    def rows(sub: str) -> int:
+        total = 0
+        d = csv_dir / sub
+        if d.is_dir():
+            for f in sorted(d.iterdir()):
+                if f.is_file():
+                    with open(f, newline='', encoding='utf8') as fh:
+                        total += sum(1 for _ in csv.DictReader(fh))
+        return total
+    return rows('nodes'), rows('relationships')
+
+
+def split_bolt_uri(uri: str) -> Tuple[str, int]:
+    """bolt://host:7687 -> ('bolt://host', 7687): Amundsen's PROXY_HOST and PROXY_PORT
+    (the metadata service joins them as f'{host}:{port}')."""
+    parts = urlsplit(uri)
+    return f'{parts.scheme}://{parts.hostname}', parts.port or 7687
+
+
+# --------------------------------------------------------------------------- metadata service
+
+# Amundsen metadata 3.13.0's Neo4jProxy.get_table fails on Neo4j 5 before it gets
+# to owners: its column query builds a map from grouping keys and an aggregate in
+# one WITH item, which Neo4j 5 rejects ("Aggregation column contains implicit
+# grouping expressions"; implicit grouping keys were removed in Neo4j 5.0). This
+# harness-only subclass rewrites that single statement into the Neo4j 4.4
+# semantics made explicit (tm and tm_dscrpt as grouping keys, then the map);
+# every other statement, and all of get_table's Python, is Amundsen's own.
+_COLUMN_QUERY_NEO4J4 = """WITH db, clstr, schema, tbl, tbl_dscrpt, col, col_dscrpt, collect(distinct stat) as col_stats,
+collect(distinct badge) as col_badges,
+{node: tm, description: tm_dscrpt, badges: collect(distinct tm_badge)} as tm_results"""
+_COLUMN_QUERY_NEO4J5 = """WITH db, clstr, schema, tbl, tbl_dscrpt, col, col_dscrpt, tm, tm_dscrpt,
+collect(distinct stat) as col_stats, collect(distinct badge) as col_badges, collect(distinct tm_badge) as tm_badges
+WITH db, clstr, schema, tbl, tbl_dscrpt, col, col_dscrpt, col_stats, col_badges,
+{node: tm, description: tm_dscrpt, badges: tm_badges} as tm_results"""
+
+
+def neo4j5_table_proxy_class():
+    from metadata_service.proxy.neo4j_proxy import Neo4jProxy
+
+    class Neo4j5TableProxy(Neo4jProxy):
+        """Neo4jProxy whose get_table column query runs on Neo4j 5 (see above)."""
+
+        def _execute_cypher_query(self, *, statement: str, param_dict: Dict[str, Any]):
+            if _COLUMN_QUERY_NEO4J4 in statement:
+                statement = statement.replace(_COLUMN_QUERY_NEO4J4, _COLUMN_QUERY_NEO4J5)
+            return super()._execute_cypher_query(statement=statement, param_dict=param_dict)
+
+    return Neo4j5TableProxy
