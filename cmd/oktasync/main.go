@@ -92,27 +92,37 @@ Exit codes: 0 success, 1 run failed, 2 bad configuration or usage,
 `)
 }
 
-func runSync(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	f := newSyncFlags(stderr)
+// setup parses the command line, loads and validates the configuration and
+// builds the logger. A nil logger means the command ends with code.
+func setup(f *flags, args []string, getenv func(string) string, stderr io.Writer) (config, *zap.Logger, int) {
 	if err := f.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+			return config{}, nil, exitOK
 		}
-		return exitConfig
+		return config{}, nil, exitConfig
 	}
 	if f.fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "oktasync sync: unexpected argument %q\n", f.fs.Arg(0))
-		return exitConfig
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", f.fs.Name(), f.fs.Arg(0))
+		return config{}, nil, exitConfig
 	}
 	cfg, err := loadConfig(f, getenv, readFile)
 	if err != nil {
 		fmt.Fprintln(stderr, "oktasync:", configError(err))
-		return exitConfig
+		return config{}, nil, exitConfig
 	}
 	log, err := newLogger(cfg.Log, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "oktasync:", err)
-		return exitConfig
+		return config{}, nil, exitConfig
+	}
+	return cfg, log, exitOK
+}
+
+func runSync(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	f := newSyncFlags(stderr)
+	cfg, log, code := setup(f, args, getenv, stderr)
+	if log == nil {
+		return code
 	}
 	defer log.Sync() //nolint:errcheck // stderr sync errors are not actionable
 

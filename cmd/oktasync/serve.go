@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -26,25 +25,9 @@ import (
 // that shuts down cleanly on SIGTERM.
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	f := newServeFlags(stderr)
-	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitConfig
-	}
-	if f.fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "oktasync serve: unexpected argument %q\n", f.fs.Arg(0))
-		return exitConfig
-	}
-	cfg, err := loadConfig(f, getenv, readFile)
-	if err != nil {
-		fmt.Fprintln(stderr, "oktasync:", configError(err))
-		return exitConfig
-	}
-	log, err := newLogger(cfg.Log, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "oktasync:", err)
-		return exitConfig
+	cfg, log, code := setup(f, args, getenv, stderr)
+	if log == nil {
+		return code
 	}
 	defer log.Sync() //nolint:errcheck // stderr sync errors are not actionable
 	srv, err := newServer(cfg, log)
