@@ -78,7 +78,7 @@ func checkOrg(t *testing.T, n int, seed int64, users []User) {
 		case !ok:
 			t.Errorf("seed %d: %s has no email key", seed, u.Id)
 		case email == "":
-			emptyEmail++
+			emptyEmail++ // Okta requires an email: the generated org must have none without one
 		case email != login:
 			if !strings.EqualFold(email, login) {
 				t.Errorf("seed %d: email %q differs from login %q beyond case", seed, email, login)
@@ -112,8 +112,8 @@ func checkOrg(t *testing.T, n int, seed int64, users []User) {
 			t.Errorf("seed %d: no user with status %s (counts %v)", seed, st, statuses)
 		}
 	}
-	if emptyEmail == 0 || mixedEmail == 0 {
-		t.Errorf("seed %d: %d empty and %d mixed-case emails, want at least one of each", seed, emptyEmail, mixedEmail)
+	if emptyEmail != 0 || mixedEmail == 0 {
+		t.Errorf("seed %d: %d empty and %d mixed-case emails, want none empty and some mixed-case", seed, emptyEmail, mixedEmail)
 	}
 	if nonASCII == 0 {
 		t.Errorf("seed %d: no non-ASCII names", seed)
@@ -124,9 +124,6 @@ func checkOrg(t *testing.T, n int, seed int64, users []User) {
 		}
 		if f := float64(displayNames) / float64(n); f < 0.6 || f > 0.8 {
 			t.Errorf("seed %d: displayName fraction %.3f, want about 0.7", seed, f)
-		}
-		if f := float64(emptyEmail) / float64(n); f > 0.01 {
-			t.Errorf("seed %d: empty-email fraction %.3f, want about 0.002", seed, f)
 		}
 	}
 	checkManagerTree(t, seed, users, byID)
