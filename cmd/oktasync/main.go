@@ -180,7 +180,11 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 			log.Warn("push metrics to the Pushgateway failed", zap.Error(err))
 		}
 	}
-	printSummary(stdout, f.summary, sum, runErr)
+	summary := f.summary
+	if summary == "auto" && f.dryRun {
+		summary = "text" // the plan is the point of a dry run
+	}
+	printSummary(stdout, summary, sum, runErr)
 	if runErr != nil {
 		fmt.Fprintln(stderr, "oktasync:", explain(runErr))
 		var refused *jobs.RefusedError

@@ -243,3 +243,42 @@ func TestSyncPushesMetricsToPushgateway(t *testing.T) {
 		t.Fatalf("nothing was pushed: %s", stderr)
 	}
 }
+
+func TestRefusalAndDryRunCommandIntegration(t *testing.T) {
+	d := neo4jtest.Driver(t)
+	neo4jtest.Reset(t, d)
+	sim, url := oktasimtest.Start(t, oktasim.Config{Users: 100, Seed: 10})
+	env := map[string]string{"OKTA_ORG_URL": url, "OKTA_API_TOKEN": "t", "NEO4J_URI": neo4jtest.URI(t)}
+	if code, _, stderr := runCmd(t, env, "sync"); code != exitOK {
+		t.Fatalf("first sync: %d %s", code, stderr)
+	}
+	inactive := func() any {
+		return neo4jtest.Exec(t, d, `MATCH (u:User) WHERE u.is_active = false RETURN count(u) AS n`, nil)[0].AsMap()["n"]
+	}
+	before := inactive()
+	for i, u := range sim.Users() {
+		if i%3 == 0 {
+			sim.Delete(u.Id)
+		}
+	}
+	code, stdout, stderr := runCmd(t, env, "sync", "--dry-run")
+	if code != exitRefused || !strings.Contains(stdout, "dry run") {
+		t.Errorf("dry run of a mass deletion: exit %d, stdout:\n%s", code, stdout)
+	}
+	code, _, stderr = runCmd(t, env, "sync")
+	if code != exitRefused {
+		t.Fatalf("mass deletion: exit %d, want %d\n%s", code, exitRefused, stderr)
+	}
+	for _, want := range []string{"refusing to deactivate", "nobody was deactivated", "--force", "max_deactivate"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("refusal message lacks %q:\n%s", want, stderr)
+		}
+	}
+	if after := inactive(); after != before {
+		t.Errorf("inactive users %v -> %v after a refused run", before, after)
+	}
+	code, _, stderr = runCmd(t, env, "sync", "--max-deactivate", "0.5")
+	if code != exitOK {
+		t.Errorf("with a higher limit: exit %d\n%s", code, stderr)
+	}
+}
