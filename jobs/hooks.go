@@ -255,7 +255,9 @@ func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) er
 		for _, u := range users {
 			b.add(u)
 		}
-		users, sum.Duplicates = b.take()
+		var losers []string
+		users, losers = b.take()
+		sum.Duplicates = len(losers)
 		rows := make([]loader.NodeRow, len(users))
 		mrows := make([]loader.ManagerRow, len(users))
 		for i, u := range users {

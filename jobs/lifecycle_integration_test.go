@@ -11,6 +11,7 @@ import (
 
 	"github.com/oktasync/oktasync/extractor/okta"
 	"github.com/oktasync/oktasync/internal/oktasim"
+	"github.com/oktasync/oktasync/internal/oktasim/oktasimtest"
 	"github.com/oktasync/oktasync/jobs"
 	"github.com/oktasync/oktasync/publisher/neo4j"
 )
@@ -386,4 +387,63 @@ func TestDryRunWritesNothingIntegration(t *testing.T) {
 		t.Errorf("real run differs from the plan:\nplan %+v\nreal %+v", plan, real)
 	}
 
+}
+
+func TestKeyConflictsNeverMoveAnotherUsersManagerIntegration(t *testing.T) {
+	e := newEnv(t, oktasim.Config{Users: 40, Seed: 18})
+	us := activeUsers(e, 6)
+	m1, m2 := us[0], us[1]
+	// A rehire: the old account (DEPROVISIONED, read in the second pass, so
+	// in another batch) and the new one share an email, with different managers.
+	old, _ := e.sim.Create(map[string]any{"login": "dup.old@example.com", "email": "dup@example.com", "firstName": "Old", "lastName": "Dup", "managerId": m1.Id}, "DEPROVISIONED")
+	cur, _ := e.sim.Create(map[string]any{"login": "dup.new@example.com", "email": "dup@example.com", "firstName": "New", "lastName": "Dup", "managerId": m2.Id}, "ACTIVE")
+	e.mustSync(t, run{})
+	r := e.query(t, `MATCH (u:User {key: 'dup@example.com'}) OPTIONAL MATCH (u)-[:MANAGE_BY]->(m) RETURN u.okta_id AS id, collect(m.okta_id) AS ms`, nil)
+	if len(r) != 1 || r[0]["id"] != cur.Id || len(r[0]["ms"].([]any)) != 1 || r[0]["ms"].([]any)[0] != m2.Id {
+		t.Errorf("dup@example.com: %v; want the active user %s managed by %s (not %s's manager)", r, cur.Id, m2.Id, old.Id)
+	}
+	// A blocked rename must not hand its manager to the key's holder.
+	a, b := us[2], us[3]
+	e.sim.SetManager(a.Id, m1.Id)
+	e.sim.SetManager(b.Id, m2.Id)
+	e.mustSync(t, run{})
+	e.sim.UpdateProfile(a.Id, map[string]any{"email": pstr(b.Profile, "email")})
+	sum := e.mustSync(t, run{})
+	if sum.DeactivatedMissing != 0 || sum.Conflicts+sum.Duplicates == 0 {
+		t.Errorf("conflict run: %+v", sum)
+	}
+	r = e.query(t, `MATCH (u:User {okta_id: $id})-[:MANAGE_BY]->(m) RETURN collect(m.okta_id) AS ms, u.is_active AS active`, map[string]any{"id": b.Id})
+	if len(r) != 1 || len(r[0]["ms"].([]any)) != 1 || r[0]["ms"].([]any)[0] != m2.Id || r[0]["active"] != true {
+		t.Errorf("the key holder's manager or status changed: %v", r)
+	}
+	// Neither user of the conflict is deactivated: both are still in Okta.
+	if got := e.inactiveKeys(t); strings.Contains(strings.Join(got, ","), keyOf(a)) || strings.Contains(strings.Join(got, ","), keyOf(b)) {
+		t.Errorf("a user in a key conflict was deactivated: %v", got)
+	}
+}
+
+func TestOneOktaOrgPerGraphIntegration(t *testing.T) {
+	e := newEnv(t, oktasim.Config{Users: 20, Seed: 19})
+	e.mustSync(t, run{})
+	before := strings.Join(e.inactiveKeys(t), ",")
+	_, other := oktasimtest.Start(t, oktasim.Config{Users: 30, Seed: 20})
+	src, err := okta.New(okta.Config{OrgURL: other, Token: "t"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := neo4j.New(neo4j.Config{URI: e.uri}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close(context.Background())
+	_, err = (&jobs.Sync{Source: src, Publisher: pub, Org: other}).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "one Okta org per graph") {
+		t.Fatalf("a second org's sync: err = %v", err)
+	}
+	if after := strings.Join(e.inactiveKeys(t), ","); after != before {
+		t.Errorf("the first org's users were deactivated by the second org's run")
+	}
+	if n := e.query(t, `MATCH (u:User) RETURN count(u) AS n`, nil)[0]["n"]; n != int64(len(expectations(e.sim.Users()))) {
+		t.Errorf("the second org's run wrote users: %v", n)
+	}
 }

@@ -94,6 +94,8 @@ type Reconciler interface {
 	Deactivate(ctx context.Context) (int, error)
 	LoadState(ctx context.Context, org string) (publisher.State, error)
 	SaveState(ctx context.Context, st publisher.State) error
+	// Orgs lists the orgs the graph holds state for.
+	Orgs(ctx context.Context) ([]string, error)
 }
 
 // IncrementalSource reads only the users changed after since.
@@ -184,6 +186,18 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 		if err := rec.BeginRun(ctx); err != nil {
 			return err
 		}
+		// Reconciliation deactivates every managed user a run did not
+		// see, so a graph must hold the users of one Okta org only.
+		orgs, err := rec.Orgs(ctx)
+		if err != nil {
+			return err
+		}
+		for _, org := range orgs {
+			if s.Org != "" && org != s.Org {
+				return fmt.Errorf("this graph holds users synced from the Okta org %s, not %s: oktasync keeps one Okta org per graph "+
+					"(a run would deactivate the other org's users)", org, s.Org)
+			}
+		}
 		st, err := rec.LoadState(ctx, s.Org)
 		if err != nil {
 			return err
@@ -231,10 +245,16 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 	}()
 
 	b := newBatcher(cfg.BatchSize)
+	var skipped []string // ids of users read but not written, marked seen in batches
 	prepared := false
 	flush := func() error {
-		users, dups := b.take()
-		sum.Duplicates += dups
+		users, losers := b.take()
+		sum.Duplicates += len(losers)
+		// A user that lost its key to another is still in Okta: its own
+		// node, if it has one, must not look unseen.
+		if rec != nil {
+			skipped = append(skipped, losers...)
+		}
 		if len(users) == 0 {
 			return nil
 		}
@@ -263,7 +283,6 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 	var (
 		publishErr error
 		maxSeen    time.Time
-		skipped    []string // ids of skipped users, marked seen in batches
 	)
 	for p := range pages {
 		if publishErr != nil {
@@ -342,19 +361,18 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 		}
 	}
 	// The watermark is the newest change actually read, never the clock,
-	// and it never moves back.
-	if maxSeen.After(state.Watermark) {
-		state.Watermark = maxSeen
-	}
-	now := time.Now().UTC()
+	// and it never moves back. A run saves only what it owns.
+	save := publisher.State{Org: s.Org, Watermark: maxSeen}
 	if mode == Full {
-		state.LastFullSync = now
+		save.LastFullSync = time.Now().UTC()
 	} else {
-		state.LastIncremental = now
+		save.LastIncremental = time.Now().UTC()
 	}
-	state.Org = s.Org
 	sum.WatermarkAfter = state.Watermark
-	return rec.SaveState(ctx, state)
+	if maxSeen.After(state.Watermark) {
+		sum.WatermarkAfter = maxSeen
+	}
+	return rec.SaveState(ctx, save)
 }
 
 // reconcile deactivates the managed users a complete full read did not
@@ -384,10 +402,10 @@ func (s *Sync) reconcile(ctx context.Context, rec Reconciler, cfg SyncConfig, su
 // batcher collects users into node rows, one row per key: when two users of
 // a batch share a key, the active one wins, then the most recently updated.
 type batcher struct {
-	size  int
-	users []extractor.User
-	index map[string]int
-	dups  int
+	size   int
+	users  []extractor.User
+	index  map[string]int
+	losers []string // source ids of users that lost their key
 }
 
 func newBatcher(size int) *batcher {
@@ -397,10 +415,11 @@ func newBatcher(size int) *batcher {
 // add stages u and reports whether the batch is full.
 func (b *batcher) add(u extractor.User) bool {
 	if i, ok := b.index[u.Key]; ok {
-		b.dups++
+		loser := u
 		if wins(u, b.users[i]) {
-			b.users[i] = u
+			loser, b.users[i] = b.users[i], u
 		}
+		b.losers = append(b.losers, loser.SourceID)
 		return false
 	}
 	b.index[u.Key] = len(b.users)
@@ -419,11 +438,12 @@ func wins(a, b extractor.User) bool {
 	return a.SourceID < b.SourceID
 }
 
-// take returns the staged users and the duplicate count, and resets the batch.
-func (b *batcher) take() ([]extractor.User, int) {
-	users, dups := b.users, b.dups
+// take returns the staged users and the source ids of the users that lost
+// their key to another, and resets the batch.
+func (b *batcher) take() ([]extractor.User, []string) {
+	users, losers := b.users, b.losers
 	b.users = make([]extractor.User, 0, b.size)
 	clear(b.index)
-	b.dups = 0
-	return users, dups
+	b.losers = nil
+	return users, losers
 }

@@ -6,6 +6,8 @@
 package loader
 
 import (
+	"strings"
+
 	"github.com/oktasync/oktasync/extractor"
 )
 
@@ -40,9 +42,11 @@ func (r NodeRow) Map() map[string]any {
 }
 
 // ManagerRow states a user's current manager; an empty Manager means none,
-// and any existing MANAGE_BY/MANAGE pair must go.
+// and any existing MANAGE_BY/MANAGE pair must go. UserID (the source id)
+// makes sure the row only applies to the node that user actually holds.
 type ManagerRow struct {
 	UserKey string
+	UserID  string
 	Manager extractor.ManagerRef
 }
 
@@ -76,13 +80,20 @@ func Node(u extractor.User) NodeRow {
 
 // Manager builds the manager row of u.
 func Manager(u extractor.User) ManagerRow {
-	return ManagerRow{UserKey: u.Key, Manager: u.Manager}
+	return ManagerRow{UserKey: u.Key, UserID: u.SourceID, Manager: u.Manager}
 }
 
-// IsReserved reports whether name is a property oktasync or Amundsen's
-// publishers own, which an extra attribute must not use.
+// IsReserved reports whether name is a property oktasync or Amundsen owns,
+// which an extra attribute must not use: the User model's attributes,
+// publisher metadata, oktasync's bookkeeping (oktasync_*), and user_id,
+// which Amundsen's metadata service prefers over the key when present.
 func IsReserved(name string) bool {
+	if strings.HasPrefix(name, "oktasync_") {
+		return true
+	}
 	switch name {
+	case "user_id", "manager_fullname", "manager_email":
+		return true
 	case "key", "email", "is_active", "profile_url", "first_name", "last_name", "full_name",
 		"github_username", "team_name", "employee_type", "slack_id", "role_name", "updated_at",
 		OktaIDProperty, "published_tag", "publisher_last_updated_epoch_ms", "LABEL", "KEY":

@@ -31,12 +31,12 @@ func NewSpool(dir string) (*Spool, error) {
 
 // Add appends one row.
 func (s *Spool) Add(r ManagerRow) error {
-	for _, v := range []string{r.UserKey, string(r.Manager.Kind), r.Manager.Value} {
+	for _, v := range []string{r.UserKey, r.UserID, string(r.Manager.Kind), r.Manager.Value} {
 		if strings.ContainsAny(v, "\t\n\r") {
 			return fmt.Errorf("manager spool: value %q contains a tab or newline", v)
 		}
 	}
-	if _, err := fmt.Fprintf(s.w, "%s\t%s\t%s\n", r.UserKey, r.Manager.Kind, r.Manager.Value); err != nil {
+	if _, err := fmt.Fprintf(s.w, "%s\t%s\t%s\t%s\n", r.UserKey, r.UserID, r.Manager.Kind, r.Manager.Value); err != nil {
 		return fmt.Errorf("write manager spool: %w", err)
 	}
 	s.count++
@@ -58,11 +58,12 @@ func (s *Spool) Batches(batchSize int, fn func([]ManagerRow) error) error {
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	batch := make([]ManagerRow, 0, batchSize)
 	for sc.Scan() {
-		parts := strings.SplitN(sc.Text(), "\t", 3)
-		if len(parts) != 3 {
+		parts := strings.SplitN(sc.Text(), "\t", 4)
+		if len(parts) != 4 {
 			return errors.New("manager spool: corrupt line")
 		}
-		batch = append(batch, ManagerRow{UserKey: parts[0], Manager: extractor.ManagerRef{Kind: extractor.ManagerKind(parts[1]), Value: parts[2]}})
+		batch = append(batch, ManagerRow{UserKey: parts[0], UserID: parts[1],
+			Manager: extractor.ManagerRef{Kind: extractor.ManagerKind(parts[2]), Value: parts[3]}})
 		if len(batch) == batchSize {
 			if err := fn(batch); err != nil {
 				return err

@@ -12,10 +12,13 @@ package neo4j
 // Schema statements valid on Neo4j 4.4 and 5.x. An equivalent constraint
 // that databuilder created under another name is accepted (see Prepare).
 const (
-	cypherConstraint  = `CREATE CONSTRAINT oktasync_user_key IF NOT EXISTS FOR (u:User) REQUIRE u.key IS UNIQUE`
-	cypherOktaIDIndex = `CREATE INDEX oktasync_user_okta_id IF NOT EXISTS FOR (u:User) ON (u.okta_id)`
-	cypherAwait       = `CALL db.awaitIndexes(300)`
-	cypherSchema      = `SHOW INDEXES YIELD labelsOrTypes, properties, state
+	cypherConstraint    = `CREATE CONSTRAINT oktasync_user_key IF NOT EXISTS FOR (u:User) REQUIRE u.key IS UNIQUE`
+	cypherOktaIDIndex   = `CREATE INDEX oktasync_user_okta_id IF NOT EXISTS FOR (u:User) ON (u.okta_id)`
+	cypherAwait         = `CALL db.awaitIndexes(300)`
+	cypherKeyConstraint = `SHOW CONSTRAINTS YIELD type, labelsOrTypes, properties
+WHERE type IN ['UNIQUENESS', 'NODE_KEY'] AND labelsOrTypes = ['User'] AND properties = ['key']
+RETURN count(*) AS n`
+	cypherSchema = `SHOW INDEXES YIELD labelsOrTypes, properties, state
 WHERE labelsOrTypes = ['User'] AND size(properties) = 1 AND state = 'ONLINE'
 RETURN properties[0] AS prop`
 )
@@ -28,7 +31,7 @@ RETURN properties[0] AS prop`
 const cypherRename = `
 UNWIND $rows AS row
 MATCH (old:User {okta_id: row.props.okta_id}) /*hint:old:okta_id*/
-WHERE old.key <> row.key
+WHERE old.key <> row.key AND coalesce(old.updated_at, 0) <= row.props.updated_at
 OPTIONAL MATCH (clash:User {key: row.key}) /*hint:clash:key*/
 WITH row, old, old.key AS from, clash IS NOT NULL AS conflict
 FOREACH (_ IN CASE WHEN conflict THEN [] ELSE [1] END |
@@ -36,10 +39,13 @@ FOREACH (_ IN CASE WHEN conflict THEN [] ELSE [1] END |
 RETURN row.props.okta_id AS id, from, row.key AS to, conflict`
 
 // cypherUpsertNodes merges one batch of users on key. User properties are
-// written only when one differs, so unchanged users cost an index seek; the
-// publisher metadata and the run marker are refreshed on every node, as
+// written only when one differs; the publisher metadata and the run marker
+// are refreshed on every node, as
 // databuilder refreshes its metadata, so Amundsen's staleness task never
 // takes a synced user for stale and reconciliation knows who was seen.
+//
+// Data older than what the node holds for the same Okta user (a page read
+// before a hook or another run wrote a newer change) never overwrites it.
 //
 // A key held by a node of another source user is contested: the row wins
 // if it is active and the holder is not, then if it was updated later, then
@@ -58,7 +64,9 @@ WITH row, e, contested AND (
      ) AS loses
 WITH row, e, loses, e.is_active AS was,
      e IS NULL AS created,
-     e IS NULL OR size([k IN keys(row.props) WHERE e[k] IS NULL OR e[k] <> row.props[k]]) > 0 AS changed
+     (e IS NULL OR size([k IN keys(row.props) WHERE e[k] IS NULL OR e[k] <> row.props[k]]) > 0)
+       AND NOT (e IS NOT NULL AND e.okta_id = row.props.okta_id
+                AND coalesce(e.updated_at, 0) > row.props.updated_at) AS changed
 FOREACH (_ IN CASE WHEN loses THEN [] ELSE [1] END |
   MERGE (u:User {key: row.key})
   SET u.published_tag = $tag,
@@ -136,12 +144,17 @@ const cypherLoadState = `
 MATCH (s:OktasyncState {org: $org})
 RETURN s.watermark AS watermark, s.last_full_sync AS full, s.last_incremental_sync AS incr`
 
+// Each run sets only what it owns, and the watermark never moves back
+// (fixed-width UTC strings compare correctly as text).
 const cypherSaveState = `
 MERGE (s:OktasyncState {org: $org})
-SET s.watermark = $watermark,
-    s.last_full_sync = $full,
-    s.last_incremental_sync = $incr,
+SET s.watermark = CASE WHEN s.watermark IS NULL OR s.watermark < $watermark THEN $watermark ELSE s.watermark END,
+    s.last_full_sync = coalesce($full, s.last_full_sync),
+    s.last_incremental_sync = coalesce($incr, s.last_incremental_sync),
     s.updated_epoch_ms = timestamp()`
+
+// cypherOrgs lists the Okta orgs this graph holds sync state for.
+const cypherOrgs = `MATCH (s:OktasyncState) RETURN s.org AS org`
 
 // cypherResolveOktaIDs maps Okta ids to keys. $ids: [okta_id].
 const cypherResolveOktaIDs = `
@@ -150,11 +163,14 @@ MATCH (m:User {okta_id: id}) /*hint:m:okta_id*/
 RETURN id, m.key AS key`
 
 // cypherUnlinkStale removes MANAGE_BY edges that no longer match the user's
-// manager, and their MANAGE mirror. $rows: [{key, manager}], manager may be null.
+// manager, and their MANAGE mirror. $rows: [{key, id, manager}], manager
+// may be null. Every manager statement only touches the node the row's
+// Okta user holds (u.okta_id = row.id): a user whose write was refused (a
+// key conflict) never changes the manager of the user holding the key.
 const cypherUnlinkStale = `
 UNWIND $rows AS row
 MATCH (u:User {key: row.key})-[r:MANAGE_BY]->(m:User) /*hint:u:key*/
-WHERE row.manager IS NULL OR m.key <> row.manager
+WHERE u.okta_id = row.id AND (row.manager IS NULL OR m.key <> row.manager)
 OPTIONAL MATCH (m)-[r2:MANAGE]->(u)
 WITH r, r2, u.key + ' (was ' + m.key + ')' AS ex
 DELETE r, r2
@@ -165,16 +181,17 @@ RETURN count(DISTINCT r) AS removed, collect(DISTINCT ex)[0..5] AS examples`
 const cypherUnlinkStaleMirror = `
 UNWIND $rows AS row
 MATCH (m:User)-[r:MANAGE]->(u:User {key: row.key}) /*hint:u:key*/
-WHERE row.manager IS NULL OR m.key <> row.manager
+WHERE u.okta_id = row.id AND (row.manager IS NULL OR m.key <> row.manager)
 DELETE r
 RETURN count(r) AS removed`
 
 // cypherLink ensures (u)-[:MANAGE_BY]->(m) and (m)-[:MANAGE]->(u), each
 // merged on its own so a half-present pair is completed, not duplicated.
-// $rows: [{key, manager}] with manager non-null.
+// $rows: [{key, id, manager}] with manager non-null.
 const cypherLink = `
 UNWIND $rows AS row
 MATCH (u:User {key: row.key}) /*hint:u:key*/
+WHERE u.okta_id = row.id
 MATCH (m:User {key: row.manager}) /*hint:m:key*/
 OPTIONAL MATCH (u)-[e1:MANAGE_BY]->(m)
 OPTIONAL MATCH (m)-[e2:MANAGE]->(u)

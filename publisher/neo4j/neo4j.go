@@ -75,9 +75,6 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 	}, nil
 }
 
-// Tag is the published_tag this publisher writes.
-func (p *Publisher) Tag() string { return p.cfg.PublishedTag }
-
 // Verify checks that the server answers and accepts the credentials.
 func (p *Publisher) Verify(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout+5*time.Second)
@@ -166,9 +163,6 @@ func (p *Publisher) example(kind string, keys ...string) {
 	}
 }
 
-// Driver exposes the driver for read-only checks in tests and tools.
-func (p *Publisher) Driver() neo4j.DriverWithContext { return p.driver }
-
 // Prepare creates the User.key uniqueness constraint and the okta_id index,
 // each in its own transaction. A constraint databuilder already created
 // under another name is equivalent and accepted.
@@ -184,6 +178,17 @@ func (p *Publisher) Prepare(ctx context.Context) error {
 	}
 	if _, err := neo4j.ExecuteQuery(ctx, p.driver, cypherAwait, nil, neo4j.EagerResultTransformer, p.db()); err != nil {
 		return fmt.Errorf("wait for indexes: %w", err)
+	}
+	// A plain index on :User(key) blocks the constraint with an error that
+	// reads like "already exists": check that uniqueness really holds, or
+	// concurrent writers could create two nodes for one key.
+	res, err := neo4j.ExecuteQuery(ctx, p.driver, cypherKeyConstraint, nil, neo4j.EagerResultTransformer, p.db(), neo4j.ExecuteQueryWithReadersRouting())
+	if err != nil {
+		return fmt.Errorf("read constraints: %w", err)
+	}
+	if intValue(res.Records[0], "n") == 0 {
+		return errors.New("no uniqueness constraint on :User(key): drop the plain index on :User(key) " +
+			"(SHOW INDEXES) so that oktasync can create it; without it concurrent writers could create two nodes for one user")
 	}
 	if err := p.detectSchema(ctx); err != nil {
 		return err
@@ -406,9 +411,10 @@ func (p *Publisher) managers(ctx context.Context, rows []loader.ManagerRow) (pub
 			wanted++
 			manager = r.Manager.Value
 		}
-		all = append(all, map[string]any{"key": r.UserKey, "manager": manager})
+		row := map[string]any{"key": r.UserKey, "id": r.UserID, "manager": manager}
+		all = append(all, row)
 		if manager != nil {
-			link = append(link, map[string]any{"key": r.UserKey, "manager": manager})
+			link = append(link, row)
 		}
 	}
 	out, err := p.write(ctx, func(tx runner) (any, error) {
@@ -601,7 +607,29 @@ func (p *Publisher) LoadState(ctx context.Context, org string) (publisher.State,
 	return st, nil
 }
 
-// SaveState writes the sync state of st.Org.
+// Orgs lists the Okta orgs this graph holds sync state for.
+func (p *Publisher) Orgs(ctx context.Context) ([]string, error) {
+	out, err := p.write(ctx, func(tx runner) (any, error) {
+		res, err := tx.Run(ctx, cypherOrgs, nil)
+		if err != nil {
+			return nil, err
+		}
+		return res.Collect(ctx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read sync state: %w", err)
+	}
+	var orgs []string
+	for _, rec := range out.([]*neo4j.Record) {
+		if org, _, _ := neo4j.GetRecordValue[string](rec, "org"); org != "" {
+			orgs = append(orgs, org)
+		}
+	}
+	return orgs, nil
+}
+
+// SaveState writes the sync state of st.Org: zero times leave the stored
+// value, and the watermark never moves back.
 func (p *Publisher) SaveState(ctx context.Context, st publisher.State) error {
 	_, err := p.write(ctx, func(tx runner) (any, error) {
 		return tx.Run(ctx, cypherSaveState, map[string]any{

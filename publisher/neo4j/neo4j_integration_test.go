@@ -2,6 +2,7 @@ package neo4j_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,10 +162,10 @@ func TestPublishManagersIntegration(t *testing.T) {
 		return extractor.ManagerRef{Kind: extractor.ManagerByKey, Value: k}
 	}
 	rows := []loader.ManagerRow{
-		{UserKey: "boss@x.io"},
-		{UserKey: "vp@x.io", Manager: byID("00uboss")},
-		{UserKey: "ann@x.io", Manager: byKey("vp@x.io")},
-		{UserKey: "bob@x.io", Manager: byID("00unobody")},
+		{UserKey: "boss@x.io", UserID: "00uboss"},
+		{UserKey: "vp@x.io", UserID: "00uvp", Manager: byID("00uboss")},
+		{UserKey: "ann@x.io", UserID: "00uann", Manager: byKey("vp@x.io")},
+		{UserKey: "bob@x.io", UserID: "00ubob", Manager: byID("00unobody")},
 	}
 	st, err := p.PublishManagers(ctx, rows)
 	if err != nil {
@@ -197,9 +198,9 @@ func TestPublishManagersIntegration(t *testing.T) {
 	// Ann changes manager; vp loses his; a half pair left by another writer is repaired.
 	neo4jtest.Exec(t, d, `MATCH (b:User {key:'bob@x.io'}), (m:User {key:'boss@x.io'}) CREATE (b)-[:MANAGE_BY]->(m)`, nil)
 	rows = []loader.ManagerRow{
-		{UserKey: "ann@x.io", Manager: byKey("boss@x.io")},
-		{UserKey: "vp@x.io"},
-		{UserKey: "bob@x.io", Manager: byID("00uboss")},
+		{UserKey: "ann@x.io", UserID: "00uann", Manager: byKey("boss@x.io")},
+		{UserKey: "vp@x.io", UserID: "00uvp"},
+		{UserKey: "bob@x.io", UserID: "00ubob", Manager: byID("00uboss")},
 	}
 	if st, err = p.PublishManagers(ctx, rows); err != nil {
 		t.Fatal(err)
@@ -242,5 +243,44 @@ func TestVerifyUnreachableIntegration(t *testing.T) {
 	defer p.Close(context.Background())
 	if err := p.Verify(context.Background()); err == nil {
 		t.Fatal("Verify succeeded against a closed port")
+	}
+}
+
+func TestOlderDataNeverOverwritesNewerIntegration(t *testing.T) {
+	p, d := newPublisher(t, 10)
+	ctx := context.Background()
+	newer := user("ann@x.io", "00uann", "Ann", false)
+	newer.UpdatedAt = 200
+	older := user("ann@x.io", "00uann", "Ann", true)
+	older.UpdatedAt = 100
+	older.TeamName = "Stale"
+	if _, err := p.PublishNodes(ctx, nodes(newer)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := p.PublishNodes(ctx, nodes(older))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Updated != 0 || st.Unchanged != 1 {
+		t.Errorf("stale row counted as %+v", st)
+	}
+	got := neo4jtest.Exec(t, d, `MATCH (u:User {key: 'ann@x.io'}) RETURN u.is_active AS a, u.updated_at AS up, u.team_name AS team`, nil)[0].AsMap()
+	if got["a"] != false || got["up"] != int64(200) || got["team"] != "Data" {
+		t.Errorf("older data overwrote newer: %v", got)
+	}
+}
+
+func TestPrepareRefusesWithoutKeyConstraintIntegration(t *testing.T) {
+	d := neo4jtest.Driver(t)
+	neo4jtest.Reset(t, d)
+	neo4jtest.Exec(t, d, `CREATE INDEX plain_user_key FOR (u:User) ON (u.key)`, nil)
+	p, err := neo4j.New(neo4j.Config{URI: neo4jtest.URI(t)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	err = p.Prepare(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "no uniqueness constraint on :User(key)") {
+		t.Fatalf("Prepare with a plain index on :User(key): %v", err)
 	}
 }
