@@ -13,7 +13,8 @@ import (
 // ScheduleConfig says when `serve` runs syncs on its own.
 type ScheduleConfig struct {
 	// Incremental and Full are cron specs: 5 fields or descriptors such as
-	// "@every 15m" and "@daily". Empty disables that schedule.
+	// "@every 15m" and "@daily". "off" disables that schedule; empty means
+	// the default.
 	Incremental string `yaml:"incremental"`
 	Full        string `yaml:"full"`
 	// AtStart runs one sync when serve starts: "incremental" (falls back to
@@ -56,8 +57,10 @@ func (c ScheduleConfig) Validate() error {
 // RunFunc performs one sync of the given mode.
 type RunFunc func(ctx context.Context, mode Mode) (Summary, error)
 
-// Scheduler runs syncs on cron schedules and on request, never two at once:
-// a tick that finds a run in progress is skipped and counted.
+// Scheduler runs syncs on cron schedules and on request, never two at once.
+// A tick that finds a run in progress is skipped and counted — except that a
+// full sync, or a requested run (hook overflow), is kept pending and runs
+// as soon as the current one ends: those carry work nothing else does.
 type Scheduler struct {
 	cfg     ScheduleConfig
 	run     RunFunc
@@ -66,6 +69,9 @@ type Scheduler struct {
 
 	busy     sync.Mutex
 	requests chan Mode
+
+	mu      sync.Mutex
+	pending Mode // run next, once the current run ends; Full beats Incremental
 }
 
 // NewScheduler validates cfg.
@@ -119,7 +125,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				s.tick(ctx, mode)
+				s.tickOrDefer(ctx, mode, true)
 			}()
 		}
 	}
@@ -130,17 +136,40 @@ func (s *Scheduler) tick(ctx context.Context, mode Mode) {
 	if ctx.Err() != nil {
 		return
 	}
+	s.tickOrDefer(ctx, mode, false)
+}
+
+// tickOrDefer runs mode now, or when keep is set (or mode is Full) leaves
+// it pending for when the current run ends.
+func (s *Scheduler) tickOrDefer(ctx context.Context, mode Mode, keep bool) {
 	if !s.busy.TryLock() {
+		if keep || mode == Full {
+			s.mu.Lock()
+			if s.pending != Full {
+				s.pending = mode
+			}
+			s.mu.Unlock()
+			s.log.Info("a run is in progress: this sync will follow it", zap.String("kind", string(mode)))
+			return
+		}
 		s.log.Info("skipping a scheduled sync: another run is in progress", zap.String("kind", string(mode)))
 		s.metrics.ScheduleSkipped(string(mode))
 		return
 	}
 	defer s.busy.Unlock()
-	sum, err := s.run(ctx, mode)
-	s.metrics.ObserveRun(sum.Kind, sum)
-	if err != nil {
-		s.log.Error("scheduled sync failed", append(sum.Fields(), zap.Error(err))...)
-		return
+	for ctx.Err() == nil {
+		sum, err := s.run(ctx, mode)
+		s.metrics.ObserveRun(sum.Kind, sum)
+		if err != nil {
+			s.log.Error("scheduled sync failed", append(sum.Fields(), zap.Error(err))...)
+		} else {
+			s.log.Info("sync finished", sum.Fields()...)
+		}
+		s.mu.Lock()
+		mode, s.pending = s.pending, ""
+		s.mu.Unlock()
+		if mode == "" {
+			return
+		}
 	}
-	s.log.Info("sync finished", sum.Fields()...)
 }

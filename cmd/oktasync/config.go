@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -71,6 +72,15 @@ func (c *serveConfig) defaults() {
 
 func (c serveConfig) validate() error {
 	var errs []error
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		errs = append(errs, fmt.Errorf("serve.listen: %q is not host:port or :port", c.Listen))
+	}
+	if !validHeaderName(c.HookAuthHeader) {
+		errs = append(errs, fmt.Errorf("serve.hook_auth_header: %q is not an HTTP header name", c.HookAuthHeader))
+	}
+	if c.ReadyCacheTTL < 0 {
+		errs = append(errs, fmt.Errorf("serve.ready_cache_ttl: must not be negative, got %s", c.ReadyCacheTTL))
+	}
 	if !strings.HasPrefix(c.HookPath, "/") {
 		errs = append(errs, fmt.Errorf("serve.hook_path: must start with /, got %q", c.HookPath))
 	}
@@ -270,6 +280,9 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	str("neo4j-username", &c.Neo4j.Username)
 	str("neo4j-database", &c.Neo4j.Database)
 	num("batch-size", &c.Sync.BatchSize)
+	if set["batch-size"] {
+		c.Neo4j.BatchSize = c.Sync.BatchSize
+	}
 	str("published-tag", &c.Neo4j.PublishedTag)
 	str("csv-dir", &c.CSVDir)
 	if set["max-deactivate"] {
@@ -322,7 +335,7 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	}
 	if c.Pushgateway != "" {
 		if u, err := url.Parse(c.Pushgateway); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("pushgateway: %q is not an http(s) URL", c.Pushgateway))
+			errs = append(errs, errors.New("pushgateway: not an http(s) URL like http://pushgateway:9091"))
 		}
 	}
 	switch c.Log.Level {
@@ -361,3 +374,19 @@ func configError(err error) string {
 }
 
 func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+// validHeaderName reports whether s is an HTTP header field name (RFC 9110
+// token characters).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -177,7 +178,12 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if cfg.Pushgateway != "" {
 		if err := pushMetrics(context.WithoutCancel(ctx), cfg.Pushgateway, sum); err != nil {
-			log.Warn("push metrics to the Pushgateway failed", zap.Error(err))
+			// The client's errors quote the URL; keep any credentials in it out of the log.
+			msg := err.Error()
+			if u, perr := url.Parse(cfg.Pushgateway); perr == nil && u.User != nil {
+				msg = strings.ReplaceAll(msg, u.User.String()+"@", "")
+			}
+			log.Warn("push metrics to the Pushgateway failed", zap.String("error", msg))
 		}
 	}
 	summary := f.summary

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oktasync/oktasync/internal/neo4jtest"
 	"github.com/oktasync/oktasync/internal/oktasim"
@@ -76,14 +77,15 @@ func TestConfigPrecedence(t *testing.T) {
 		t.Fatal(err)
 	}
 	checks := map[string][2]any{
-		"flag beats env and file": {c.Okta.OrgURL, "https://flag.okta.com"},
-		"env beats file":          {c.Neo4j.URI, "bolt://env:7687"},
-		"file beats default":      {c.Neo4j.Database, "filedb"},
-		"file page size":          {c.Okta.PageSize, 50},
-		"flag batch size":         {c.Sync.BatchSize, 7},
-		"default":                 {c.Neo4j.BatchSize, 2000},
-		"token from env":          {c.Okta.Token, "tok"},
-		"password from env":       {c.Neo4j.Password, "pw"},
+		"flag beats env and file":   {c.Okta.OrgURL, "https://flag.okta.com"},
+		"env beats file":            {c.Neo4j.URI, "bolt://env:7687"},
+		"file beats default":        {c.Neo4j.Database, "filedb"},
+		"file page size":            {c.Okta.PageSize, 50},
+		"flag batch size":           {c.Sync.BatchSize, 7},
+		"default":                   {c.Neo4j.ConnectTimeout, 10 * time.Second},
+		"flag batch size for neo4j": {c.Neo4j.BatchSize, 7},
+		"token from env":            {c.Okta.Token, "tok"},
+		"password from env":         {c.Neo4j.Password, "pw"},
 	}
 	for name, v := range checks {
 		if v[0] != v[1] {

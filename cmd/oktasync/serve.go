@@ -131,6 +131,10 @@ func (s *server) runSync(ctx context.Context, mode jobs.Mode) (jobs.Summary, err
 func (s *server) serve(ctx context.Context, ln net.Listener) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The worker stops only after the HTTP server has: a delivery answered
+	// 204 during shutdown is still in the queue the worker drains.
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorker()
 	var wg sync.WaitGroup
 	errc := make(chan error, 3)
 	wg.Add(3)
@@ -143,7 +147,7 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 	}()
 	go func() {
 		defer wg.Done()
-		errc <- s.worker.Run(runCtx)
+		errc <- s.worker.Run(workerCtx)
 	}()
 	go func() {
 		defer wg.Done()
@@ -161,6 +165,7 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
 	cancel()
+	stopWorker()
 	wg.Wait()
 	close(errc)
 	for err := range errc {
@@ -181,14 +186,15 @@ func (s *server) close() {
 func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 	s.readyMu.Lock()
 	defer s.readyMu.Unlock()
-	if time.Since(s.readyAt) > s.cfg.Serve.ReadyCacheTTL || s.readyErr != nil {
+	if time.Since(s.readyAt) > s.cfg.Serve.ReadyCacheTTL || (s.readyErr != nil && time.Since(s.readyAt) > time.Second) {
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 		defer cancel()
 		s.readyErr = errors.Join(s.hookPub.Verify(ctx), s.okta.Ping(ctx))
 		s.readyAt = time.Now()
 	}
 	if s.readyErr != nil {
-		http.Error(w, "not ready: "+s.readyErr.Error(), http.StatusServiceUnavailable)
+		s.log.Warn("not ready", zap.Error(s.readyErr))
+		http.Error(w, "not ready (see the logs)", http.StatusServiceUnavailable)
 		return
 	}
 	fmt.Fprintln(w, "ready")
