@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	sdk "github.com/okta/okta-sdk-golang/v2/okta"
 	"go.uber.org/zap"
 
 	"github.com/oktasync/oktasync/extractor"
@@ -15,10 +14,9 @@ import (
 	"github.com/oktasync/oktasync/publisher"
 )
 
-// UserReader fetches one Okta user by id (the Okta extractor).
+// UserReader fetches and maps one Okta user by id (the Okta extractor).
 type UserReader interface {
-	User(ctx context.Context, id string) (*sdk.User, error)
-	Mapping() okta.Mapping
+	MappedUser(ctx context.Context, id string) (extractor.User, string, error)
 }
 
 // HookPublisher is what the hook worker writes through: the same publisher
@@ -220,13 +218,12 @@ func (w *HookWorker) process(ctx context.Context, ids []string) {
 }
 
 func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) error {
-	mapping := w.okta.Mapping()
 	var (
 		users []extractor.User
 		gone  []string
 	)
 	for _, id := range ids {
-		u, err := w.okta.User(ctx, id)
+		mu, reason, err := w.okta.MappedUser(ctx, id)
 		var ae *okta.APIError
 		switch {
 		case errors.As(err, &ae) && ae.NotFound():
@@ -235,7 +232,6 @@ func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) er
 		case err != nil:
 			return fmt.Errorf("read user %s from okta: %w", id, err)
 		}
-		mu, reason := mapping.Transform(u)
 		if reason != "" {
 			sum.Skipped++
 			sum.SkipReason[reason]++

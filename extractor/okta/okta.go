@@ -186,9 +186,6 @@ func (e *Extractor) Stats() Stats {
 // Counters exposes the live traffic counters (for metrics).
 func (e *Extractor) Counters() *Counters { return e.counters }
 
-// Mapping returns the effective mapping.
-func (e *Extractor) Mapping() Mapping { return e.cfg.Mapping }
-
 // Extract reads every Okta user: the plain list (which Okta returns without
 // DEPROVISIONED users) and then the DEPROVISIONED users through a filter.
 // It returns nil only if both passes read every page.
@@ -309,6 +306,18 @@ func (e *Extractor) User(ctx context.Context, id string) (*okta.User, error) {
 		return nil, fmt.Errorf("get user %s: okta returned an empty body", id)
 	}
 	return u, nil
+}
+
+// MappedUser fetches one user by id and maps it. A non-empty reason means
+// the mapping skips the user; a user Okta no longer has gives an *APIError
+// with NotFound() true.
+func (e *Extractor) MappedUser(ctx context.Context, id string) (extractor.User, string, error) {
+	u, err := e.User(ctx, id)
+	if err != nil {
+		return extractor.User{}, "", err
+	}
+	mu, reason := e.cfg.Mapping.Transform(u)
+	return mu, reason, nil
 }
 
 // classify turns SDK errors into the types callers branch on, and removes
