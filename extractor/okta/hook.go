@@ -52,7 +52,9 @@ func userEvent(t string) bool {
 	}
 	switch t {
 	case "user.account.update_profile", "user.account.lock", "user.account.unlock",
-		"user.account.unlock_by_admin", "user.account.update_primary_email":
+		"user.account.unlock_by_admin", "user.account.update_primary_email",
+		// Status moves: RECOVERY, and PASSWORD_EXPIRED/RECOVERY back to ACTIVE.
+		"user.account.reset_password", "user.account.update_password":
 		return true
 	}
 	return false
