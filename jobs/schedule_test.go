@@ -69,8 +69,8 @@ func TestSchedulerNeverOverlaps(t *testing.T) {
 		t.Errorf("%d runs started while one was in progress, want 1", got)
 	}
 	skipped := testutil.ToFloat64(m.skipped.WithLabelValues("incremental"))
-	if skipped < 2 {
-		t.Errorf("skipped ticks counted: %v, want ≥2", skipped)
+	if skipped < 1 {
+		t.Errorf("skipped ticks counted: %v, want at least the one at 1s", skipped)
 	}
 	close(release)
 	time.Sleep(1500 * time.Millisecond)

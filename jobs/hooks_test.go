@@ -1,0 +1,163 @@
+package jobs
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/oktasync/oktasync/extractor"
+	"github.com/oktasync/oktasync/extractor/okta"
+	"github.com/oktasync/oktasync/loader"
+	"github.com/oktasync/oktasync/publisher"
+)
+
+// fakeOkta answers MappedUser from a table; ids not in it are 404s, and
+// ids in fail return a server error.
+type fakeOkta struct {
+	mu    sync.Mutex
+	calls map[string]int
+	users map[string]extractor.User
+	fail  map[string]bool
+}
+
+func (f *fakeOkta) MappedUser(_ context.Context, id string) (extractor.User, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[id]++
+	if f.fail[id] {
+		return extractor.User{}, "", &okta.APIError{Status: 500, Code: "E0000009"}
+	}
+	u, ok := f.users[id]
+	if !ok {
+		return extractor.User{}, "", &okta.APIError{Status: 404, Code: "E0000007"}
+	}
+	return u, "", nil
+}
+
+// fakePublisher records what the worker writes.
+type fakePublisher struct {
+	mu          sync.Mutex
+	nodes       []string
+	managers    []string
+	deactivated []string
+}
+
+func (p *fakePublisher) Prepare(context.Context) error  { return nil }
+func (p *fakePublisher) BeginRun(context.Context) error { return nil }
+func (p *fakePublisher) PublishNodes(_ context.Context, rows []loader.NodeRow) (publisher.NodeStats, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range rows {
+		p.nodes = append(p.nodes, r.Key)
+	}
+	return publisher.NodeStats{Updated: len(rows)}, nil
+}
+func (p *fakePublisher) PublishManagers(_ context.Context, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range rows {
+		p.managers = append(p.managers, r.UserKey)
+	}
+	return publisher.ManagerStats{}, nil
+}
+func (p *fakePublisher) DeactivateIDs(_ context.Context, ids []string) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.deactivated = append(p.deactivated, ids...)
+	return len(ids), nil
+}
+
+func newFakes() (*fakeOkta, *fakePublisher) {
+	return &fakeOkta{calls: map[string]int{}, fail: map[string]bool{}, users: map[string]extractor.User{
+		"00ua": {Key: "a@x.io", SourceID: "00ua", IsActive: true},
+		"00ub": {Key: "b@x.io", SourceID: "00ub", IsActive: true},
+	}}, &fakePublisher{}
+}
+
+func TestHookWorkerCoalescesAndDeactivatesGoneUsers(t *testing.T) {
+	ok, pub := newFakes()
+	var syncs atomic.Int32
+	w, err := NewHookWorker(HookWorkerConfig{Coalesce: 50 * time.Millisecond}, ok, pub, nil, nil, func() { syncs.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- w.Run(ctx) }()
+	w.Enqueue([]string{"00ua", "00ub", "00ua"})
+	w.Enqueue([]string{"00ua", "00ugone"})
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if ok.calls["00ua"] != 1 || ok.calls["00ub"] != 1 {
+		t.Errorf("Okta calls %v: a burst about one user must cost one call", ok.calls)
+	}
+	sort.Strings(pub.nodes)
+	if len(pub.nodes) != 2 || pub.nodes[0] != "a@x.io" || len(pub.managers) != 2 {
+		t.Errorf("published nodes %v managers %v", pub.nodes, pub.managers)
+	}
+	if len(pub.deactivated) != 1 || pub.deactivated[0] != "00ugone" {
+		t.Errorf("deactivated %v, want the 404 user", pub.deactivated)
+	}
+	if syncs.Load() != 0 {
+		t.Errorf("requested %d syncs without a reason", syncs.Load())
+	}
+}
+
+func TestHookWorkerFallsBackToSync(t *testing.T) {
+	ok, pub := newFakes()
+	ok.fail["00ub"] = true
+	var syncs atomic.Int32
+	w, err := NewHookWorker(HookWorkerConfig{Queue: 2, Coalesce: 10 * time.Millisecond}, ok, pub, nil, nil, func() { syncs.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Overflow: the queue holds 2.
+	if w.Enqueue([]string{"00ua", "00ub", "00uc"}) {
+		t.Error("Enqueue beyond the queue reported success")
+	}
+	if syncs.Load() != 1 {
+		t.Fatalf("overflow requested %d syncs, want 1", syncs.Load())
+	}
+	// A failing Okta call hands the batch to a sync instead of dropping it silently.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- w.Run(ctx) }()
+	deadline := time.Now().Add(2 * time.Second)
+	for syncs.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if syncs.Load() != 2 {
+		t.Errorf("a failed batch requested %d syncs in total, want 2", syncs.Load())
+	}
+}
+
+func TestHookWorkerDrainsOnShutdown(t *testing.T) {
+	ok, pub := newFakes()
+	for i := 0; i < 50; i++ {
+		id := "00u" + string(rune('A'+i))
+		ok.users[id] = extractor.User{Key: id + "@x.io", SourceID: id, IsActive: true}
+	}
+	w, err := NewHookWorker(HookWorkerConfig{Coalesce: time.Second, MaxBatch: 7}, ok, pub, nil, nil, func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := range ok.users {
+		w.Enqueue([]string{id})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // SIGTERM before the worker even started
+	if err := w.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.nodes) != len(ok.users) || w.Depth() != 0 {
+		t.Errorf("published %d of %d queued users before stopping", len(pub.nodes), len(ok.users))
+	}
+}
