@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -282,5 +286,35 @@ func TestRefusalAndDryRunCommandIntegration(t *testing.T) {
 	code, _, stderr = runCmd(t, env, "sync", "--max-deactivate", "0.5")
 	if code != exitOK {
 		t.Errorf("with a higher limit: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestSyncWithOAuthServiceApp(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "service-app.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sim, url := oktasimtest.Start(t, oktasim.Config{Users: 60, Seed: 11, Clients: map[string]*rsa.PublicKey{"0oaService": &key.PublicKey}})
+	env := map[string]string{"OKTA_ORG_URL": url, "OKTA_CLIENT_ID": "0oaService", "OKTA_PRIVATE_KEY_FILE": keyFile, "OKTA_KEY_ID": "kid-1"}
+	code, _, stderr := runCmd(t, env, "sync", "--csv-dir", filepath.Join(t.TempDir(), "out"))
+	if code != exitOK {
+		t.Fatalf("OAuth sync: exit %d\n%s", code, stderr)
+	}
+	if st := sim.Stats(); st.TokensIssued != 1 || st.Unauthorized != 0 {
+		t.Errorf("simulator stats %+v: want one access token for the whole run", st)
+	}
+	// A client the org does not know: clear message, exit 1, no key material.
+	env["OKTA_CLIENT_ID"] = "0oaUnknown"
+	code, _, stderr = runCmd(t, env, "sync", "--csv-dir", filepath.Join(t.TempDir(), "out2"))
+	if code != exitFailed || !strings.Contains(stderr, "Okta refused the credentials") || strings.Contains(stderr, "client_assertion=ey") {
+		t.Errorf("unknown client: exit %d\n%s", code, stderr)
 	}
 }
