@@ -34,6 +34,9 @@ func NewCSVSink(dir string) *CSVSink {
 	return &CSVSink{w: loader.NewCSVWriter(dir), keys: make(map[string]string), holders: make(map[string]holder)}
 }
 
+// MaxWriters is 1: the files are written in order.
+func (c *CSVSink) MaxWriters() int { return 1 }
+
 // Prepare does nothing: CSV files need no schema.
 func (c *CSVSink) Prepare(context.Context) error { return nil }
 

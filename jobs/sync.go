@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -35,6 +36,8 @@ type SyncConfig struct {
 	// Overlap is subtracted from the watermark of an incremental sync, to
 	// absorb the lag of Okta's eventually consistent filter.
 	Overlap time.Duration `yaml:"incremental_overlap"`
+	// Writers is how many batches are written to the graph at once.
+	Writers int `yaml:"writers"`
 }
 
 // Defaults fills unset fields.
@@ -51,6 +54,9 @@ func (c *SyncConfig) Defaults() {
 	if c.Overlap == 0 {
 		c.Overlap = 5 * time.Minute
 	}
+	if c.Writers == 0 {
+		c.Writers = 2
+	}
 }
 
 // Validate reports every problem, each naming its field.
@@ -64,6 +70,9 @@ func (c SyncConfig) Validate() error {
 	}
 	if c.MaxDeactivate <= 0 || c.MaxDeactivate > 1 {
 		errs = append(errs, fmt.Errorf("sync.max_deactivate: must be a share in (0, 1], got %g", c.MaxDeactivate))
+	}
+	if c.Writers < 1 || c.Writers > 16 {
+		errs = append(errs, fmt.Errorf("sync.writers: must be between 1 and 16, got %d", c.Writers))
 	}
 	if c.Overlap < 0 || c.Overlap > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("sync.incremental_overlap: must be between 0 and 24h, got %s", c.Overlap))
@@ -244,6 +253,15 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 		})
 	}()
 
+	writers := cfg.Writers
+	if w, ok := s.Publisher.(interface{ MaxWriters() int }); ok {
+		writers = min(writers, w.MaxWriters())
+	}
+	// Batches are written by up to `writers` goroutines; sumMu guards the
+	// summary, which they update.
+	var sumMu sync.Mutex
+	pool := newPool(writers, cancel)
+	defer pool.Wait() //nolint:errcheck // on early returns; the error was already taken
 	b := newBatcher(cfg.BatchSize)
 	var skipped []string // ids of users read but not written, marked seen in batches
 	prepared := false
@@ -273,12 +291,16 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 				return err
 			}
 		}
-		t0 := time.Now()
-		st, err := s.Publisher.PublishNodes(ctx, rows)
-		sum.addNodes(st)
-		log.Debug("published users", zap.Int("rows", len(rows)), zap.Duration("took", time.Since(t0)),
-			zap.Int("created", st.Created), zap.Int("updated", st.Updated))
-		return err
+		return pool.Go(ctx, func() error {
+			t0 := time.Now()
+			st, err := s.Publisher.PublishNodes(ctx, rows)
+			sumMu.Lock()
+			sum.addNodes(st)
+			sumMu.Unlock()
+			log.Debug("published users", zap.Int("rows", len(rows)), zap.Duration("took", time.Since(t0)),
+				zap.Int("created", st.Created), zap.Int("updated", st.Updated))
+			return err
+		})
 	}
 	var (
 		publishErr error
@@ -288,6 +310,7 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 		if publishErr != nil {
 			continue // drain so the extractor can stop
 		}
+		sumMu.Lock() // writers update the node counts concurrently
 		if p.LastUpdated.After(maxSeen) {
 			maxSeen = p.LastUpdated
 		}
@@ -313,6 +336,9 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 			} else {
 				sum.Inactive++
 			}
+		}
+		sumMu.Unlock()
+		for _, u := range p.Users {
 			if b.add(u) {
 				if err := flush(); err != nil {
 					publishErr = err
@@ -323,14 +349,20 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 		}
 	}
 	eerr := <-extractErr
+	werr := pool.Wait()
 	switch {
 	case publishErr != nil:
 		return publishErr
+	case werr != nil:
+		return werr
 	case eerr != nil:
 		// Nothing is deactivated on the strength of a partial read.
 		return fmt.Errorf("read okta: %w", eerr)
 	}
 	if err := flush(); err != nil {
+		return err
+	}
+	if err := pool.Wait(); err != nil {
 		return err
 	}
 	if len(skipped) > 0 {
@@ -340,15 +372,23 @@ func (s *Sync) run(ctx context.Context, sum *Summary) error {
 	}
 	log.Debug("nodes published; writing manager edges", zap.Int("users", spool.Len()))
 	err = spool.Batches(cfg.BatchSize, func(rows []loader.ManagerRow) error {
-		t0 := time.Now()
-		st, err := s.Publisher.PublishManagers(ctx, rows)
-		log.Debug("published manager edges", zap.Int("rows", len(rows)), zap.Duration("took", time.Since(t0)))
-		sum.ManagersLinked += st.Linked
-		sum.ManagersKept += st.Kept
-		sum.ManagersUnlinked += st.Unlinked
-		sum.ManagersMissing += st.Missing
-		return err
+		rows = append([]loader.ManagerRow(nil), rows...) // the spool reuses its batch
+		return pool.Go(ctx, func() error {
+			t0 := time.Now()
+			st, err := s.Publisher.PublishManagers(ctx, rows)
+			log.Debug("published manager edges", zap.Int("rows", len(rows)), zap.Duration("took", time.Since(t0)))
+			sumMu.Lock()
+			sum.ManagersLinked += st.Linked
+			sum.ManagersKept += st.Kept
+			sum.ManagersUnlinked += st.Unlinked
+			sum.ManagersMissing += st.Missing
+			sumMu.Unlock()
+			return err
+		})
 	})
+	if werr := pool.Wait(); err == nil {
+		err = werr
+	}
 	if err != nil {
 		return err
 	}
@@ -446,4 +486,61 @@ func (b *batcher) take() ([]extractor.User, []string) {
 	clear(b.index)
 	b.losers = nil
 	return users, losers
+}
+
+// pool runs write calls on up to n goroutines and keeps the first error;
+// a failure cancels the run. Its owner calls Wait before reading results.
+type pool struct {
+	sem    chan struct{}
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	err    error
+	cancel context.CancelFunc
+}
+
+func newPool(n int, cancel context.CancelFunc) *pool {
+	return &pool{sem: make(chan struct{}, n), cancel: cancel}
+}
+
+// Go runs fn once a slot is free. It returns the first error of an earlier
+// call instead, so the caller stops producing work.
+func (p *pool) Go(ctx context.Context, fn func() error) error {
+	select {
+	case p.sem <- struct{}{}:
+	case <-ctx.Done():
+		if err := p.firstErr(); err != nil {
+			return err
+		}
+		return ctx.Err()
+	}
+	if err := p.firstErr(); err != nil {
+		<-p.sem
+		return err
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer func() { <-p.sem }()
+		if err := fn(); err != nil {
+			p.mu.Lock()
+			if p.err == nil {
+				p.err = err
+				p.cancel()
+			}
+			p.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+func (p *pool) firstErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// Wait waits for every call and returns the first error.
+func (p *pool) Wait() error {
+	p.wg.Wait()
+	return p.firstErr()
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -33,7 +34,17 @@ type Publisher struct {
 	run      int64 // run marker: server time at BeginRun, in ms
 	dryRun   neo4j.SessionWithContext
 	dryTx    neo4j.ExplicitTransaction
+	exMu     sync.Mutex // examples is filled by concurrent writers
 	examples map[string][]string
+}
+
+// MaxWriters is how many goroutines may publish at once: any number, but
+// one in a dry run, whose statements share one transaction.
+func (p *Publisher) MaxWriters() int {
+	if p.cfg.DryRun {
+		return 1
+	}
+	return 16
 }
 
 var _ publisher.Publisher = (*Publisher)(nil)
@@ -153,9 +164,15 @@ func (p *Publisher) write(ctx context.Context, work func(runner) (any, error)) (
 // Examples returns up to five keys per kind of change seen so far
 // (created, updated, reactivated, deactivated, renamed, conflicts), for
 // dry-run plans.
-func (p *Publisher) Examples() map[string][]string { return p.examples }
+func (p *Publisher) Examples() map[string][]string {
+	p.exMu.Lock()
+	defer p.exMu.Unlock()
+	return p.examples
+}
 
 func (p *Publisher) example(kind string, keys ...string) {
+	p.exMu.Lock()
+	defer p.exMu.Unlock()
 	for _, k := range keys {
 		if len(p.examples[kind]) < 5 {
 			p.examples[kind] = append(p.examples[kind], k)
