@@ -40,12 +40,15 @@ RETURN row.props.okta_id AS id, from, row.key AS to, conflict`
 
 // cypherUpsertNodes merges one batch of users on key. User properties are
 // written only when one differs; the publisher metadata and the run marker
-// are refreshed on every node, as
-// databuilder refreshes its metadata, so Amundsen's staleness task never
-// takes a synced user for stale and reconciliation knows who was seen.
+// are refreshed on every node, as databuilder refreshes its metadata, so
+// Amundsen's staleness task never takes a synced user for stale and
+// reconciliation knows who was seen.
 //
 // Data older than what the node holds for the same Okta user (a page read
 // before a hook or another run wrote a newer change) never overwrites it.
+//
+// MERGE comes first: it locks the key, so a concurrent batch writing the
+// same key is seen as the holder once it commits, not missed.
 //
 // A key held by a node of another source user is contested: the row wins
 // if it is active and the holder is not, then if it was updated later, then
@@ -53,39 +56,35 @@ RETURN row.props.okta_id AS id, from, row.key AS to, conflict`
 // $rows: [{key, props}], $tag: published_tag, $run: the run marker.
 const cypherUpsertNodes = `
 UNWIND $rows AS row
-OPTIONAL MATCH (e:User {key: row.key}) /*hint:e:key*/
-WITH row, e,
-     e IS NOT NULL AND e.okta_id IS NOT NULL AND e.okta_id <> row.props.okta_id AS contested
-WITH row, e, contested AND (
-       (coalesce(e.is_active, true) = true AND row.props.is_active = false) OR
-       (coalesce(e.is_active, true) = row.props.is_active AND (
-          coalesce(e.updated_at, 0) > row.props.updated_at OR
-          (coalesce(e.updated_at, 0) = row.props.updated_at AND e.okta_id < row.props.okta_id)))
-     ) AS loses
-WITH row, e, loses, e.is_active AS was,
-     e IS NULL AS created,
-     (e IS NULL OR size([k IN keys(row.props) WHERE e[k] IS NULL OR e[k] <> row.props[k]]) > 0)
-       AND NOT (e IS NOT NULL AND e.okta_id = row.props.okta_id
-                AND coalesce(e.updated_at, 0) > row.props.updated_at) AS changed
+MERGE (u:User {key: row.key})
+WITH row, u, keys(u) = ['key'] AS created, u.okta_id AS holder, u.is_active AS was, u.updated_at AS heldAt
+WITH row, u, created, was, holder,
+     holder IS NOT NULL AND holder <> row.props.okta_id AND (
+       (coalesce(was, true) = true AND row.props.is_active = false) OR
+       (coalesce(was, true) = row.props.is_active AND (
+          coalesce(heldAt, 0) > row.props.updated_at OR
+          (coalesce(heldAt, 0) = row.props.updated_at AND holder < row.props.okta_id)))
+     ) AS loses,
+     (created OR size([k IN keys(row.props) WHERE u[k] IS NULL OR u[k] <> row.props[k]]) > 0)
+       AND NOT (holder = row.props.okta_id AND coalesce(heldAt, 0) > row.props.updated_at) AS changed
 FOREACH (_ IN CASE WHEN loses THEN [] ELSE [1] END |
-  MERGE (u:User {key: row.key})
   SET u.published_tag = $tag,
       u.publisher_last_updated_epoch_ms = timestamp(),
       u.oktasync_seen_epoch_ms = CASE WHEN coalesce(u.oktasync_seen_epoch_ms, 0) > $run
                                       THEN u.oktasync_seen_epoch_ms ELSE $run END
   FOREACH (__ IN CASE WHEN changed THEN [1] ELSE [] END | SET u += row.props))
-WITH row, e, was, loses, created, changed AND NOT created AND NOT loses AS updated
-RETURN sum(CASE WHEN created AND NOT loses THEN 1 ELSE 0 END) AS created,
+WITH row, was, holder, loses, created, changed AND NOT created AND NOT loses AS updated
+RETURN sum(CASE WHEN created THEN 1 ELSE 0 END) AS created,
        sum(CASE WHEN updated THEN 1 ELSE 0 END) AS updated,
        sum(CASE WHEN NOT loses AND NOT created AND NOT updated THEN 1 ELSE 0 END) AS unchanged,
        sum(CASE WHEN updated AND was = false AND row.props.is_active = true THEN 1 ELSE 0 END) AS reactivated,
        sum(CASE WHEN updated AND coalesce(was, true) = true AND row.props.is_active = false THEN 1 ELSE 0 END) AS deactivated,
        sum(CASE WHEN loses THEN 1 ELSE 0 END) AS conflicts,
-       collect(CASE WHEN created AND NOT loses THEN row.key END)[0..5] AS exCreated,
+       collect(CASE WHEN created THEN row.key END)[0..5] AS exCreated,
        collect(CASE WHEN updated THEN row.key END)[0..5] AS exUpdated,
        collect(CASE WHEN updated AND was = false AND row.props.is_active = true THEN row.key END)[0..5] AS exReactivated,
        collect(CASE WHEN updated AND coalesce(was, true) = true AND row.props.is_active = false THEN row.key END)[0..5] AS exDeactivated,
-       collect(CASE WHEN loses THEN row.key + ' (okta ' + row.props.okta_id + ' loses to ' + e.okta_id + ')' END)[0..5] AS exConflicts`
+       collect(CASE WHEN loses THEN row.key + ' (okta ' + row.props.okta_id + ' loses to ' + holder + ')' END)[0..5] AS exConflicts`
 
 // The run marker never moves back: a long-lived publisher (the hook
 // worker) must not make a user look unseen to a concurrent full sync.
