@@ -89,6 +89,7 @@ type HookWorker struct {
 	metrics     *Metrics
 	requestSync func()
 	queue       chan string
+	lastOkta    okta.Stats // the reader's counters after the previous batch
 }
 
 // NewHookWorker validates cfg. requestSync is called (never blocking) when
@@ -204,6 +205,12 @@ func (w *HookWorker) process(ctx context.Context, ids []string) {
 	sum := Summary{Kind: "hook", Outcome: "failure", SkipReason: map[string]int{}}
 	err := w.publish(ctx, ids, &sum)
 	sum.Duration = time.Since(start)
+	if st, ok := w.okta.(oktaStats); ok {
+		// The batch's share of the reader's Okta traffic, for the metrics.
+		o := st.Stats()
+		sum.OktaRequests, sum.RateLimited, sum.Remaining = o.Requests-w.lastOkta.Requests, o.RateLimited-w.lastOkta.RateLimited, o.Remaining
+		w.lastOkta = o
+	}
 	if err == nil {
 		sum.Outcome = "success"
 	}
