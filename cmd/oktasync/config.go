@@ -145,38 +145,42 @@ type flags struct {
 	values      map[string]*string
 }
 
-// flagHelp lists the overriding flags and their help.
-var flagHelp = [][2]string{
-	{"okta-org-url", "Okta org URL (env OKTA_ORG_URL)"},
-	{"okta-client-id", "OAuth service app client id (env OKTA_CLIENT_ID)"},
-	{"okta-key-id", "service app key id, the JWT kid (env OKTA_KEY_ID)"},
-	{"okta-page-size", "users per Okta page, 1-200 (default 200)"},
-	{"neo4j-uri", "Neo4j Bolt URI (env NEO4J_URI, default bolt://127.0.0.1:7687)"},
-	{"neo4j-username", "Neo4j user (env NEO4J_USERNAME; none for a server with auth off)"},
-	{"neo4j-database", "Neo4j database (env NEO4J_DATABASE, default neo4j)"},
-	{"batch-size", "users per Neo4j transaction (default 2000)"},
-	{"published-tag", "published_tag written on nodes and edges (default: run start time, UTC)"},
-	{"csv-dir", "write databuilder-format CSV files to this directory instead of Neo4j"},
-	{"max-deactivate", "largest share (0-1] of managed users a full sync may deactivate (default 0.1)"},
-	{"log-level", "debug, info, warn or error (default info)"},
-	{"log-format", "auto, json or console (default auto: console on a terminal)"},
-	{"pushgateway", "push run metrics to this Prometheus Pushgateway URL (env OKTASYNC_PUSHGATEWAY_URL)"},
+// syncFlagHelp lists the overriding flags of `oktasync sync` and their help.
+func syncFlagHelp() [][2]string {
+	return [][2]string{
+		{"okta-org-url", "Okta org URL (env OKTA_ORG_URL)"},
+		{"okta-client-id", "OAuth service app client id (env OKTA_CLIENT_ID)"},
+		{"okta-key-id", "service app key id, the JWT kid (env OKTA_KEY_ID)"},
+		{"okta-page-size", "users per Okta page, 1-200 (default 200)"},
+		{"neo4j-uri", "Neo4j Bolt URI (env NEO4J_URI, default bolt://127.0.0.1:7687)"},
+		{"neo4j-username", "Neo4j user (env NEO4J_USERNAME; none for a server with auth off)"},
+		{"neo4j-database", "Neo4j database (env NEO4J_DATABASE, default neo4j)"},
+		{"batch-size", "users per Neo4j transaction (default 2000)"},
+		{"published-tag", "published_tag written on nodes and edges (default: run start time, UTC)"},
+		{"csv-dir", "write databuilder-format CSV files to this directory instead of Neo4j"},
+		{"max-deactivate", "largest share (0-1] of managed users a full sync may deactivate (default 0.1)"},
+		{"log-level", "debug, info, warn or error (default info)"},
+		{"log-format", "auto, json or console (default auto: console on a terminal)"},
+		{"pushgateway", "push run metrics to this Prometheus Pushgateway URL (env OKTASYNC_PUSHGATEWAY_URL)"},
+	}
 }
 
-// serveFlagHelp lists the flags of `oktasync serve`.
-var serveFlagHelp = [][2]string{
-	{"listen", "address of the HTTP server: hooks, /healthz, /readyz, /metrics (default :8080)"},
-	{"okta-org-url", "Okta org URL (env OKTA_ORG_URL)"},
-	{"neo4j-uri", "Neo4j Bolt URI (env NEO4J_URI, default bolt://127.0.0.1:7687)"},
-	{"log-level", "debug, info, warn or error (default info)"},
-	{"log-format", "auto, json or console (default auto: console on a terminal)"},
+// serveFlagHelp lists the overriding flags of `oktasync serve`.
+func serveFlagHelp() [][2]string {
+	return [][2]string{
+		{"listen", "address of the HTTP server: hooks, /healthz, /readyz, /metrics (default :8080)"},
+		{"okta-org-url", "Okta org URL (env OKTA_ORG_URL)"},
+		{"neo4j-uri", "Neo4j Bolt URI (env NEO4J_URI, default bolt://127.0.0.1:7687)"},
+		{"log-level", "debug, info, warn or error (default info)"},
+		{"log-format", "auto, json or console (default auto: console on a terminal)"},
+	}
 }
 
 func newServeFlags(out io.Writer) *flags {
 	f := &flags{fs: flag.NewFlagSet("oktasync serve", flag.ContinueOnError), values: map[string]*string{}, serve: true, summary: "none"}
 	f.fs.SetOutput(out)
 	f.fs.StringVar(&f.configFile, "config", "", "YAML config file")
-	for _, h := range serveFlagHelp {
+	for _, h := range serveFlagHelp() {
 		f.values[h[0]] = f.fs.String(h[0], "", h[1])
 	}
 	f.fs.Usage = func() {
@@ -194,7 +198,7 @@ func newSyncFlags(out io.Writer) *flags {
 	f.fs.BoolVar(&f.incremental, "incremental", false, "read only users changed since the last run's watermark (falls back to a full sync without one)")
 	f.fs.BoolVar(&f.dryRun, "dry-run", false, "read Okta and the graph, print the plan, write nothing")
 	f.fs.BoolVar(&f.force, "force", false, "deactivate users gone from Okta even above --max-deactivate")
-	for _, h := range flagHelp {
+	for _, h := range syncFlagHelp() {
 		f.values[h[0]] = f.fs.String(h[0], "", h[1])
 	}
 	f.fs.Usage = func() {

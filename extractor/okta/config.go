@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -265,8 +264,6 @@ func (m *Mapping) Defaults() {
 	}
 }
 
-var propertyName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // Validate reports every mapping problem, each naming its field.
 func (m Mapping) Validate() error {
 	var errs []error
@@ -310,7 +307,7 @@ func (m Mapping) Validate() error {
 	sort.Strings(names)
 	for _, n := range names {
 		switch {
-		case !propertyName.MatchString(n):
+		case !validPropertyName(n):
 			add("mapping.extra_attributes.%s: not a valid property name (letters, digits, _)", n)
 		case loader.IsReserved(n):
 			add("mapping.extra_attributes.%s: %q is a property oktasync or Amundsen already writes", n, n)
@@ -319,4 +316,18 @@ func (m Mapping) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validPropertyName reports whether n is a plain Neo4j property name
+// (letters, digits and _, not starting with a digit).
+func validPropertyName(n string) bool {
+	for i, r := range n {
+		switch {
+		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return n != ""
 }
