@@ -176,35 +176,34 @@ func serveFlagHelp() [][2]string {
 	}
 }
 
-func newServeFlags(out io.Writer) *flags {
-	f := &flags{fs: flag.NewFlagSet("oktasync serve", flag.ContinueOnError), values: map[string]*string{}, serve: true, summary: "none"}
+// newFlags builds the flag set of one command: --config plus the string
+// overrides in help, with a usage text saying what the command does.
+func newFlags(out io.Writer, command, about string, help [][2]string) *flags {
+	f := &flags{fs: flag.NewFlagSet("oktasync "+command, flag.ContinueOnError), values: map[string]*string{}}
 	f.fs.SetOutput(out)
 	f.fs.StringVar(&f.configFile, "config", "", "YAML config file")
-	for _, h := range serveFlagHelp() {
+	for _, h := range help {
 		f.values[h[0]] = f.fs.String(h[0], "", h[1])
 	}
 	f.fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: oktasync serve [flags]\n\nReceives Okta event hooks, runs scheduled syncs, serves /healthz, /readyz and /metrics.\nPrecedence: flags > environment > --config file > defaults.\n\nFlags:\n")
+		fmt.Fprintf(out, "Usage: oktasync %s [flags]\n\n%s\nPrecedence: flags > environment > --config file > defaults.\n\nFlags:\n", command, about)
 		f.fs.PrintDefaults()
 	}
 	return f
 }
 
+func newServeFlags(out io.Writer) *flags {
+	f := newFlags(out, "serve", "Receives Okta event hooks, runs scheduled syncs, serves /healthz, /readyz and /metrics.", serveFlagHelp())
+	f.serve, f.summary = true, "none"
+	return f
+}
+
 func newSyncFlags(out io.Writer) *flags {
-	f := &flags{fs: flag.NewFlagSet("oktasync sync", flag.ContinueOnError), values: map[string]*string{}}
-	f.fs.SetOutput(out)
-	f.fs.StringVar(&f.configFile, "config", "", "YAML config file")
+	f := newFlags(out, "sync", "Reads every Okta user and makes Amundsen's :User nodes match.", syncFlagHelp())
 	f.fs.StringVar(&f.summary, "summary", "auto", "print the run summary: auto (on a terminal), text, json or none")
 	f.fs.BoolVar(&f.incremental, "incremental", false, "read only users changed since the last run's watermark (falls back to a full sync without one)")
 	f.fs.BoolVar(&f.dryRun, "dry-run", false, "read Okta and the graph, print the plan, write nothing")
 	f.fs.BoolVar(&f.force, "force", false, "deactivate users gone from Okta even above --max-deactivate")
-	for _, h := range syncFlagHelp() {
-		f.values[h[0]] = f.fs.String(h[0], "", h[1])
-	}
-	f.fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: oktasync sync [flags]\n\nReads every Okta user and makes Amundsen's :User nodes match.\nPrecedence: flags > environment > --config file > defaults.\n\nFlags:\n")
-		f.fs.PrintDefaults()
-	}
 	return f
 }
 
