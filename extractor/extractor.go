@@ -7,6 +7,8 @@ package extractor
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 )
 
@@ -73,13 +75,63 @@ type Page struct {
 	LastUpdated time.Time
 }
 
-// Source streams every user of one provider.
+// Stats are a source's traffic counters since it was built.
+type Stats struct {
+	Pages       int64
+	Requests    int64
+	RateLimited int64 // answers that said "slow down" (HTTP 429)
+	Retries     int64
+	Pauses      int64 // waits for a rate-limit window to reset
+	Read        int64 // users read
+	Remaining   int64 // requests left in the current rate-limit window; -1 if unknown
+}
+
+// ErrNotFound is what UserReader.User wraps when the provider no longer has
+// the user.
+var ErrNotFound = errors.New("user not found")
+
+// Source streams the users of one provider.
 //
 // Extract calls fn once per page, in order, and never concurrently. The page is
 // owned by fn until it returns. Extract returns nil only when every user was
 // read: a nil error is the only evidence on which jobs may deactivate users.
 // Any failure, including a cancelled ctx or an error returned by fn, is
 // returned wrapped.
+//
+// ExtractSince reads, the same way, only the users changed after since (for
+// incremental syncs).
+//
+// Stats is safe to call while Extract runs.
 type Source interface {
 	Extract(ctx context.Context, fn func(context.Context, Page) error) error
+	ExtractSince(ctx context.Context, since time.Time, fn func(context.Context, Page) error) error
+	Stats() Stats
+}
+
+// UserReader reads one user by its source id, for event hooks. A non-empty
+// reason means the mapping skips the user; a user the provider no longer
+// has gives an error that wraps ErrNotFound.
+type UserReader interface {
+	MappedUser(ctx context.Context, id string) (u User, reason string, err error)
+	Stats() Stats
+}
+
+// IsReserved reports whether name is a property oktasync or Amundsen owns,
+// which an extra attribute (User.Extra) must not use: the User model's
+// attributes, publisher metadata, oktasync's bookkeeping (oktasync_*), and
+// user_id, which Amundsen's metadata service prefers over the key when
+// present.
+func IsReserved(name string) bool {
+	if strings.HasPrefix(name, "oktasync_") {
+		return true
+	}
+	switch name {
+	case "user_id", "manager_fullname", "manager_email":
+		return true
+	case "key", "email", "is_active", "profile_url", "first_name", "last_name", "full_name",
+		"github_username", "team_name", "employee_type", "slack_id", "role_name", "updated_at",
+		"okta_id", "published_tag", "publisher_last_updated_epoch_ms", "LABEL", "KEY":
+		return true
+	}
+	return false
 }

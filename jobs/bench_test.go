@@ -95,16 +95,20 @@ func BenchmarkFullSync(b *testing.B) {
 	d := neo4jtest.Driver(b)
 	url := startSimProcess(b, n)
 	sync := func(b *testing.B) jobs.Summary {
-		src, err := okta.New(okta.Config{OrgURL: url, Token: "bench"}, nil)
+		ocfg := okta.DefaultConfig()
+		ocfg.OrgURL, ocfg.Token = url, "bench"
+		src, err := okta.New(ocfg, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		pub, err := neo4j.New(neo4j.Config{URI: neo4jtest.URI(b)}, nil)
+		ncfg := neo4j.DefaultConfig()
+		ncfg.URI = neo4jtest.URI(b)
+		pub, err := neo4j.New(ncfg, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer pub.Close(context.Background())
-		sum, err := (&jobs.Sync{Source: src, Publisher: pub, Org: url}).Run(context.Background())
+		sum, err := (&jobs.Sync{Config: jobs.DefaultSyncConfig(), Source: src, Publisher: pub, Org: url}).Run(context.Background())
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,23 +9,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/oktasync/oktasync/extractor"
-	"github.com/oktasync/oktasync/extractor/okta"
 	"github.com/oktasync/oktasync/loader"
 	"github.com/oktasync/oktasync/publisher"
 )
-
-// UserReader fetches and maps one Okta user by id (the Okta extractor).
-type UserReader interface {
-	MappedUser(ctx context.Context, id string) (extractor.User, string, error)
-}
-
-// HookPublisher is what the hook worker writes through: the same publisher
-// as a sync, plus deactivation of users Okta no longer has.
-type HookPublisher interface {
-	publisher.Publisher
-	BeginRun(ctx context.Context) error
-	DeactivateIDs(ctx context.Context, sourceIDs []string) (int, error)
-}
 
 // HookWorkerConfig tunes the hook worker.
 type HookWorkerConfig struct {
@@ -41,20 +27,10 @@ type HookWorkerConfig struct {
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
 }
 
-// Defaults fills unset fields.
-func (c *HookWorkerConfig) Defaults() {
-	if c.Queue == 0 {
-		c.Queue = 10000
-	}
-	if c.Coalesce == 0 {
-		c.Coalesce = 300 * time.Millisecond
-	}
-	if c.MaxBatch == 0 {
-		c.MaxBatch = 500
-	}
-	if c.DrainTimeout == 0 {
-		c.DrainTimeout = 20 * time.Second
-	}
+// DefaultHookWorkerConfig is the documented default, the one place
+// defaults are set.
+func DefaultHookWorkerConfig() HookWorkerConfig {
+	return HookWorkerConfig{Queue: 10000, Coalesce: 300 * time.Millisecond, MaxBatch: 500, DrainTimeout: 20 * time.Second}
 }
 
 // Validate reports every problem, each naming its field.
@@ -83,26 +59,31 @@ func (c HookWorkerConfig) Validate() error {
 // incremental sync instead of dropping work.
 type HookWorker struct {
 	cfg         HookWorkerConfig
-	okta        UserReader
-	pub         HookPublisher
+	okta        extractor.UserReader
+	pub         publisher.Publisher
+	rec         publisher.Reconciler
 	log         *zap.Logger
 	metrics     *Metrics
 	requestSync func()
 	queue       chan string
-	lastOkta    okta.Stats // the reader's counters after the previous batch
+	lastOkta    extractor.Stats // the reader's counters after the previous batch
 }
 
-// NewHookWorker validates cfg. requestSync is called (never blocking) when
+// NewHookWorker validates cfg; pub must be able to reconcile (deactivate
+// users Okta no longer has). requestSync is called (never blocking) when
 // work cannot be done here; metrics may be nil.
-func NewHookWorker(cfg HookWorkerConfig, reader UserReader, pub HookPublisher, log *zap.Logger, metrics *Metrics, requestSync func()) (*HookWorker, error) {
-	cfg.Defaults()
+func NewHookWorker(cfg HookWorkerConfig, reader extractor.UserReader, pub publisher.Publisher, log *zap.Logger, metrics *Metrics, requestSync func()) (*HookWorker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	caps := pub.Capabilities()
+	if caps.Reconciler == nil || caps.DryRun {
+		return nil, errors.New("hook worker: the sink must write and reconcile (Neo4j, not a dry run)")
 	}
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &HookWorker{cfg: cfg, okta: reader, pub: pub, log: log.With(zap.String("component", "hook-worker")),
+	return &HookWorker{cfg: cfg, okta: reader, pub: pub, rec: caps.Reconciler, log: log.With(zap.String("component", "hook-worker")),
 		metrics: metrics, requestSync: requestSync, queue: make(chan string, cfg.Queue)}, nil
 }
 
@@ -205,12 +186,10 @@ func (w *HookWorker) process(ctx context.Context, ids []string) {
 	sum := Summary{Kind: "hook", Outcome: "failure", SkipReason: map[string]int{}}
 	err := w.publish(ctx, ids, &sum)
 	sum.Duration = time.Since(start)
-	if st, ok := w.okta.(oktaStats); ok {
-		// The batch's share of the reader's Okta traffic, for the metrics.
-		o := st.Stats()
-		sum.OktaRequests, sum.RateLimited, sum.Remaining = o.Requests-w.lastOkta.Requests, o.RateLimited-w.lastOkta.RateLimited, o.Remaining
-		w.lastOkta = o
-	}
+	// The batch's share of the reader's Okta traffic, for the metrics.
+	o := w.okta.Stats()
+	sum.OktaRequests, sum.RateLimited, sum.Remaining = o.Requests-w.lastOkta.Requests, o.RateLimited-w.lastOkta.RateLimited, o.Remaining
+	w.lastOkta = o
 	if err == nil {
 		sum.Outcome = "success"
 	}
@@ -224,16 +203,16 @@ func (w *HookWorker) process(ctx context.Context, ids []string) {
 		zap.Int("updated", sum.Updated), zap.Int("deactivated", sum.DeactivatedMissing), zap.Duration("duration", sum.Duration))
 }
 
+// publish reads the users and writes them through the one write path:
+// the loader stages them, publishNodes writes the nodes, then the manager
+// rows; users Okta no longer has become inactive.
 func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) error {
-	var (
-		users []extractor.User
-		gone  []string
-	)
+	stager := loader.NewStager(len(ids), nil)
+	var gone []string
 	for _, id := range ids {
 		mu, reason, err := w.okta.MappedUser(ctx, id)
-		var ae *okta.APIError
 		switch {
-		case errors.As(err, &ae) && ae.NotFound():
+		case errors.Is(err, extractor.ErrNotFound):
 			gone = append(gone, id)
 			continue
 		case err != nil:
@@ -245,39 +224,34 @@ func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) er
 			continue
 		}
 		sum.Seen++
-		users = append(users, mu)
+		stager.Add(mu)
 	}
-	if err := w.pub.BeginRun(ctx); err != nil {
+	run, err := w.pub.BeginRun(ctx)
+	if err != nil {
 		return err
 	}
-	if len(users) > 0 {
+	b, err := stager.Take()
+	if err != nil {
+		return err
+	}
+	if len(b.Nodes) > 0 {
 		if err := w.pub.Prepare(ctx); err != nil {
 			return err
 		}
-		b := newBatcher(len(users))
-		for _, u := range users {
-			b.add(u)
-		}
-		var losers []string
-		users, losers = b.take()
-		sum.Duplicates = len(losers)
-		rows := make([]loader.NodeRow, len(users))
-		mrows := make([]loader.ManagerRow, len(users))
-		for i, u := range users {
-			rows[i], mrows[i] = loader.Node(u), loader.Manager(u)
-		}
-		st, err := w.pub.PublishNodes(ctx, rows)
+		sum.Duplicates = b.Duplicates
+		// Losers are not marked seen: a hook's run marker is not a full read.
+		st, err := publishNodes(ctx, w.pub, nil, run, b)
 		sum.addNodes(st)
 		if err != nil {
 			return err
 		}
-		ms, err := w.pub.PublishManagers(ctx, mrows)
-		sum.ManagersLinked, sum.ManagersKept, sum.ManagersUnlinked, sum.ManagersMissing = ms.Linked, ms.Kept, ms.Unlinked, ms.Missing
+		ms, err := w.pub.PublishManagers(ctx, run, b.Managers)
+		sum.addManagers(ms)
 		if err != nil {
 			return err
 		}
 	}
-	n, err := w.pub.DeactivateIDs(ctx, gone)
+	n, err := w.rec.DeactivateIDs(ctx, run, gone)
 	sum.DeactivatedMissing = n
 	return err
 }

@@ -45,9 +45,26 @@ type fakePublisher struct {
 	deactivated []string
 }
 
-func (p *fakePublisher) Prepare(context.Context) error  { return nil }
-func (p *fakePublisher) BeginRun(context.Context) error { return nil }
-func (p *fakePublisher) PublishNodes(_ context.Context, rows []loader.NodeRow) (publisher.NodeStats, error) {
+func (f *fakeOkta) Stats() extractor.Stats { return extractor.Stats{} }
+
+func (p *fakePublisher) Prepare(context.Context) error { return nil }
+func (p *fakePublisher) BeginRun(context.Context) (publisher.Run, error) {
+	return publisher.Run{}, nil
+}
+func (p *fakePublisher) Capabilities() publisher.Capabilities {
+	return publisher.Capabilities{MaxWriters: 1, Reconciler: p}
+}
+func (p *fakePublisher) MarkSeen(context.Context, publisher.Run, []string) error { return nil }
+func (p *fakePublisher) Stale(context.Context, publisher.Run) (publisher.StaleReport, error) {
+	return publisher.StaleReport{}, nil
+}
+func (p *fakePublisher) Deactivate(context.Context, publisher.Run, int) (int, error) { return 0, nil }
+func (p *fakePublisher) LoadState(context.Context, string) (publisher.State, error) {
+	return publisher.State{}, nil
+}
+func (p *fakePublisher) SaveState(context.Context, publisher.State) error { return nil }
+func (p *fakePublisher) Orgs(context.Context) ([]string, error)           { return nil, nil }
+func (p *fakePublisher) PublishNodes(_ context.Context, _ publisher.Run, rows []loader.NodeRow) (publisher.NodeStats, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, r := range rows {
@@ -55,7 +72,7 @@ func (p *fakePublisher) PublishNodes(_ context.Context, rows []loader.NodeRow) (
 	}
 	return publisher.NodeStats{Updated: len(rows)}, nil
 }
-func (p *fakePublisher) PublishManagers(_ context.Context, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
+func (p *fakePublisher) PublishManagers(_ context.Context, _ publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, r := range rows {
@@ -63,11 +80,18 @@ func (p *fakePublisher) PublishManagers(_ context.Context, rows []loader.Manager
 	}
 	return publisher.ManagerStats{}, nil
 }
-func (p *fakePublisher) DeactivateIDs(_ context.Context, ids []string) (int, error) {
+func (p *fakePublisher) DeactivateIDs(_ context.Context, _ publisher.Run, ids []string) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.deactivated = append(p.deactivated, ids...)
 	return len(ids), nil
+}
+
+// hookConfig is the default worker config, changed by set.
+func hookConfig(set func(*HookWorkerConfig)) HookWorkerConfig {
+	c := DefaultHookWorkerConfig()
+	set(&c)
+	return c
 }
 
 func newFakes() (*fakeOkta, *fakePublisher) {
@@ -80,7 +104,7 @@ func newFakes() (*fakeOkta, *fakePublisher) {
 func TestHookWorkerCoalescesAndDeactivatesGoneUsers(t *testing.T) {
 	ok, pub := newFakes()
 	var syncs atomic.Int32
-	w, err := NewHookWorker(HookWorkerConfig{Coalesce: 50 * time.Millisecond}, ok, pub, nil, nil, func() { syncs.Add(1) })
+	w, err := NewHookWorker(hookConfig(func(c *HookWorkerConfig) { c.Coalesce = 50 * time.Millisecond }), ok, pub, nil, nil, func() { syncs.Add(1) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +137,7 @@ func TestHookWorkerFallsBackToSync(t *testing.T) {
 	ok, pub := newFakes()
 	ok.fail["00ub"] = true
 	var syncs atomic.Int32
-	w, err := NewHookWorker(HookWorkerConfig{Queue: 2, Coalesce: 10 * time.Millisecond}, ok, pub, nil, nil, func() { syncs.Add(1) })
+	w, err := NewHookWorker(hookConfig(func(c *HookWorkerConfig) { c.Queue, c.Coalesce = 2, 10*time.Millisecond }), ok, pub, nil, nil, func() { syncs.Add(1) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +169,7 @@ func TestHookWorkerDrainsOnShutdown(t *testing.T) {
 		id := "00u" + string(rune('A'+i))
 		ok.users[id] = extractor.User{Key: id + "@x.io", SourceID: id, IsActive: true}
 	}
-	w, err := NewHookWorker(HookWorkerConfig{Coalesce: time.Second, MaxBatch: 7}, ok, pub, nil, nil, func() {})
+	w, err := NewHookWorker(hookConfig(func(c *HookWorkerConfig) { c.Coalesce, c.MaxBatch = time.Second, 7 }), ok, pub, nil, nil, func() {})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,13 +31,13 @@ func (e *env) syncWith(t *testing.T, r run) (jobs.Summary, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := neo4j.New(neo4j.Config{URI: e.uri, BatchSize: 100, DryRun: r.dryRun}, nil)
+	pub, err := neo4j.New(e.neo4jConfig(r.dryRun), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pub.Close(context.Background())
-	job := &jobs.Sync{Config: jobs.SyncConfig{BatchSize: 100}, Source: src, Publisher: pub,
-		Mode: r.mode, Org: e.orgURL, DryRun: r.dryRun, Force: r.force}
+	job := &jobs.Sync{Config: syncConfig(100), Source: src, Publisher: pub,
+		Mode: r.mode, Org: e.orgURL, Force: r.force}
 	ctx := r.ctx
 	if ctx == nil {
 		ctx = context.Background()
@@ -427,16 +427,18 @@ func TestOneOktaOrgPerGraphIntegration(t *testing.T) {
 	e.mustSync(t, run{})
 	before := strings.Join(e.inactiveKeys(t), ",")
 	_, other := oktasimtest.Start(t, oktasim.Config{Users: 30, Seed: 20})
-	src, err := okta.New(okta.Config{OrgURL: other, Token: "t"}, nil)
+	ocfg := e.oktaConfig("t")
+	ocfg.OrgURL = other
+	src, err := okta.New(ocfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := neo4j.New(neo4j.Config{URI: e.uri}, nil)
+	pub, err := neo4j.New(e.neo4jConfig(false), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pub.Close(context.Background())
-	_, err = (&jobs.Sync{Source: src, Publisher: pub, Org: other}).Run(context.Background())
+	_, err = (&jobs.Sync{Config: jobs.DefaultSyncConfig(), Source: src, Publisher: pub, Org: other}).Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "one Okta org per graph") {
 		t.Fatalf("a second org's sync: err = %v", err)
 	}

@@ -13,8 +13,7 @@ import (
 // ScheduleConfig says when `serve` runs syncs on its own.
 type ScheduleConfig struct {
 	// Incremental and Full are cron specs: 5 fields or descriptors such as
-	// "@every 15m" and "@daily". "off" disables that schedule; empty means
-	// the default.
+	// "@every 15m" and "@daily". "off" disables that schedule.
 	Incremental string `yaml:"incremental"`
 	Full        string `yaml:"full"`
 	// AtStart runs one sync when serve starts: "incremental" (falls back to
@@ -22,17 +21,10 @@ type ScheduleConfig struct {
 	AtStart string `yaml:"at_start"`
 }
 
-// Defaults fills unset fields: incremental every 15 minutes, full nightly.
-func (c *ScheduleConfig) Defaults() {
-	if c.Incremental == "" {
-		c.Incremental = "@every 15m"
-	}
-	if c.Full == "" {
-		c.Full = "0 2 * * *"
-	}
-	if c.AtStart == "" {
-		c.AtStart = "incremental"
-	}
+// DefaultScheduleConfig is the documented default: incremental every 15
+// minutes, full nightly, an incremental one at start.
+func DefaultScheduleConfig() ScheduleConfig {
+	return ScheduleConfig{Incremental: "@every 15m", Full: "0 2 * * *", AtStart: "incremental"}
 }
 
 // Validate parses the specs and reports every problem.
@@ -76,7 +68,6 @@ type Scheduler struct {
 
 // NewScheduler validates cfg.
 func NewScheduler(cfg ScheduleConfig, run RunFunc, log *zap.Logger, metrics *Metrics) (*Scheduler, error) {
-	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

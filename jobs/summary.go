@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/oktasync/oktasync/extractor"
 	"github.com/oktasync/oktasync/publisher"
 )
 
@@ -58,6 +59,18 @@ type Summary struct {
 	ManagersMissing  int `json:"managers_missing"`
 
 	CSVFiles []string `json:"csv_files,omitempty"`
+}
+
+// addSource copies the source's traffic counters.
+func (s *Summary) addSource(o extractor.Stats) {
+	s.Pages, s.OktaRequests, s.RateLimited, s.Retries, s.Pauses, s.Remaining = o.Pages, o.Requests, o.RateLimited, o.Retries, o.Pauses, o.Remaining
+}
+
+func (s *Summary) addManagers(st publisher.ManagerStats) {
+	s.ManagersLinked += st.Linked
+	s.ManagersKept += st.Kept
+	s.ManagersUnlinked += st.Unlinked
+	s.ManagersMissing += st.Missing
 }
 
 func (s *Summary) addNodes(st publisher.NodeStats) {

@@ -36,7 +36,23 @@ func newEnv(t *testing.T, cfg oktasim.Config) *env {
 }
 
 func (e *env) oktaConfig(token string) okta.Config {
-	return okta.Config{OrgURL: e.orgURL, Token: token, RetryBackoff: 5 * time.Millisecond, RequestTimeout: 5 * time.Second}
+	c := okta.DefaultConfig()
+	c.OrgURL, c.Token, c.RetryBackoff, c.RequestTimeout = e.orgURL, token, 5*time.Millisecond, 5*time.Second
+	return c
+}
+
+// neo4jConfig is the default Neo4j configuration for the test server.
+func (e *env) neo4jConfig(dryRun bool) neo4j.Config {
+	c := neo4j.DefaultConfig()
+	c.URI, c.DryRun = e.uri, dryRun
+	return c
+}
+
+// syncConfig is the default sync policy with batches of size.
+func syncConfig(size int) jobs.SyncConfig {
+	c := jobs.DefaultSyncConfig()
+	c.BatchSize = size
+	return c
 }
 
 func (e *env) sync(t *testing.T, ocfg okta.Config, opts ...okta.Option) (jobs.Summary, error) {
@@ -45,12 +61,12 @@ func (e *env) sync(t *testing.T, ocfg okta.Config, opts ...okta.Option) (jobs.Su
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := neo4j.New(neo4j.Config{URI: e.uri, BatchSize: 300}, nil)
+	pub, err := neo4j.New(e.neo4jConfig(false), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pub.Close(context.Background())
-	job := &jobs.Sync{Config: jobs.SyncConfig{BatchSize: 300}, Source: src, Publisher: pub}
+	job := &jobs.Sync{Config: syncConfig(300), Source: src, Publisher: pub}
 	return job.Run(context.Background())
 }
 

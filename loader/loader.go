@@ -1,13 +1,20 @@
-// Package loader turns extractor.User records into Amundsen graph rows — a
-// User node row with exactly the properties databuilder's User model writes,
-// and a manager row per user — and stages them: as in-memory batches for a
-// publisher, or as databuilder-format CSV files (csv.go). It does no network
-// I/O and holds at most one batch in memory.
+// Package loader is the staging stage, for sync and for the hook worker
+// alike. It turns extractor.User records into batches for a publisher:
+//
+//   - the User node row, with exactly the properties databuilder's User
+//     model writes, in its column order;
+//   - the manager row of each user;
+//   - the source ids of users read but not written (skipped by the mapping,
+//     or that lost their key to another user), which reconciliation must
+//     still count as seen;
+//   - the rule for two source users on one key (Wins);
+//   - batching, done once;
+//   - the manager spool on disk between the node pass and the edge pass.
+//
+// It does no network I/O and holds at most one batch in memory.
 package loader
 
 import (
-	"strings"
-
 	"github.com/oktasync/oktasync/extractor"
 )
 
@@ -25,10 +32,32 @@ type Prop struct {
 	Value any
 }
 
+// Claim is what decides which of two source users holds a key.
+type Claim struct {
+	SourceID  string
+	Active    bool
+	UpdatedAt int64 // epoch seconds of the source's last change
+}
+
+// Wins reports whether a takes the key from b: the active user wins, then
+// the most recently updated, then the smaller source id. It is the one
+// duplicate-key rule; every sink that decides between two users calls it.
+func Wins(a, b Claim) bool {
+	if a.Active != b.Active {
+		return a.Active
+	}
+	if a.UpdatedAt != b.UpdatedAt {
+		return a.UpdatedAt > b.UpdatedAt
+	}
+	return a.SourceID < b.SourceID
+}
+
 // NodeRow is one :User node. Props are in databuilder's column order and
-// never include the key.
+// never include the key; Claim repeats the source id, status and update time
+// the props hold, for sinks that decide between users.
 type NodeRow struct {
 	Key   string
+	Claim Claim
 	Props []Prop
 }
 
@@ -41,13 +70,31 @@ func (r NodeRow) Map() map[string]any {
 	return m
 }
 
+// ManagerKind says how ManagerRef.Value identifies a user's manager.
+type ManagerKind string
+
+const (
+	// ManagerNone means the user has no manager.
+	ManagerNone ManagerKind = ""
+	// ManagerBySourceID means Value is the manager's source id (okta_id).
+	ManagerBySourceID ManagerKind = "okta_id"
+	// ManagerByKey means Value is the manager's key.
+	ManagerByKey ManagerKind = "key"
+)
+
+// ManagerRef points at a user's manager.
+type ManagerRef struct {
+	Kind  ManagerKind
+	Value string
+}
+
 // ManagerRow states a user's current manager; an empty Manager means none,
 // and any existing MANAGE_BY/MANAGE pair must go. UserID (the source id)
 // makes sure the row only applies to the node that user actually holds.
 type ManagerRow struct {
 	UserKey string
 	UserID  string
-	Manager extractor.ManagerRef
+	Manager ManagerRef
 }
 
 // Node builds the node row of u, in the property order of databuilder's
@@ -71,33 +118,31 @@ func Node(u extractor.User) NodeRow {
 		Prop{OktaIDProperty, u.SourceID},
 	)
 	for _, a := range u.Extra {
-		if !IsReserved(a.Name) {
+		if !extractor.IsReserved(a.Name) {
 			props = append(props, Prop{a.Name, a.Value})
 		}
 	}
-	return NodeRow{Key: u.Key, Props: props}
+	return NodeRow{Key: u.Key, Claim: claim(u), Props: props}
 }
 
 // Manager builds the manager row of u.
 func Manager(u extractor.User) ManagerRow {
-	return ManagerRow{UserKey: u.Key, UserID: u.SourceID, Manager: u.Manager}
+	ref := ManagerRef{Value: u.Manager.Value}
+	switch u.Manager.Kind {
+	case extractor.ManagerByOktaID:
+		ref.Kind = ManagerBySourceID
+	case extractor.ManagerByKey:
+		ref.Kind = ManagerByKey
+	default:
+		ref = ManagerRef{}
+	}
+	return ManagerRow{UserKey: u.Key, UserID: u.SourceID, Manager: ref}
 }
 
-// IsReserved reports whether name is a property oktasync or Amundsen owns,
-// which an extra attribute must not use: the User model's attributes,
-// publisher metadata, oktasync's bookkeeping (oktasync_*), and user_id,
-// which Amundsen's metadata service prefers over the key when present.
-func IsReserved(name string) bool {
-	if strings.HasPrefix(name, "oktasync_") {
-		return true
-	}
-	switch name {
-	case "user_id", "manager_fullname", "manager_email":
-		return true
-	case "key", "email", "is_active", "profile_url", "first_name", "last_name", "full_name",
-		"github_username", "team_name", "employee_type", "slack_id", "role_name", "updated_at",
-		OktaIDProperty, "published_tag", "publisher_last_updated_epoch_ms", "LABEL", "KEY":
-		return true
-	}
-	return false
+func claim(u extractor.User) Claim {
+	return Claim{SourceID: u.SourceID, Active: u.IsActive, UpdatedAt: u.UpdatedAt}
 }
+
+// IsReserved reports whether name is a property oktasync or Amundsen owns
+// (see extractor.IsReserved, where the mapping checks it).
+func IsReserved(name string) bool { return extractor.IsReserved(name) }

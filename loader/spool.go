@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-
-	"github.com/oktasync/oktasync/extractor"
 )
 
 // Spool stages manager rows on disk while the node pass runs, so that the
@@ -46,7 +44,8 @@ func (s *Spool) Add(r ManagerRow) error {
 // Len is the number of rows added.
 func (s *Spool) Len() int { return s.count }
 
-// Batches reads the rows back in order, batchSize at a time.
+// Batches reads the rows back in order, batchSize at a time. The slice
+// passed to fn is reused: fn must copy what it keeps.
 func (s *Spool) Batches(batchSize int, fn func([]ManagerRow) error) error {
 	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("flush manager spool: %w", err)
@@ -63,7 +62,7 @@ func (s *Spool) Batches(batchSize int, fn func([]ManagerRow) error) error {
 			return errors.New("manager spool: corrupt line")
 		}
 		batch = append(batch, ManagerRow{UserKey: parts[0], UserID: parts[1],
-			Manager: extractor.ManagerRef{Kind: extractor.ManagerKind(parts[2]), Value: parts[3]}})
+			Manager: ManagerRef{Kind: ManagerKind(parts[2]), Value: parts[3]}})
 		if len(batch) == batchSize {
 			if err := fn(batch); err != nil {
 				return err

@@ -1,7 +1,9 @@
-// Package publisher defines the sink contract: a Publisher makes the graph
-// match the rows the loader staged. Each subdirectory is one sink
-// (publisher/neo4j is the only one). A publisher owns every statement it
-// sends; no other package writes to the graph.
+// Package publisher holds the whole sink contract: what jobs may ask of a
+// sink, and nothing jobs has to discover. A Publisher makes its target match
+// the batches the loader staged. Each subdirectory is one sink
+// (publisher/neo4j, publisher/csv); every sink passes publisher/publishertest.
+// A sink owns every statement it sends; no other package writes to its
+// target.
 package publisher
 
 import (
@@ -10,6 +12,70 @@ import (
 
 	"github.com/oktasync/oktasync/loader"
 )
+
+// Publisher writes staged rows. Every method is idempotent: publishing the
+// same rows twice leaves the target as after the first time.
+//
+// A run calls BeginRun once, then Prepare before the first PublishNodes, and
+// passes the Run it got to every later call. PublishManagers runs after the
+// nodes of every user it names were published, so that managers exist.
+//
+// Capabilities declares what else the sink offers: the optional parts of
+// the contract are reached through it, never by type assertion.
+type Publisher interface {
+	BeginRun(ctx context.Context) (Run, error)
+	Prepare(ctx context.Context) error
+	PublishNodes(ctx context.Context, run Run, rows []loader.NodeRow) (NodeStats, error)
+	PublishManagers(ctx context.Context, run Run, rows []loader.ManagerRow) (ManagerStats, error)
+	Capabilities() Capabilities
+}
+
+// Capabilities is what a sink declares about itself.
+type Capabilities struct {
+	// MaxWriters is how many goroutines may publish at once (at least 1).
+	MaxWriters int
+	// DryRun means the sink computes its plan and writes nothing.
+	DryRun bool
+	// Planner, if not nil, gives examples of the changes the run made (or,
+	// in a dry run, would make), for the plan.
+	Planner Planner
+	// Reconciler is nil when the sink cannot deactivate users or keep sync
+	// state (then only full syncs without reconciliation are possible).
+	Reconciler Reconciler
+}
+
+// Run is the per-run value a sink hands out at BeginRun: it travels with
+// every call of the run, so one publisher can serve runs one after another
+// (the hook worker) without mutable run state.
+type Run struct {
+	// Marker is the run marker, the target's clock at BeginRun in ms: users
+	// written or marked seen by the run carry it.
+	Marker int64
+	// Tag is written to published_tag on every node and edge the run
+	// touches, as databuilder's job_publish_tag.
+	Tag string
+}
+
+// Reconciler is the optional part of the contract for reconciliation and
+// incremental syncs. No method ever deletes a user.
+type Reconciler interface {
+	// MarkSeen marks users the source returned that the run did not write.
+	MarkSeen(ctx context.Context, run Run, sourceIDs []string) error
+	// Stale reports the active managed users the run has not seen.
+	Stale(ctx context.Context, run Run) (StaleReport, error)
+	// Deactivate sets is_active = false on them, batch at a time.
+	Deactivate(ctx context.Context, run Run, batch int) (int, error)
+	// DeactivateIDs sets is_active = false on the users with these source
+	// ids (the source answered "not found" for them).
+	DeactivateIDs(ctx context.Context, run Run, sourceIDs []string) (int, error)
+	// LoadState reads the sync state of org; a zero State if there is none.
+	LoadState(ctx context.Context, org string) (State, error)
+	// SaveState stores what a run owns: zero times leave the stored value,
+	// and the watermark never moves back.
+	SaveState(ctx context.Context, st State) error
+	// Orgs lists the orgs the target holds state for.
+	Orgs(ctx context.Context) ([]string, error)
+}
 
 // NodeStats counts what a node upsert did.
 type NodeStats struct {
@@ -49,16 +115,12 @@ func (s *ManagerStats) Add(o ManagerStats) {
 	s.Missing += o.Missing
 }
 
-// Publisher writes staged rows to a graph. Every method is idempotent:
-// publishing the same rows twice leaves the graph as after the first time.
-//
-// Prepare creates the schema the upserts rely on and must run before the
-// first PublishNodes. PublishManagers must run after the nodes of every user
-// it names were published, so that managers exist.
-type Publisher interface {
-	Prepare(ctx context.Context) error
-	PublishNodes(ctx context.Context, rows []loader.NodeRow) (NodeStats, error)
-	PublishManagers(ctx context.Context, rows []loader.ManagerRow) (ManagerStats, error)
+// Planner collects examples for a plan.
+type Planner interface {
+	// Examples returns up to five keys per kind of change (created,
+	// updated, reactivated, deactivated, renamed, conflicts, managers
+	// linked and unlinked) seen so far.
+	Examples() map[string][]string
 }
 
 // State is what a sink remembers between runs for one source org.

@@ -22,61 +22,69 @@ import (
 
 // config is everything a run needs, assembled from defaults < YAML file <
 // environment < flags. It is the only place the environment is read.
+// Each package's config is defaulted by its Default function and read
+// over: an explicit zero in the file or a flag stays zero.
 type config struct {
-	Okta    okta.Config     `yaml:"okta"`
-	Mapping okta.Mapping    `yaml:"mapping"`
-	Neo4j   neo4j.Config    `yaml:"neo4j"`
-	Sync    jobs.SyncConfig `yaml:"sync"`
-	CSVDir  string          `yaml:"csv_dir"`
-	Log     logConfig       `yaml:"log"`
-	Serve   serveConfig     `yaml:"serve"`
+	Okta   okta.Config
+	Neo4j  neo4j.Config
+	Sync   jobs.SyncConfig
+	CSVDir string
+	Log    logConfig
+	Serve  serveConfig
 	// Pushgateway, if set, receives the run metrics of `sync`.
-	Pushgateway string `yaml:"pushgateway"`
+	Pushgateway string
+}
+
+// fileConfig is the layout of the YAML file: each section points into the
+// config it sets, so that the mapping, say, has one home (okta.Config).
+type fileConfig struct {
+	Okta        *okta.Config     `yaml:"okta"`
+	Mapping     *okta.Mapping    `yaml:"mapping"`
+	Neo4j       *neo4j.Config    `yaml:"neo4j"`
+	Sync        *jobs.SyncConfig `yaml:"sync"`
+	CSVDir      *string          `yaml:"csv_dir"`
+	Log         *logConfig       `yaml:"log"`
+	Serve       *serveConfig     `yaml:"serve"`
+	Pushgateway *string          `yaml:"pushgateway"`
+}
+
+func defaultConfig() config {
+	return config{
+		Okta:  okta.DefaultConfig(),
+		Neo4j: neo4j.DefaultConfig(),
+		Sync:  jobs.DefaultSyncConfig(),
+		Log:   logConfig{Level: "info", Format: "auto"},
+		Serve: defaultServeConfig(),
+	}
 }
 
 // serveConfig configures `oktasync serve`.
 type serveConfig struct {
 	Listen          string                `yaml:"listen"`
 	HookPath        string                `yaml:"hook_path"`
-	HookAuthHeader  string                `yaml:"hook_auth_header"`
-	HookMaxBody     int64                 `yaml:"hook_max_body"`
-	HookSecrets     []string              `yaml:"-"` // OKTASYNC_HOOK_SECRETS, comma-separated
+	Hook            okta.HookConfig       `yaml:",inline"` // hook_auth_header, hook_max_body; secrets from OKTASYNC_HOOK_SECRETS
 	HookWorker      jobs.HookWorkerConfig `yaml:"hook_worker"`
 	Schedule        jobs.ScheduleConfig   `yaml:"schedule"`
 	ShutdownTimeout time.Duration         `yaml:"shutdown_timeout"`
 	ReadyCacheTTL   time.Duration         `yaml:"ready_cache_ttl"`
 }
 
-func (c *serveConfig) defaults() {
-	if c.Listen == "" {
-		c.Listen = ":8080"
+func defaultServeConfig() serveConfig {
+	return serveConfig{
+		Listen:          ":8080",
+		HookPath:        "/okta/events",
+		Hook:            okta.DefaultHookConfig(),
+		HookWorker:      jobs.DefaultHookWorkerConfig(),
+		Schedule:        jobs.DefaultScheduleConfig(),
+		ShutdownTimeout: 25 * time.Second,
+		ReadyCacheTTL:   30 * time.Second,
 	}
-	if c.HookPath == "" {
-		c.HookPath = "/okta/events"
-	}
-	if c.HookAuthHeader == "" {
-		c.HookAuthHeader = "Authorization"
-	}
-	if c.HookMaxBody == 0 {
-		c.HookMaxBody = 1 << 20
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = 25 * time.Second
-	}
-	if c.ReadyCacheTTL == 0 {
-		c.ReadyCacheTTL = 30 * time.Second
-	}
-	c.HookWorker.Defaults()
-	c.Schedule.Defaults()
 }
 
 func (c serveConfig) validate() error {
 	var errs []error
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
 		errs = append(errs, fmt.Errorf("serve.listen: %q is not host:port or :port", c.Listen))
-	}
-	if !validHeaderName(c.HookAuthHeader) {
-		errs = append(errs, fmt.Errorf("serve.hook_auth_header: %q is not an HTTP header name", c.HookAuthHeader))
 	}
 	if c.ReadyCacheTTL < 0 {
 		errs = append(errs, fmt.Errorf("serve.ready_cache_ttl: must not be negative, got %s", c.ReadyCacheTTL))
@@ -88,27 +96,10 @@ func (c serveConfig) validate() error {
 	case "/healthz", "/readyz", "/metrics":
 		errs = append(errs, fmt.Errorf("serve.hook_path: %s is taken", c.HookPath))
 	}
-	if len(c.HookSecrets) == 0 {
-		errs = append(errs, fmt.Errorf("serve: no event hook secret: set %s (comma-separated, several allowed for rotation)", envHookSecrets))
-	}
-	for _, s := range c.HookSecrets {
-		if len(s) < 16 {
-			errs = append(errs, fmt.Errorf("%s: every secret must be at least 16 characters", envHookSecrets))
-			break
-		}
-	}
-	if c.HookMaxBody < 1024 {
-		errs = append(errs, fmt.Errorf("serve.hook_max_body: must be at least 1024 bytes, got %d", c.HookMaxBody))
-	}
 	if c.ShutdownTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("serve.shutdown_timeout: must be at least 1s, got %s", c.ShutdownTimeout))
 	}
-	if err := c.HookWorker.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.Schedule.Validate(); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, c.Hook.Validate(), c.HookWorker.Validate(), c.Schedule.Validate())
 	return errors.Join(errs...)
 }
 
@@ -129,7 +120,7 @@ const (
 	envNeo4jUser      = "NEO4J_USERNAME"
 	envNeo4jPassword  = "NEO4J_PASSWORD"
 	envNeo4jDatabase  = "NEO4J_DATABASE"
-	envHookSecrets    = "OKTASYNC_HOOK_SECRETS"
+	envHookSecrets    = okta.EnvHookSecrets
 	envPushgateway    = "OKTASYNC_PUSHGATEWAY_URL"
 )
 
@@ -207,19 +198,66 @@ func newSyncFlags(out io.Writer) *flags {
 	return f
 }
 
+// secretKeys are the file keys someone might try for a secret, and the
+// environment variable that carries it instead.
+var secretKeys = map[string]string{
+	"okta.token": envToken, "okta.api_token": envToken, "okta.private_key": envPrivateKey, "okta.client_secret": envPrivateKey,
+	"neo4j.password": envNeo4jPassword, "serve.hook_secrets": envHookSecrets, "serve.hook_secret": envHookSecrets,
+}
+
+// decodeFile reads the YAML file over c. It refuses unknown keys, secrets
+// (naming the variable that carries each) and files of several documents.
+func decodeFile(name string, data []byte, c *config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file
+		}
+		return fmt.Errorf("--config %s: %w", name, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("--config %s: holds more than one YAML document (---); put everything in one", name)
+	}
+	var errs []error
+	if len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
+		top := doc.Content[0].Content
+		for i := 0; i+1 < len(top); i += 2 {
+			if sec := top[i+1]; sec.Kind == yaml.MappingNode {
+				for j := 0; j+1 < len(sec.Content); j += 2 {
+					key := top[i].Value + "." + sec.Content[j].Value
+					if env, ok := secretKeys[key]; ok {
+						errs = append(errs, fmt.Errorf("--config %s: %s: secrets are never read from the file; set %s", name, key, env))
+					}
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	f := fileConfig{Okta: &c.Okta, Mapping: &c.Okta.Mapping, Neo4j: &c.Neo4j, Sync: &c.Sync, CSVDir: &c.CSVDir,
+		Log: &c.Log, Serve: &c.Serve, Pushgateway: &c.Pushgateway}
+	dec = yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("--config %s: %w", name, err)
+	}
+	return nil
+}
+
 // loadConfig builds the config and reports every problem in one error.
 func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]byte, error)) (config, error) {
-	var c config
+	c := defaultConfig()
 	var errs []error
 	if f.configFile != "" {
 		data, err := readFile(f.configFile)
 		if err != nil {
 			return c, fmt.Errorf("--config: %w", err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return c, fmt.Errorf("--config %s: %w", f.configFile, err)
+		if err := decodeFile(f.configFile, data, &c); err != nil {
+			return c, err
 		}
 	}
 	// Environment.
@@ -248,10 +286,10 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	setStr(&c.Neo4j.Database, envNeo4jDatabase)
 	setStr(&c.Pushgateway, envPushgateway)
 	if v := getenv(envHookSecrets); v != "" {
-		c.Serve.HookSecrets = nil
+		c.Serve.Hook.Secrets = nil
 		for _, s := range strings.Split(v, ",") {
 			if s = strings.TrimSpace(s); s != "" {
-				c.Serve.HookSecrets = append(c.Serve.HookSecrets, s)
+				c.Serve.Hook.Secrets = append(c.Serve.Hook.Secrets, s)
 			}
 		}
 	}
@@ -283,12 +321,10 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	str("neo4j-username", &c.Neo4j.Username)
 	str("neo4j-database", &c.Neo4j.Database)
 	num("batch-size", &c.Sync.BatchSize)
-	if set["batch-size"] {
-		c.Neo4j.BatchSize = c.Sync.BatchSize
-	}
 	str("published-tag", &c.Neo4j.PublishedTag)
 	str("csv-dir", &c.CSVDir)
 	if set["max-deactivate"] {
+		// Validate refuses NaN and ±Inf, which ParseFloat accepts.
 		v, err := strconv.ParseFloat(strings.TrimSpace(*f.values["max-deactivate"]), 64)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("--max-deactivate: %q is not a number", *f.values["max-deactivate"]))
@@ -300,20 +336,10 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	str("log-format", &c.Log.Format)
 	str("pushgateway", &c.Pushgateway)
 	str("listen", &c.Serve.Listen)
+	c.Neo4j.DryRun = f.dryRun
 
-	// Defaults, then one validation pass over everything.
-	c.Okta.Mapping = c.Mapping
-	c.Okta.Defaults()
-	c.Mapping = c.Okta.Mapping
-	c.Neo4j.Defaults()
-	c.Sync.Defaults()
-	c.Serve.defaults()
-	if c.Log.Level == "" {
-		c.Log.Level = "info"
-	}
-	if c.Log.Format == "" {
-		c.Log.Format = "auto"
-	}
+	// One validation pass over everything.
+	c.Okta.Normalize()
 	if err := c.Okta.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -339,6 +365,9 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	if c.Pushgateway != "" {
 		if u, err := url.Parse(c.Pushgateway); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, errors.New("pushgateway: not an http(s) URL like http://pushgateway:9091"))
+		} else if u.User != nil {
+			errs = append(errs, errors.New("pushgateway: must not contain credentials (they would end up in logs); "+
+				"put an authenticating proxy in front of the Pushgateway, or reach it inside the cluster"))
 		}
 	}
 	switch c.Log.Level {
@@ -377,19 +406,3 @@ func configError(err error) string {
 }
 
 func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
-
-// validHeaderName reports whether s is an HTTP header field name (RFC 9110
-// token characters).
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("!#$%&'*+-.^_`|~", r):
-		default:
-			return false
-		}
-	}
-	return true
-}

@@ -32,10 +32,17 @@ func runLookup(ctx context.Context, args []string, getenv func(string) string, s
 		fs.Usage()
 		return exitConfig
 	}
-	cfg := neo4j.Config{URI: getenv(envNeo4jURI), Username: getenv(envNeo4jUser), Password: getenv(envNeo4jPassword), Database: getenv(envNeo4jDatabase)}
-	if *uri != "" {
-		cfg.URI = *uri
+	cfg := neo4j.DefaultConfig()
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
 	}
+	set(&cfg.URI, getenv(envNeo4jURI))
+	set(&cfg.URI, *uri)
+	set(&cfg.Username, getenv(envNeo4jUser))
+	set(&cfg.Password, getenv(envNeo4jPassword))
+	set(&cfg.Database, getenv(envNeo4jDatabase))
 	p, err := neo4j.New(cfg, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "oktasync:", configError(err))

@@ -32,6 +32,7 @@ import (
 	"github.com/oktasync/oktasync/extractor/okta"
 	"github.com/oktasync/oktasync/jobs"
 	"github.com/oktasync/oktasync/publisher"
+	csvsink "github.com/oktasync/oktasync/publisher/csv"
 	"github.com/oktasync/oktasync/publisher/neo4j"
 )
 
@@ -134,15 +135,14 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	var (
 		sink  publisher.Publisher
-		csv   *jobs.CSVSink
+		csv   *csvsink.Sink
 		neo   *neo4j.Publisher
 		where string
 	)
 	if cfg.CSVDir != "" {
-		csv = jobs.NewCSVSink(cfg.CSVDir)
+		csv = csvsink.New(cfg.CSVDir)
 		sink, where = csv, "csv:"+cfg.CSVDir
 	} else {
-		cfg.Neo4j.DryRun = f.dryRun
 		neo, err = neo4j.New(cfg.Neo4j, log)
 		if err != nil {
 			fmt.Fprintln(stderr, "oktasync:", configError(err))
@@ -162,7 +162,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		mode = jobs.Incremental
 	}
 	job := &jobs.Sync{Config: cfg.Sync, Source: src, Publisher: sink, Log: log,
-		Mode: mode, Org: cfg.Okta.OrgURL, DryRun: f.dryRun, Force: f.force}
+		Mode: mode, Org: cfg.Okta.OrgURL, Force: f.force}
 	sum, runErr := job.Run(ctx)
 	if csv != nil {
 		if err := csv.Close(); err != nil && runErr == nil {

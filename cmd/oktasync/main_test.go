@@ -81,15 +81,14 @@ func TestConfigPrecedence(t *testing.T) {
 		t.Fatal(err)
 	}
 	checks := map[string][2]any{
-		"flag beats env and file":   {c.Okta.OrgURL, "https://flag.okta.com"},
-		"env beats file":            {c.Neo4j.URI, "bolt://env:7687"},
-		"file beats default":        {c.Neo4j.Database, "filedb"},
-		"file page size":            {c.Okta.PageSize, 50},
-		"flag batch size":           {c.Sync.BatchSize, 7},
-		"default":                   {c.Neo4j.ConnectTimeout, 10 * time.Second},
-		"flag batch size for neo4j": {c.Neo4j.BatchSize, 7},
-		"token from env":            {c.Okta.Token, "tok"},
-		"password from env":         {c.Neo4j.Password, "pw"},
+		"flag beats env and file": {c.Okta.OrgURL, "https://flag.okta.com"},
+		"env beats file":          {c.Neo4j.URI, "bolt://env:7687"},
+		"file beats default":      {c.Neo4j.Database, "filedb"},
+		"file page size":          {c.Okta.PageSize, 50},
+		"flag batch size":         {c.Sync.BatchSize, 7},
+		"default":                 {c.Neo4j.ConnectTimeout, 10 * time.Second},
+		"token from env":          {c.Okta.Token, "tok"},
+		"password from env":       {c.Neo4j.Password, "pw"},
 	}
 	for name, v := range checks {
 		if v[0] != v[1] {
@@ -121,8 +120,8 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("config.example.yaml: %v", err)
 	}
-	if c.Mapping.ExtraAttributes["cost_center"] != "costCenter" || c.Okta.Mapping.Key != "email" {
-		t.Errorf("example mapping not loaded: %+v", c.Mapping)
+	if c.Okta.Mapping.ExtraAttributes["cost_center"] != "costCenter" || c.Okta.Mapping.Key != "email" {
+		t.Errorf("example mapping not loaded: %+v", c.Okta.Mapping)
 	}
 }
 

@@ -87,9 +87,7 @@ func newServer(cfg config, log *zap.Logger) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	hook, err := okta.NewHookHandler(okta.HookConfig{
-		AuthHeader: cfg.Serve.HookAuthHeader, Secrets: cfg.Serve.HookSecrets, MaxBody: cfg.Serve.HookMaxBody,
-	}, s.worker.Enqueue, s.metrics)
+	hook, err := okta.NewHookHandler(cfg.Serve.Hook, s.worker.Enqueue, s.metrics)
 	if err != nil {
 		return nil, err
 	}

@@ -3,13 +3,14 @@ package okta
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/oktasync/oktasync/loader"
+	"github.com/oktasync/oktasync/extractor"
 )
 
 // Config configures the Okta source. Secrets (Token, PrivateKey) are set by
@@ -51,34 +52,28 @@ type Config struct {
 	Mapping Mapping `yaml:"-"`
 }
 
-// Defaults fills every unset field with its documented default.
-func (c *Config) Defaults() {
+// DefaultConfig is the documented default configuration, the one place
+// defaults are set. Configuration is read over it, so an explicit zero in a
+// file stays zero: okta.max_retries: 0 means no retries.
+func DefaultConfig() Config {
+	return Config{
+		Scopes:            []string{"okta.users.read"},
+		PageSize:          200,
+		RequestTimeout:    30 * time.Second,
+		MaxRetries:        4,
+		RetryBackoff:      time.Second,
+		RateLimitReserve:  0.1,
+		MaxRateLimitWaits: 10,
+		MaxRateLimitWait:  2 * time.Minute,
+		Mapping:           DefaultMapping(),
+	}
+}
+
+// Normalize tidies values read from the outside (the org URL's trailing
+// slash, the case of status names); it sets no defaults.
+func (c *Config) Normalize() {
 	c.OrgURL = strings.TrimRight(strings.TrimSpace(c.OrgURL), "/")
-	if len(c.Scopes) == 0 {
-		c.Scopes = []string{"okta.users.read"}
-	}
-	if c.PageSize == 0 {
-		c.PageSize = 200
-	}
-	if c.RequestTimeout == 0 {
-		c.RequestTimeout = 30 * time.Second
-	}
-	if c.MaxRetries == 0 {
-		c.MaxRetries = 4
-	}
-	if c.RetryBackoff == 0 {
-		c.RetryBackoff = time.Second
-	}
-	if c.RateLimitReserve == 0 {
-		c.RateLimitReserve = 0.1
-	}
-	if c.MaxRateLimitWaits == 0 {
-		c.MaxRateLimitWaits = 10
-	}
-	if c.MaxRateLimitWait == 0 {
-		c.MaxRateLimitWait = 2 * time.Minute
-	}
-	c.Mapping.Defaults()
+	c.Mapping.Normalize()
 }
 
 // OAuth reports whether the config selects an OAuth 2.0 service app.
@@ -118,7 +113,10 @@ func (c Config) Validate() error {
 	if c.RetryBackoff < 0 {
 		add("okta.retry_backoff: must not be negative")
 	}
-	if c.RateLimitReserve < 0 || c.RateLimitReserve >= 1 {
+	if len(c.Scopes) == 0 {
+		add("okta.scopes: must not be empty (okta.users.read is needed)")
+	}
+	if math.IsNaN(c.RateLimitReserve) || c.RateLimitReserve < 0 || c.RateLimitReserve >= 1 {
 		add("okta.rate_limit_reserve: must be in [0, 1), got %g", c.RateLimitReserve)
 	}
 	if c.MaxRateLimitWaits < 0 {
@@ -239,28 +237,35 @@ func DefaultStatus() map[string]string {
 	}
 }
 
-// Defaults fills unset mapping fields and merges Status over the defaults.
-func (m *Mapping) Defaults() {
-	if m.Key == "" {
-		m.Key = KeyEmail
+// DefaultMapping is the documented default mapping.
+func DefaultMapping() Mapping {
+	return Mapping{
+		Key:                     KeyEmail,
+		GithubUsernameAttribute: "githubUsername",
+		SlackIDAttribute:        "slackId",
+		Status:                  DefaultStatus(),
+		Manager:                 ManagerMapping{Source: ManagerFromManagerID},
 	}
-	if m.GithubUsernameAttribute == "" {
-		m.GithubUsernameAttribute = "githubUsername"
-	}
-	if m.SlackIDAttribute == "" {
-		m.SlackIDAttribute = "slackId"
-	}
-	status := DefaultStatus()
-	for k, v := range m.Status {
-		status[strings.ToUpper(strings.TrimSpace(k))] = strings.ToLower(strings.TrimSpace(v))
+}
+
+// Normalize upper-cases status names and lower-cases their actions (a file
+// read over DefaultMapping merges its statuses over the defaults), and makes
+// a manager attribute imply the attribute source.
+func (m *Mapping) Normalize() {
+	status := make(map[string]string, len(m.Status))
+	// Names already in canonical form first (the defaults), so that a
+	// file's "staged: active" overrides the default STAGED.
+	for _, canonical := range []bool{true, false} {
+		for k, v := range m.Status {
+			name := strings.ToUpper(strings.TrimSpace(k))
+			if (name == k) == canonical {
+				status[name] = strings.ToLower(strings.TrimSpace(v))
+			}
+		}
 	}
 	m.Status = status
-	if m.Manager.Source == "" {
-		if m.Manager.Attribute != "" {
-			m.Manager.Source = ManagerFromAttribute
-		} else {
-			m.Manager.Source = ManagerFromManagerID
-		}
+	if m.Manager.Attribute != "" && m.Manager.Source == ManagerFromManagerID {
+		m.Manager.Source = ManagerFromAttribute
 	}
 }
 
@@ -309,7 +314,7 @@ func (m Mapping) Validate() error {
 		switch {
 		case !validPropertyName(n):
 			add("mapping.extra_attributes.%s: not a valid property name (letters, digits, _)", n)
-		case loader.IsReserved(n):
+		case extractor.IsReserved(n):
 			add("mapping.extra_attributes.%s: %q is a property oktasync or Amundsen already writes", n, n)
 		case m.ExtraAttributes[n] == "":
 			add("mapping.extra_attributes.%s: profile attribute name is empty", n)

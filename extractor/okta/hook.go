@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -15,26 +16,62 @@ import (
 // environment (cmd) and are never logged.
 type HookConfig struct {
 	// AuthHeader is the header Okta sends the shared secret in.
-	AuthHeader string
+	AuthHeader string `yaml:"hook_auth_header"`
 	// Secrets are the accepted header values; several allow rotation.
-	Secrets []string
+	Secrets []string `yaml:"-"`
 	// MaxBody is the largest delivery accepted, in bytes.
-	MaxBody int64
+	MaxBody int64 `yaml:"hook_max_body"`
 	// DedupSize is how many event uuids are remembered to drop redeliveries.
-	DedupSize int
+	DedupSize int `yaml:"-"`
 }
 
-// Defaults fills unset fields.
-func (c *HookConfig) Defaults() {
-	if c.AuthHeader == "" {
-		c.AuthHeader = "Authorization"
+// EnvHookSecrets is the environment variable cmd reads HookConfig.Secrets
+// from, comma-separated; named here so that errors can say where to look.
+const EnvHookSecrets = "OKTASYNC_HOOK_SECRETS"
+
+// DefaultHookConfig is the documented default, the one place defaults are set.
+func DefaultHookConfig() HookConfig {
+	return HookConfig{AuthHeader: "Authorization", MaxBody: 1 << 20, DedupSize: 100_000}
+}
+
+// Validate reports every problem, each naming its field (under serve:).
+func (c HookConfig) Validate() error {
+	var errs []error
+	if !ValidHeaderName(c.AuthHeader) {
+		errs = append(errs, fmt.Errorf("serve.hook_auth_header: %q is not an HTTP header name", c.AuthHeader))
 	}
-	if c.MaxBody == 0 {
-		c.MaxBody = 1 << 20
+	if len(c.Secrets) == 0 {
+		errs = append(errs, fmt.Errorf("serve: no event hook secret: set %s (comma-separated, several allowed for rotation)", EnvHookSecrets))
 	}
-	if c.DedupSize == 0 {
-		c.DedupSize = 100_000
+	for _, s := range c.Secrets {
+		if len(s) < 16 {
+			errs = append(errs, fmt.Errorf("%s: every secret must be at least 16 characters", EnvHookSecrets))
+			break
+		}
 	}
+	if c.MaxBody < 1024 {
+		errs = append(errs, fmt.Errorf("serve.hook_max_body: must be at least 1024 bytes, got %d", c.MaxBody))
+	}
+	if c.DedupSize < 1 {
+		errs = append(errs, fmt.Errorf("serve.hook dedup size: must be positive, got %d", c.DedupSize))
+	}
+	return errors.Join(errs...)
+}
+
+// ValidHeaderName reports whether s is an HTTP header field name (RFC 9110
+// token characters).
+func ValidHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // HookObserver receives what the endpoint did, for metrics.
@@ -80,21 +117,7 @@ type HookHandler struct {
 // is full; the delivery is still acknowledged (the worker falls back to an
 // incremental sync, so nothing is lost). obs may be nil.
 func NewHookHandler(cfg HookConfig, enqueue func(userIDs []string) bool, obs HookObserver) (*HookHandler, error) {
-	cfg.Defaults()
-	var errs []error
-	if len(cfg.Secrets) == 0 {
-		errs = append(errs, errors.New("serve.hook: no secret configured (OKTASYNC_HOOK_SECRETS)"))
-	}
-	for _, s := range cfg.Secrets {
-		if len(s) < 16 {
-			errs = append(errs, errors.New("serve.hook: every secret in OKTASYNC_HOOK_SECRETS must be at least 16 characters"))
-			break
-		}
-	}
-	if cfg.MaxBody < 1024 {
-		errs = append(errs, errors.New("serve.hook_max_body: must be at least 1024 bytes"))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	h := &HookHandler{cfg: cfg, enqueue: enqueue, obs: obs, seen: make(map[string]struct{}, cfg.DedupSize), order: make([]string, cfg.DedupSize)}

@@ -43,7 +43,9 @@ const secretA, secretB = "first-secret-0123456789", "second-secret-0123456789"
 func newHook(t *testing.T) (*HookHandler, *recorder) {
 	t.Helper()
 	rec := &recorder{deliveries: map[string]int{}, events: map[string]int{}}
-	h, err := NewHookHandler(HookConfig{Secrets: []string{secretA, secretB}, AuthHeader: "X-Hook-Auth", DedupSize: 8}, rec.enqueue, rec)
+	cfg := DefaultHookConfig()
+	cfg.Secrets, cfg.AuthHeader, cfg.DedupSize = []string{secretA, secretB}, "X-Hook-Auth", 8
+	h, err := NewHookHandler(cfg, rec.enqueue, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +176,9 @@ func TestNewHookHandlerValidates(t *testing.T) {
 	if _, err := NewHookHandler(HookConfig{}, func([]string) bool { return true }, nil); err == nil {
 		t.Error("no secrets accepted")
 	}
-	_, err := NewHookHandler(HookConfig{Secrets: []string{"short"}}, func([]string) bool { return true }, nil)
+	cfg := DefaultHookConfig()
+	cfg.Secrets = []string{"short"}
+	_, err := NewHookHandler(cfg, func([]string) bool { return true }, nil)
 	if err == nil || strings.Contains(err.Error(), "short") {
 		t.Errorf("short secret: %v", err)
 	}

@@ -58,16 +58,12 @@ func (e *APIError) Auth() bool {
 // NotFound reports a 404.
 func (e *APIError) NotFound() bool { return e.Status == http.StatusNotFound }
 
-// Stats are the Okta numbers of one Extract.
-type Stats struct {
-	Pages       int64
-	Requests    int64
-	RateLimited int64
-	Retries     int64
-	Pauses      int64
-	Read        int64 // users read from Okta
-	Remaining   int64 // X-Rate-Limit-Remaining of the latest response; -1 if none yet
-}
+// Is makes a 404 match extractor.ErrNotFound.
+func (e *APIError) Is(target error) bool { return target == extractor.ErrNotFound && e.NotFound() }
+
+// Stats are the Okta numbers of one Extract; Remaining is
+// X-Rate-Limit-Remaining of the latest response.
+type Stats = extractor.Stats
 
 // Extractor reads users from one Okta org.
 type Extractor struct {
@@ -79,7 +75,10 @@ type Extractor struct {
 	read     atomic.Int64
 }
 
-var _ extractor.Source = (*Extractor)(nil)
+var (
+	_ extractor.Source     = (*Extractor)(nil)
+	_ extractor.UserReader = (*Extractor)(nil)
+)
 
 // Option is a test seam.
 type Option func(*options)
@@ -91,11 +90,11 @@ func WithRoundTripper(rt http.RoundTripper) Option {
 	return func(o *options) { o.base = rt }
 }
 
-// New validates cfg (after applying defaults) and builds the SDK client. It
+// New validates cfg (start from DefaultConfig) and builds the SDK client. It
 // does no network I/O. Every SDK setting is passed explicitly so that no
 // OKTA_* environment variable or ~/.okta/okta.yaml changes behaviour.
 func New(cfg Config, log *zap.Logger, opts ...Option) (*Extractor, error) {
-	cfg.Defaults()
+	cfg.Normalize()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

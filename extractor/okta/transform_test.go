@@ -15,11 +15,7 @@ func oktaUser(id, status string, updated time.Time, profile okta.UserProfile) *o
 	return &okta.User{Id: id, Status: status, LastUpdated: &updated, Profile: &profile}
 }
 
-func defaultMapping() Mapping {
-	var m Mapping
-	m.Defaults()
-	return m
-}
+func defaultMapping() Mapping { return DefaultMapping() }
 
 func TestTransform(t *testing.T) {
 	updated := time.Date(2025, 3, 4, 5, 6, 7, 890_000_000, time.UTC)
@@ -95,7 +91,7 @@ func TestTransform(t *testing.T) {
 		},
 		{
 			name:    "STAGED can be configured active",
-			mapping: func(m *Mapping) { m.Status = map[string]string{"STAGED": "active"}; m.Defaults() },
+			mapping: func(m *Mapping) { m.Status["staged"] = "active"; m.Normalize() },
 			user:    oktaUser("00u6", "STAGED", updated, okta.UserProfile{"email": "s@b.co", "firstName": "S"}),
 			want:    extractor.User{Key: "s@b.co", Email: "s@b.co", FirstName: "S", FullName: "S", IsActive: true, UpdatedAt: updated.Unix(), SourceID: "00u6", Status: "STAGED"},
 		},

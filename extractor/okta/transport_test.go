@@ -51,8 +51,8 @@ func (c *fakeClock) Sleeps() []time.Duration {
 
 // transportCfg is a valid transport config with small retry numbers.
 func transportCfg() Config {
-	cfg := Config{OrgURL: "https://acme.okta.com", Token: "x", MaxRetries: 2, MaxRateLimitWaits: 3}
-	cfg.Defaults()
+	cfg := DefaultConfig()
+	cfg.OrgURL, cfg.Token, cfg.MaxRetries, cfg.MaxRateLimitWaits = "https://acme.okta.com", "x", 2, 3
 	return cfg
 }
 

@@ -18,8 +18,6 @@ type Config struct {
 	Password string `yaml:"-"`
 	// Database is the target database (Amundsen uses the default, neo4j).
 	Database string `yaml:"database"`
-	// BatchSize is the rows per UNWIND transaction.
-	BatchSize int `yaml:"batch_size"`
 	// PublishedTag is written to published_tag on every node and edge this
 	// run touches, as databuilder's job_publish_tag. Empty means the run's
 	// start time, UTC, as a sortable RFC 3339 string.
@@ -34,22 +32,15 @@ type Config struct {
 	MaxTransactionRetryTime time.Duration `yaml:"max_transaction_retry_time"`
 }
 
-// Defaults fills every unset field with its documented default.
-func (c *Config) Defaults() {
-	if c.URI == "" {
-		c.URI = "bolt://127.0.0.1:7687"
-	}
-	if c.Database == "" {
-		c.Database = "neo4j"
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = 2000
-	}
-	if c.ConnectTimeout == 0 {
-		c.ConnectTimeout = 10 * time.Second
-	}
-	if c.MaxTransactionRetryTime == 0 {
-		c.MaxTransactionRetryTime = 30 * time.Second
+// DefaultConfig is the documented default configuration, the one place
+// defaults are set. Configuration is read over it, so an explicit zero in a
+// file stays zero (and is refused where it makes no sense).
+func DefaultConfig() Config {
+	return Config{
+		URI:                     "bolt://127.0.0.1:7687",
+		Database:                "neo4j",
+		ConnectTimeout:          10 * time.Second,
+		MaxTransactionRetryTime: 30 * time.Second,
 	}
 }
 
@@ -75,11 +66,8 @@ func (c Config) Validate() error {
 	if c.Database == "" {
 		add("neo4j.database: must not be empty")
 	}
-	if c.BatchSize < 1 || c.BatchSize > 50000 {
-		add("neo4j.batch_size: must be between 1 and 50000, got %d", c.BatchSize)
-	}
-	if c.ConnectTimeout < 0 {
-		add("neo4j.connect_timeout: must not be negative")
+	if c.ConnectTimeout <= 0 {
+		add("neo4j.connect_timeout: must be positive, got %s", c.ConnectTimeout)
 	}
 	if c.MaxTransactionRetryTime < 0 {
 		add("neo4j.max_transaction_retry_time: must not be negative")

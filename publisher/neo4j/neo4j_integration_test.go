@@ -19,7 +19,8 @@ func newPublisher(t *testing.T, batch int) (*neo4j.Publisher, neo4jdriver.Driver
 	t.Helper()
 	d := neo4jtest.Driver(t)
 	neo4jtest.Reset(t, d)
-	p, err := neo4j.New(neo4j.Config{URI: neo4jtest.URI(t), BatchSize: batch, PublishedTag: "2026-11-28T00:00:00Z"}, nil)
+	_ = batch // the caller's batches are written as given, each in one transaction
+	p, err := neo4j.New(config(neo4jtest.URI(t)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,6 +32,19 @@ func newPublisher(t *testing.T, batch int) (*neo4j.Publisher, neo4jdriver.Driver
 		t.Fatal(err)
 	}
 	return p, d
+}
+
+// testTag is the published_tag of the tests' runs.
+const testTag = "2026-11-28T00:00:00Z"
+
+// testRun is the run the tests publish in: marker 0, the test tag.
+func testRun() publisher.Run { return publisher.Run{Tag: testTag} }
+
+// config is the default configuration for uri.
+func config(uri string) neo4j.Config {
+	c := neo4j.DefaultConfig()
+	c.URI = uri
+	return c
 }
 
 func user(key, id, first string, active bool) extractor.User {
@@ -64,7 +78,7 @@ func TestPrepareIntegration(t *testing.T) {
 	// Idempotent, and fine next to the constraint databuilder creates.
 	neo4jtest.Reset(t, d)
 	neo4jtest.Exec(t, d, `CREATE CONSTRAINT FOR (n:User) REQUIRE n.key IS UNIQUE`, nil)
-	p, err := neo4j.New(neo4j.Config{URI: neo4jtest.URI(t)}, nil)
+	p, err := neo4j.New(config(neo4jtest.URI(t)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +106,7 @@ func TestPublishNodesIntegration(t *testing.T) {
 
 	ann, bob, cyd := user("ann@example.com", "00uann", "Ann", true), user("bob@example.com", "00ubob", "Bob", true), user("cyd@example.com", "00ucyd", "Cyd", false)
 	ann.Extra = []extractor.Attr{{Name: "cost_center", Value: "CC-1"}}
-	st, err := p.PublishNodes(ctx, nodes(ann, bob, cyd))
+	st, err := p.PublishNodes(ctx, testRun(), nodes(ann, bob, cyd))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +135,7 @@ func TestPublishNodesIntegration(t *testing.T) {
 	}
 
 	// Same rows again: nothing changes.
-	if st, err = p.PublishNodes(ctx, nodes(ann, bob, cyd)); err != nil {
+	if st, err = p.PublishNodes(ctx, testRun(), nodes(ann, bob, cyd)); err != nil {
 		t.Fatal(err)
 	}
 	if want := (publisher.NodeStats{Unchanged: 3}); st != want {
@@ -129,7 +143,7 @@ func TestPublishNodesIntegration(t *testing.T) {
 	}
 	// One change.
 	bob.TeamName = "Platform"
-	if st, err = p.PublishNodes(ctx, nodes(ann, bob, cyd)); err != nil {
+	if st, err = p.PublishNodes(ctx, testRun(), nodes(ann, bob, cyd)); err != nil {
 		t.Fatal(err)
 	}
 	if want := (publisher.NodeStats{Updated: 1, Unchanged: 2}); st != want {
@@ -137,7 +151,7 @@ func TestPublishNodesIntegration(t *testing.T) {
 	}
 	// A property of the wrong type written by someone else is corrected.
 	neo4jtest.Exec(t, d, `MATCH (u:User {key: 'ann@example.com'}) SET u.is_active = 'true'`, nil)
-	if st, err = p.PublishNodes(ctx, nodes(ann)); err != nil {
+	if st, err = p.PublishNodes(ctx, testRun(), nodes(ann)); err != nil {
 		t.Fatal(err)
 	}
 	if st.Updated != 1 {
@@ -152,14 +166,14 @@ func TestPublishManagersIntegration(t *testing.T) {
 	p, d := newPublisher(t, 100)
 	ctx := context.Background()
 	boss, vp, ann, bob := user("boss@x.io", "00uboss", "Boss", true), user("vp@x.io", "00uvp", "Vp", true), user("ann@x.io", "00uann", "Ann", true), user("bob@x.io", "00ubob", "Bob", true)
-	if _, err := p.PublishNodes(ctx, nodes(boss, vp, ann, bob)); err != nil {
+	if _, err := p.PublishNodes(ctx, testRun(), nodes(boss, vp, ann, bob)); err != nil {
 		t.Fatal(err)
 	}
-	byID := func(id string) extractor.ManagerRef {
-		return extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: id}
+	byID := func(id string) loader.ManagerRef {
+		return loader.ManagerRef{Kind: loader.ManagerBySourceID, Value: id}
 	}
-	byKey := func(k string) extractor.ManagerRef {
-		return extractor.ManagerRef{Kind: extractor.ManagerByKey, Value: k}
+	byKey := func(k string) loader.ManagerRef {
+		return loader.ManagerRef{Kind: loader.ManagerByKey, Value: k}
 	}
 	rows := []loader.ManagerRow{
 		{UserKey: "boss@x.io", UserID: "00uboss"},
@@ -167,7 +181,7 @@ func TestPublishManagersIntegration(t *testing.T) {
 		{UserKey: "ann@x.io", UserID: "00uann", Manager: byKey("vp@x.io")},
 		{UserKey: "bob@x.io", UserID: "00ubob", Manager: byID("00unobody")},
 	}
-	st, err := p.PublishManagers(ctx, rows)
+	st, err := p.PublishManagers(ctx, testRun(), rows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +203,7 @@ func TestPublishManagersIntegration(t *testing.T) {
 		t.Errorf("edges with publisher metadata = %d, want 4", n)
 	}
 	// Again: nothing new.
-	if st, err = p.PublishManagers(ctx, rows); err != nil {
+	if st, err = p.PublishManagers(ctx, testRun(), rows); err != nil {
 		t.Fatal(err)
 	}
 	if want := (publisher.ManagerStats{Kept: 2, Missing: 1}); st != want {
@@ -202,7 +216,7 @@ func TestPublishManagersIntegration(t *testing.T) {
 		{UserKey: "vp@x.io", UserID: "00uvp"},
 		{UserKey: "bob@x.io", UserID: "00ubob", Manager: byID("00uboss")},
 	}
-	if st, err = p.PublishManagers(ctx, rows); err != nil {
+	if st, err = p.PublishManagers(ctx, testRun(), rows); err != nil {
 		t.Fatal(err)
 	}
 	if want := (publisher.ManagerStats{Linked: 2, Unlinked: 2}); st != want {
@@ -236,7 +250,7 @@ func TestPublishManagersIntegration(t *testing.T) {
 
 func TestVerifyUnreachableIntegration(t *testing.T) {
 	neo4jtest.URI(t)
-	p, err := neo4j.New(neo4j.Config{URI: "bolt://127.0.0.1:1", ConnectTimeout: time.Second}, nil)
+	p, err := neo4j.New(func() neo4j.Config { c := config("bolt://127.0.0.1:1"); c.ConnectTimeout = time.Second; return c }(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,10 +268,10 @@ func TestOlderDataNeverOverwritesNewerIntegration(t *testing.T) {
 	older := user("ann@x.io", "00uann", "Ann", true)
 	older.UpdatedAt = 100
 	older.TeamName = "Stale"
-	if _, err := p.PublishNodes(ctx, nodes(newer)); err != nil {
+	if _, err := p.PublishNodes(ctx, testRun(), nodes(newer)); err != nil {
 		t.Fatal(err)
 	}
-	st, err := p.PublishNodes(ctx, nodes(older))
+	st, err := p.PublishNodes(ctx, testRun(), nodes(older))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +288,7 @@ func TestPrepareRefusesWithoutKeyConstraintIntegration(t *testing.T) {
 	d := neo4jtest.Driver(t)
 	neo4jtest.Reset(t, d)
 	neo4jtest.Exec(t, d, `CREATE INDEX plain_user_key FOR (u:User) ON (u.key)`, nil)
-	p, err := neo4j.New(neo4j.Config{URI: neo4jtest.URI(t)}, nil)
+	p, err := neo4j.New(config(neo4jtest.URI(t)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package loader
+package csv
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/oktasync/oktasync/extractor"
+	"github.com/oktasync/oktasync/loader"
 )
 
 // goldenScenario mirrors testdata/golden_users.json, the input that
@@ -139,7 +140,7 @@ func TestCSVWriterMatchesDatabuilder(t *testing.T) {
 			switch sc.GoCalls {
 			case "per_user": // databuilder's Loader.load order: a user's node, then its relationship
 				for _, u := range users {
-					if err := w.WriteNodes([]NodeRow{Node(u)}); err != nil {
+					if err := w.WriteNodes([]loader.NodeRow{loader.Node(u)}); err != nil {
 						t.Fatal(err)
 					}
 					if u.Manager.Value != "" {
@@ -149,16 +150,16 @@ func TestCSVWriterMatchesDatabuilder(t *testing.T) {
 					}
 				}
 			case "batched": // oktasync's order: node pages, then all edges
-				var rows []NodeRow
+				var rows []loader.NodeRow
 				var edges []Edge
 				for _, u := range users {
-					rows = append(rows, Node(u))
+					rows = append(rows, loader.Node(u))
 					if u.Manager.Value != "" {
 						edges = append(edges, edge(u))
 					}
 				}
 				half := len(rows) / 2
-				for _, batch := range [][]NodeRow{rows[:half], rows[half:]} {
+				for _, batch := range [][]loader.NodeRow{rows[:half], rows[half:]} {
 					if err := w.WriteNodes(batch); err != nil {
 						t.Fatal(err)
 					}
@@ -239,7 +240,7 @@ func TestFormatProp(t *testing.T) {
 		{"f", 1e16, "f", "1e+16"},
 		{"odd \"name\"", "v", "odd \"name\"", `"v"`},
 	} {
-		h, c, err := formatProp(Prop{tc.name, tc.value})
+		h, c, err := formatProp(loader.Prop{Name: tc.name, Value: tc.value})
 		if err != nil {
 			t.Errorf("formatProp(%q, %#v): %v", tc.name, tc.value, err)
 			continue
@@ -248,9 +249,9 @@ func TestFormatProp(t *testing.T) {
 			t.Errorf("formatProp(%q, %#v) = %q, %q; want %q, %q", tc.name, tc.value, h, c, tc.wantHeader, tc.wantCell)
 		}
 	}
-	for _, bad := range []Prop{
-		{"x", nil}, {"x", int32(1)}, {"x", math.NaN()}, {"x", math.Inf(1)}, {"x", math.Inf(-1)}, {"x", float32(1)}, {"x", []string{"a"}},
-		{"", "v"}, {"x", "bad \xff utf8"}, {"bad\xff", "v"},
+	for _, bad := range []loader.Prop{
+		{Name: "x", Value: nil}, {Name: "x", Value: int32(1)}, {Name: "x", Value: math.NaN()}, {Name: "x", Value: math.Inf(1)}, {Name: "x", Value: math.Inf(-1)}, {Name: "x", Value: float32(1)}, {Name: "x", Value: []string{"a"}},
+		{Name: "", Value: "v"}, {Name: "x", Value: "bad \xff utf8"}, {Name: "bad\xff", Value: "v"},
 	} {
 		if _, _, err := formatProp(bad); err == nil {
 			t.Errorf("formatProp(%#v) succeeded, want error", bad)
@@ -313,11 +314,11 @@ func TestCSVWriterRows(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "nodes")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("constructor did I/O: %v", err)
 	}
-	rows := []NodeRow{
-		{Key: "a", Props: []Prop{{"s", "x,\"y\"\nz"}, {"n", int64(1)}, {"f", 1.5}, {"b", true}}},
-		{Key: "b", Props: []Prop{{"b", false}, {"f", 2.0}, {"s", ""}, {"n", int64(-2)}}}, // same set, other order
-		{Key: "c", Props: []Prop{{"s", "only"}}},
-		{Key: "d", Props: []Prop{{"s", int64(7)}}}, // s:UNQUOTED is another header set
+	rows := []loader.NodeRow{
+		{Key: "a", Props: []loader.Prop{{Name: "s", Value: "x,\"y\"\nz"}, {Name: "n", Value: int64(1)}, {Name: "f", Value: 1.5}, {Name: "b", Value: true}}},
+		{Key: "b", Props: []loader.Prop{{Name: "b", Value: false}, {Name: "f", Value: 2.0}, {Name: "s", Value: ""}, {Name: "n", Value: int64(-2)}}}, // same set, other order
+		{Key: "c", Props: []loader.Prop{{Name: "s", Value: "only"}}},
+		{Key: "d", Props: []loader.Prop{{Name: "s", Value: int64(7)}}}, // s:UNQUOTED is another header set
 	}
 	if err := w.WriteNodes(rows[:2]); err != nil {
 		t.Fatal(err)
@@ -424,7 +425,7 @@ func TestCSVWriterDirectories(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := NewCSVWriter(dir)
-			err := w.WriteNodes([]NodeRow{{Key: "a", Props: []Prop{{"email", "a"}}}})
+			err := w.WriteNodes([]loader.NodeRow{{Key: "a", Props: []loader.Prop{{Name: "email", Value: "a"}}}})
 			if err == nil || !strings.Contains(err.Error(), "not empty") {
 				t.Fatalf("WriteNodes = %v, want a not-empty error", err)
 			}
@@ -446,13 +447,17 @@ func TestCSVWriterDirectories(t *testing.T) {
 
 func TestCSVWriterRejectsBadRows(t *testing.T) {
 	for name, write := range map[string]func(*CSVWriter) error{
-		"empty node key": func(w *CSVWriter) error { return w.WriteNodes([]NodeRow{{Key: ""}}) },
-		"bad value type": func(w *CSVWriter) error { return w.WriteNodes([]NodeRow{{Key: "a", Props: []Prop{{"x", uint8(1)}}}}) },
-		"duplicate prop": func(w *CSVWriter) error {
-			return w.WriteNodes([]NodeRow{{Key: "a", Props: []Prop{{"x", "1"}, {"x", "2"}}}})
+		"empty node key": func(w *CSVWriter) error { return w.WriteNodes([]loader.NodeRow{{Key: ""}}) },
+		"bad value type": func(w *CSVWriter) error {
+			return w.WriteNodes([]loader.NodeRow{{Key: "a", Props: []loader.Prop{{Name: "x", Value: uint8(1)}}}})
 		},
-		"prop named KEY":  func(w *CSVWriter) error { return w.WriteNodes([]NodeRow{{Key: "a", Props: []Prop{{"KEY", "1"}}}}) },
-		"invalid utf8":    func(w *CSVWriter) error { return w.WriteNodes([]NodeRow{{Key: "a\xff"}}) },
+		"duplicate prop": func(w *CSVWriter) error {
+			return w.WriteNodes([]loader.NodeRow{{Key: "a", Props: []loader.Prop{{Name: "x", Value: "1"}, {Name: "x", Value: "2"}}}})
+		},
+		"prop named KEY": func(w *CSVWriter) error {
+			return w.WriteNodes([]loader.NodeRow{{Key: "a", Props: []loader.Prop{{Name: "KEY", Value: "1"}}}})
+		},
+		"invalid utf8":    func(w *CSVWriter) error { return w.WriteNodes([]loader.NodeRow{{Key: "a\xff"}}) },
 		"empty edge user": func(w *CSVWriter) error { return w.WriteEdges([]Edge{{"", "m"}}) },
 		"empty manager":   func(w *CSVWriter) error { return w.WriteEdges([]Edge{{"u", ""}}) },
 	} {
@@ -482,7 +487,7 @@ func TestCSVWriterConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range 50 {
 				key := string(rune('a'+g)) + strings.Repeat("x", i)
-				if err := w.WriteNodes([]NodeRow{{Key: key, Props: []Prop{{"email", key}}}}); err != nil {
+				if err := w.WriteNodes([]loader.NodeRow{{Key: key, Props: []loader.Prop{{Name: "email", Value: key}}}}); err != nil {
 					t.Error(err)
 					return
 				}

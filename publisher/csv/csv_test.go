@@ -1,4 +1,4 @@
-package jobs
+package csv
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/oktasync/oktasync/extractor"
 	"github.com/oktasync/oktasync/loader"
+	"github.com/oktasync/oktasync/publisher"
 )
 
 func u(key, id string, active bool, updated int64, manager string) extractor.User {
@@ -21,7 +22,7 @@ func u(key, id string, active bool, updated int64, manager string) extractor.Use
 
 func TestCSVSinkKeepsOneUserPerKeyAcrossBatches(t *testing.T) {
 	dir := t.TempDir()
-	c := NewCSVSink(dir)
+	c := New(dir)
 	ctx := context.Background()
 	boss1, boss2 := u("b1@x.io", "00ub1", true, 1, ""), u("b2@x.io", "00ub2", true, 1, "")
 	winner := u("dup@x.io", "00unew", true, 50, "00ub2")
@@ -31,7 +32,7 @@ func TestCSVSinkKeepsOneUserPerKeyAcrossBatches(t *testing.T) {
 		for i, x := range batch {
 			rows[i] = loader.Node(x)
 		}
-		if _, err := c.PublishNodes(ctx, rows); err != nil {
+		if _, err := c.PublishNodes(ctx, publisher.Run{}, rows); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -39,7 +40,7 @@ func TestCSVSinkKeepsOneUserPerKeyAcrossBatches(t *testing.T) {
 	for _, x := range []extractor.User{boss1, boss2, winner, loser} {
 		mrows = append(mrows, loader.Manager(x))
 	}
-	if _, err := c.PublishManagers(ctx, mrows); err != nil {
+	if _, err := c.PublishManagers(ctx, publisher.Run{}, mrows); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Close(); err != nil {
@@ -71,11 +72,15 @@ func TestBatcherRule(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, order := range [][2]extractor.User{{tt.a, tt.b}, {tt.b, tt.a}} {
-			b := newBatcher(10)
-			b.add(order[0])
-			b.add(order[1])
-			users, losers := b.take()
-			if len(users) != 1 || users[0].SourceID != tt.winnerID || len(losers) != 1 || losers[0] == tt.winnerID {
+			b := loader.NewStager(10, nil)
+			b.Add(order[0])
+			b.Add(order[1])
+			batch, err := b.Take()
+			if err != nil {
+				t.Fatal(err)
+			}
+			users, losers := batch.Nodes, batch.Unwritten
+			if len(users) != 1 || users[0].Claim.SourceID != tt.winnerID || len(losers) != 1 || losers[0] == tt.winnerID {
 				t.Errorf("%s: kept %v, losers %v", tt.name, users, losers)
 			}
 		}

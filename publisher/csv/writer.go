@@ -1,4 +1,4 @@
-package loader
+package csv
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/oktasync/oktasync/loader"
 )
 
 // This file writes the CSV files of Amundsen databuilder's FsNeo4jCSVLoader
@@ -118,7 +120,7 @@ func NewCSVWriter(dir string) *CSVWriter {
 
 // WriteNodes appends one :User row per element of rows. Rows with a new set
 // of property headers go to a new file, as in databuilder.
-func (w *CSVWriter) WriteNodes(rows []NodeRow) error {
+func (w *CSVWriter) WriteNodes(rows []loader.NodeRow) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.ready(); err != nil {
@@ -128,22 +130,22 @@ func (w *CSVWriter) WriteNodes(rows []NodeRow) error {
 	cells := make([]string, 0, 16)
 	for i, r := range rows {
 		if r.Key == "" {
-			return w.fail(fmt.Errorf("loader: csv: node row %d has an empty key", i))
+			return w.fail(fmt.Errorf("csv: node row %d has an empty key", i))
 		}
 		if !utf8.ValidString(r.Key) {
-			return w.fail(fmt.Errorf("loader: csv: node key %q is not valid UTF-8", r.Key))
+			return w.fail(fmt.Errorf("csv: node key %q is not valid UTF-8", r.Key))
 		}
 		header = append(header[:0], csvNodeLabel, csvNodeKey)
-		cells = append(cells[:0], quoteCSV(UserLabel), quoteCSV(r.Key))
+		cells = append(cells[:0], quoteCSV(loader.UserLabel), quoteCSV(r.Key))
 		for _, p := range r.Props {
 			h, c, err := formatProp(p)
 			if err != nil {
-				return w.fail(fmt.Errorf("loader: csv: node %q: %w", r.Key, err))
+				return w.fail(fmt.Errorf("csv: node %q: %w", r.Key, err))
 			}
 			header = append(header, h)
 			cells = append(cells, c)
 		}
-		if err := w.writeRow(csvNodesDir, UserLabel, header, cells); err != nil {
+		if err := w.writeRow(csvNodesDir, loader.UserLabel, header, cells); err != nil {
 			return w.fail(err)
 		}
 	}
@@ -157,21 +159,21 @@ func (w *CSVWriter) WriteEdges(edges []Edge) error {
 	if err := w.ready(); err != nil {
 		return err
 	}
-	prefix := UserLabel + "_" + UserLabel + "_" + ManageByType
+	prefix := loader.UserLabel + "_" + loader.UserLabel + "_" + loader.ManageByType
 	cells := make([]string, len(csvRelationHeader))
 	for _, e := range edges {
 		if e.UserKey == "" || e.ManagerKey == "" {
-			return w.fail(fmt.Errorf("loader: csv: edge %q -> %q has an empty key", e.UserKey, e.ManagerKey))
+			return w.fail(fmt.Errorf("csv: edge %q -> %q has an empty key", e.UserKey, e.ManagerKey))
 		}
 		if !utf8.ValidString(e.UserKey) || !utf8.ValidString(e.ManagerKey) {
-			return w.fail(fmt.Errorf("loader: csv: edge %q -> %q is not valid UTF-8", e.UserKey, e.ManagerKey))
+			return w.fail(fmt.Errorf("csv: edge %q -> %q is not valid UTF-8", e.UserKey, e.ManagerKey))
 		}
 		cells[0] = quoteCSV(e.UserKey)
-		cells[1] = quoteCSV(UserLabel)
+		cells[1] = quoteCSV(loader.UserLabel)
 		cells[2] = quoteCSV(e.ManagerKey)
-		cells[3] = quoteCSV(UserLabel)
-		cells[4] = quoteCSV(ManageByType)
-		cells[5] = quoteCSV(ManageType)
+		cells[3] = quoteCSV(loader.UserLabel)
+		cells[4] = quoteCSV(loader.ManageByType)
+		cells[5] = quoteCSV(loader.ManageType)
 		if err := w.writeRow(csvRelationsDir, prefix, csvRelationHeader, cells); err != nil {
 			return w.fail(err)
 		}
@@ -197,10 +199,10 @@ func (w *CSVWriter) Close() error {
 	for _, p := range w.paths {
 		f := w.files[p]
 		if err := f.w.Flush(); err != nil {
-			errs = append(errs, fmt.Errorf("loader: csv: %w", err))
+			errs = append(errs, fmt.Errorf("csv: %w", err))
 		}
 		if err := f.f.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("loader: csv: %w", err))
+			errs = append(errs, fmt.Errorf("csv: %w", err))
 		}
 	}
 	w.files = nil
@@ -217,7 +219,7 @@ func (w *CSVWriter) Files() []string {
 	return slices.Clone(w.paths)
 }
 
-var errCSVClosed = errors.New("loader: csv: writer is closed")
+var errCSVClosed = errors.New("csv: writer is closed")
 
 // ready sets up the directories on first use and reports a sticky error.
 func (w *CSVWriter) ready() error {
@@ -251,12 +253,12 @@ func (w *CSVWriter) setup() error {
 		entries, err := os.ReadDir(p)
 		switch {
 		case err == nil && len(entries) > 0:
-			return fmt.Errorf("loader: csv: %s is not empty (%s, …): refusing to mix CSV files of two runs; use a new or empty directory", p, entries[0].Name())
+			return fmt.Errorf("csv: %s is not empty (%s, …): refusing to mix CSV files of two runs; use a new or empty directory", p, entries[0].Name())
 		case err != nil && !errors.Is(err, fs.ErrNotExist):
-			return fmt.Errorf("loader: csv: %w", err)
+			return fmt.Errorf("csv: %w", err)
 		}
 		if err := os.MkdirAll(p, 0o755); err != nil {
-			return fmt.Errorf("loader: csv: %w", err)
+			return fmt.Errorf("csv: %w", err)
 		}
 	}
 	return nil
@@ -290,7 +292,7 @@ func (w *CSVWriter) newSink(sub, prefix string, header []string) (*csvSink, erro
 	slices.Sort(sorted)
 	for i := 1; i < len(sorted); i++ {
 		if sorted[i] == sorted[i-1] {
-			return nil, fmt.Errorf("loader: csv: column %q appears twice", sorted[i])
+			return nil, fmt.Errorf("csv: column %q appears twice", sorted[i])
 		}
 	}
 	setKey := strings.Join(sorted, "\x00")
@@ -304,7 +306,7 @@ func (w *CSVWriter) newSink(sub, prefix string, header []string) (*csvSink, erro
 	if file == nil {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
-			return nil, fmt.Errorf("loader: csv: %w", err)
+			return nil, fmt.Errorf("csv: %w", err)
 		}
 		file = &csvFile{f: f, w: bufio.NewWriterSize(f, 64<<10), header: slices.Clone(header)}
 		w.files[path] = file
@@ -339,14 +341,14 @@ func writeCSVLine(bw *bufio.Writer, cells []string) error {
 		bw.WriteString(c)
 	}
 	if _, err := bw.WriteString("\r\n"); err != nil {
-		return fmt.Errorf("loader: csv: %w", err)
+		return fmt.Errorf("csv: %w", err)
 	}
 	return nil
 }
 
 // formatProp returns the header and the cell of p as databuilder's Neo4j
 // serializer and csv.QUOTE_NONNUMERIC write them.
-func formatProp(p Prop) (header, cell string, err error) {
+func formatProp(p loader.Prop) (header, cell string, err error) {
 	if p.Name == "" {
 		return "", "", errors.New("property with an empty name")
 	}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate the databuilder golden CSV files for loader/csv_test.go.
+"""Regenerate the databuilder golden CSV files for publisher/csv/writer_test.go.
 
 The goldens are written by Amundsen databuilder itself: every user in
 golden_users.json is built as a databuilder.models.user.User and loaded, in
@@ -12,7 +12,7 @@ How to regenerate (from the repository root):
 
     python3 -m venv /tmp/dbvenv
     /tmp/dbvenv/bin/pip install amundsen-databuilder==7.5.1
-    /tmp/dbvenv/bin/python loader/testdata/gen_golden.py
+    /tmp/dbvenv/bin/python publisher/csv/testdata/gen_golden.py
     go test ./loader/
 
 Must run on Linux or macOS: databuilder opens its files in text mode without

@@ -1,0 +1,94 @@
+package loader
+
+import (
+	"github.com/oktasync/oktasync/extractor"
+)
+
+// Batch is one unit of work for a publisher.
+type Batch struct {
+	// Nodes holds one row per key.
+	Nodes []NodeRow
+	// Managers holds the manager rows of Nodes, unless the stager spools
+	// them (then it is empty and the rows come back from the spool).
+	Managers []ManagerRow
+	// Unwritten lists the source ids of users read but not in Nodes: skipped
+	// by the mapping, or that lost their key to another user of the batch.
+	// They are still in the source, so reconciliation must count them seen.
+	Unwritten []string
+	// Duplicates counts the users of Unwritten that lost their key.
+	Duplicates int
+}
+
+// Stager collects users into batches of at most Size nodes (and at most
+// Size unwritten ids), one node per key, decided by Wins.
+type Stager struct {
+	size      int
+	spool     *Spool
+	users     []extractor.User
+	index     map[string]int
+	unwritten []string
+	dups      int
+}
+
+// NewStager returns a stager of batches of size (at least 1). With a spool,
+// manager rows go to it instead of into the batches.
+func NewStager(size int, spool *Spool) *Stager {
+	size = max(size, 1)
+	return &Stager{size: size, spool: spool, users: make([]extractor.User, 0, size), index: make(map[string]int, size)}
+}
+
+// Add stages u and reports whether a batch is full and should be taken.
+func (s *Stager) Add(u extractor.User) bool {
+	if i, ok := s.index[u.Key]; ok {
+		loser := u
+		if Wins(claim(u), claim(s.users[i])) {
+			loser, s.users[i] = s.users[i], u
+		}
+		s.unwritten = append(s.unwritten, loser.SourceID)
+		s.dups++
+		return len(s.unwritten) >= s.size
+	}
+	s.index[u.Key] = len(s.users)
+	s.users = append(s.users, u)
+	return len(s.users) >= s.size
+}
+
+// Skip records a user the source returned but the mapping skipped; an
+// empty id is ignored. It reports whether a batch should be taken.
+func (s *Stager) Skip(sourceID string) bool {
+	if sourceID != "" {
+		s.unwritten = append(s.unwritten, sourceID)
+	}
+	return len(s.unwritten) >= s.size
+}
+
+// Empty reports whether nothing is staged.
+func (s *Stager) Empty() bool { return len(s.users) == 0 && len(s.unwritten) == 0 }
+
+// Take returns the staged batch and starts a new one. The batch is the
+// caller's: the stager keeps no reference to it.
+func (s *Stager) Take() (Batch, error) {
+	b := Batch{Unwritten: s.unwritten, Duplicates: s.dups}
+	if len(s.users) > 0 {
+		b.Nodes = make([]NodeRow, len(s.users))
+		if s.spool == nil {
+			b.Managers = make([]ManagerRow, len(s.users))
+		}
+		for i, u := range s.users {
+			b.Nodes[i] = Node(u)
+			m := Manager(u)
+			if s.spool == nil {
+				b.Managers[i] = m
+			} else if err := s.spool.Add(m); err != nil {
+				return Batch{}, err
+			}
+		}
+	}
+	s.users = make([]extractor.User, 0, s.size)
+	clear(s.index)
+	s.unwritten, s.dups = nil, 0
+	return b, nil
+}
+
+// Size is the batch size.
+func (s *Stager) Size() int { return s.size }

@@ -1,0 +1,112 @@
+package neo4j
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/oktasync/oktasync/loader"
+	"github.com/oktasync/oktasync/publisher"
+)
+
+// PublishManagers makes each user's MANAGE_BY/MANAGE pair match its row, in
+// one transaction: stale pairs are removed first, then the current pair is
+// ensured, so every user ends with at most one manager. Managers named by
+// Okta id are resolved through the okta_id index.
+func (p *Publisher) PublishManagers(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
+	var stats publisher.ManagerStats
+	if len(rows) == 0 {
+		return stats, nil
+	}
+	keys, err := p.resolveOktaIDs(ctx, rows)
+	if err != nil {
+		return stats, err
+	}
+	all := make([]any, 0, len(rows))
+	link := make([]any, 0, len(rows))
+	wanted := 0
+	for _, r := range rows {
+		var manager any
+		switch r.Manager.Kind {
+		case loader.ManagerBySourceID:
+			wanted++
+			if k, ok := keys[r.Manager.Value]; ok {
+				manager = k
+			}
+		case loader.ManagerByKey:
+			wanted++
+			manager = r.Manager.Value
+		}
+		row := map[string]any{"key": r.UserKey, "id": r.UserID, "manager": manager}
+		all = append(all, row)
+		if manager != nil {
+			link = append(link, row)
+		}
+	}
+	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
+		var s publisher.ManagerStats
+		rec, err := single(ctx, tx, p.q(cypherUnlinkStale), map[string]any{"rows": all})
+		if err != nil {
+			return nil, err
+		}
+		s.Unlinked = intValue(rec, "removed")
+		unlinked := stringList(rec, "examples")
+		if _, err := single(ctx, tx, p.q(cypherUnlinkStaleMirror), map[string]any{"rows": all}); err != nil {
+			return nil, err
+		}
+		if len(link) == 0 {
+			return managersResult{s, unlinked, nil}, nil
+		}
+		if rec, err = single(ctx, tx, p.q(cypherLink), map[string]any{"rows": link, "tag": run.Tag}); err != nil {
+			return nil, err
+		}
+		s.Linked = intValue(rec, "linked")
+		s.Kept = intValue(rec, "kept")
+		return managersResult{s, unlinked, stringList(rec, "examples")}, nil
+	})
+	if err != nil {
+		return stats, fmt.Errorf("write manager edges for %d users: %w", len(rows), err)
+	}
+	res := out.(managersResult)
+	p.example("managers unlinked", res.unlinked...)
+	p.example("managers linked", res.linked...)
+	stats = res.stats
+	stats.Missing = wanted - stats.Linked - stats.Kept
+	return stats, nil
+}
+
+type managersResult struct {
+	stats            publisher.ManagerStats
+	unlinked, linked []string
+}
+
+// resolveOktaIDs maps the Okta manager ids of rows to their users' keys.
+func (p *Publisher) resolveOktaIDs(ctx context.Context, rows []loader.ManagerRow) (map[string]string, error) {
+	ids := make([]any, 0)
+	seen := make(map[string]bool)
+	for _, r := range rows {
+		if r.Manager.Kind == loader.ManagerBySourceID && !seen[r.Manager.Value] {
+			seen[r.Manager.Value] = true
+			ids = append(ids, r.Manager.Value)
+		}
+	}
+	keys := make(map[string]string, len(ids))
+	if len(ids) == 0 {
+		return keys, nil
+	}
+	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
+		return collect(ctx, tx, p.q(cypherResolveOktaIDs), map[string]any{"ids": ids})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolve %d manager ids: %w", len(ids), err)
+	}
+	for _, rec := range out.([]*neo4j.Record) {
+		id, _, _ := neo4j.GetRecordValue[string](rec, "id")
+		key, _, _ := neo4j.GetRecordValue[string](rec, "key")
+		if _, dup := keys[id]; !dup && key != "" {
+			keys[id] = key
+		}
+	}
+	return keys, nil
+}

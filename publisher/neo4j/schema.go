@@ -1,0 +1,87 @@
+package neo4j
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+)
+
+// schemaState is what the publisher knows of the schema.
+type schemaState struct {
+	hinted   atomic.Bool // the User.key and okta_id indexes are online: hints are safe
+	prepared atomic.Bool // Prepare succeeded; the schema need not be checked again
+}
+
+// Prepare creates the User.key uniqueness constraint and the okta_id index,
+// each in its own transaction. A constraint databuilder already created
+// under another name is equivalent and accepted.
+func (p *Publisher) Prepare(ctx context.Context) error {
+	if p.cfg.DryRun || p.schema.prepared.Load() {
+		return nil // a dry run's schema statements could not share its transaction
+	}
+	for _, stmt := range []string{cypherConstraint, cypherOktaIDIndex} {
+		_, err := neo4j.ExecuteQuery(ctx, p.driver, stmt, nil, neo4j.EagerResultTransformer, p.db())
+		if err != nil && !equivalentSchema(err) {
+			return fmt.Errorf("create schema (%s): %w", firstLine(stmt), err)
+		}
+	}
+	if _, err := neo4j.ExecuteQuery(ctx, p.driver, cypherAwait, nil, neo4j.EagerResultTransformer, p.db()); err != nil {
+		return fmt.Errorf("wait for indexes: %w", err)
+	}
+	// A plain index on :User(key) blocks the constraint with an error that
+	// reads like "already exists": check that uniqueness really holds, or
+	// concurrent writers could create two nodes for one key.
+	res, err := neo4j.ExecuteQuery(ctx, p.driver, cypherKeyConstraint, nil, neo4j.EagerResultTransformer, p.db(), neo4j.ExecuteQueryWithReadersRouting())
+	if err != nil {
+		return fmt.Errorf("read constraints: %w", err)
+	}
+	if intValue(res.Records[0], "n") == 0 {
+		return errors.New("no uniqueness constraint on :User(key): drop the plain index on :User(key) " +
+			"(SHOW INDEXES) so that oktasync can create it; without it concurrent writers could create two nodes for one user")
+	}
+	if err := p.detectSchema(ctx); err != nil {
+		return err
+	}
+	p.schema.prepared.Store(true)
+	return nil
+}
+
+// detectSchema turns index hints on when the User.key and User.okta_id
+// indexes are online.
+func (p *Publisher) detectSchema(ctx context.Context) error {
+	res, err := neo4j.ExecuteQuery(ctx, p.driver, cypherSchema, nil, neo4j.EagerResultTransformer, p.db(), neo4j.ExecuteQueryWithReadersRouting())
+	if err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	found := map[string]bool{}
+	for _, rec := range res.Records {
+		prop, _, _ := neo4j.GetRecordValue[string](rec, "prop")
+		found[prop] = true
+	}
+	p.schema.hinted.Store(found["key"] && found["okta_id"])
+	return nil
+}
+
+// q expands the index hints of stmt when the schema allows them.
+func (p *Publisher) q(stmt string) string { return expandHints(stmt, p.schema.hinted.Load()) }
+
+func equivalentSchema(err error) bool {
+	var ne *neo4j.Neo4jError
+	if !errors.As(err, &ne) {
+		return false
+	}
+	switch ne.Code {
+	case "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+		"Neo.ClientError.Schema.ConstraintAlreadyExists",
+		"Neo.ClientError.Schema.IndexAlreadyExists":
+		return true
+	}
+	return false
+}
+
+func (p *Publisher) db() neo4j.ExecuteQueryConfigurationOption {
+	return neo4j.ExecuteQueryWithDatabase(p.cfg.Database)
+}

@@ -1,0 +1,143 @@
+package neo4j
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+)
+
+// runner is what both a managed transaction and a dry run's explicit
+// transaction offer.
+type runner interface {
+	Run(ctx context.Context, cypher string, params map[string]any) (neo4j.ResultWithContext, error)
+}
+
+// txRunner runs work in managed, retried write transactions, or, in a dry
+// run, in one explicit transaction that close rolls back. A dry run has one
+// writer (Capabilities), so its transaction is never shared concurrently.
+type txRunner struct {
+	driver   neo4j.DriverWithContext
+	database string
+	dryRun   bool
+	sess     neo4j.SessionWithContext
+	dryTx    neo4j.ExplicitTransaction
+}
+
+// begin opens the dry run's transaction, once; it reports whether it did.
+func (r *txRunner) begin(ctx context.Context) (bool, error) {
+	if !r.dryRun || r.dryTx != nil {
+		return false, nil
+	}
+	r.sess = r.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: r.database, AccessMode: neo4j.AccessModeWrite})
+	tx, err := r.sess.BeginTransaction(ctx)
+	if err != nil {
+		return false, fmt.Errorf("begin dry-run transaction: %w", err)
+	}
+	r.dryTx = tx
+	return true, nil
+}
+
+// write runs work in a managed write transaction, or in the dry run's.
+func (r *txRunner) write(ctx context.Context, work func(runner) (any, error)) (any, error) {
+	if r.dryTx != nil {
+		return work(r.dryTx)
+	}
+	sess := r.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: r.database, AccessMode: neo4j.AccessModeWrite})
+	defer sess.Close(ctx)
+	return sess.ExecuteWrite(ctx, func(tx neo4j.ManagedTransaction) (any, error) { return work(tx) })
+}
+
+// inDryRun reports whether statements go through the dry run's transaction.
+func (r *txRunner) inDryRun() bool { return r.dryTx != nil }
+
+func (r *txRunner) close(ctx context.Context) error {
+	var errs []error
+	if r.dryTx != nil {
+		errs = append(errs, r.dryTx.Rollback(ctx))
+		r.dryTx = nil
+	}
+	if r.sess != nil {
+		errs = append(errs, r.sess.Close(ctx))
+		r.sess = nil
+	}
+	return errors.Join(errs...)
+}
+
+// expandHints turns each /*hint:VAR:PROP*/ of stmt into USING INDEX SEEK
+// VAR:User(PROP) when on is true (see cypher.go), and leaves the comments
+// otherwise.
+func expandHints(stmt string, on bool) string {
+	if !on {
+		return stmt
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(stmt, "/*hint:")
+		if i < 0 {
+			b.WriteString(stmt)
+			return b.String()
+		}
+		j := strings.Index(stmt[i:], "*/")
+		v, prop, _ := strings.Cut(stmt[i+len("/*hint:"):i+j], ":")
+		b.WriteString(stmt[:i])
+		b.WriteString("USING INDEX SEEK " + v + ":User(" + prop + ")")
+		stmt = stmt[i+j+2:]
+	}
+}
+
+func single(ctx context.Context, tx runner, cypher string, params map[string]any) (*neo4j.Record, error) {
+	res, err := tx.Run(ctx, cypher, params)
+	if err != nil {
+		return nil, err
+	}
+	return res.Single(ctx)
+}
+
+func collect(ctx context.Context, tx runner, cypher string, params map[string]any) ([]*neo4j.Record, error) {
+	res, err := tx.Run(ctx, cypher, params)
+	if err != nil {
+		return nil, err
+	}
+	return res.Collect(ctx)
+}
+
+func intValue(rec *neo4j.Record, field string) int {
+	v, _, _ := neo4j.GetRecordValue[int64](rec, field)
+	return int(v)
+}
+
+// stringList reads a list of strings from a record field.
+func stringList(rec *neo4j.Record, field string) []string {
+	list, _, _ := neo4j.GetRecordValue[[]any](rec, field)
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func anyStrings(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func outOfMemory(err error) bool {
+	var ne *neo4j.Neo4jError
+	return errors.As(err, &ne) && strings.Contains(ne.Code, "MemoryPoolOutOfMemoryError")
+}
