@@ -52,6 +52,11 @@ func Wins(a, b Claim) bool {
 	return a.SourceID < b.SourceID
 }
 
+// Supersedes reports whether a, a record of the same source user as b, may
+// replace b: unless b is newer. Data read earlier (a page read before a hook
+// or another run wrote a newer change) never overwrites newer data.
+func Supersedes(a, b Claim) bool { return a.UpdatedAt >= b.UpdatedAt }
+
 // NodeRow is one :User node. Props are in databuilder's column order and
 // never include the key; Claim repeats the source id, status and update time
 // the props hold, for sinks that decide between users.

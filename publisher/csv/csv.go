@@ -46,9 +46,15 @@ func (c *Sink) PublishNodes(_ context.Context, _ publisher.Run, rows []loader.No
 	var st publisher.NodeStats
 	kept := rows[:0:0]
 	for _, r := range rows {
-		if prev, ok := c.holders[r.Key]; ok && prev.SourceID != r.Claim.SourceID {
-			st.Conflicts++
-			if !loader.Wins(r.Claim, prev) {
+		if prev, ok := c.holders[r.Key]; ok {
+			switch {
+			case prev.SourceID != r.Claim.SourceID:
+				st.Conflicts++
+				if !loader.Wins(r.Claim, prev) {
+					continue
+				}
+			case !loader.Supersedes(r.Claim, prev):
+				st.Unchanged++
 				continue
 			}
 		}

@@ -1,0 +1,292 @@
+// Package publishertest is the conformance suite of the sink contract
+// (publisher.Publisher). Every sink runs it from its own tests with a Target
+// that builds the sink on a fresh, empty target and reads back what the
+// target holds, as its consumer (Amundsen) would see it. It checks what the
+// contract promises: idempotence, the duplicate-key rule, manager
+// replacement, reconciliation where the sink declares it, and that older
+// data never overwrites newer.
+package publishertest
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/oktasync/oktasync/extractor"
+	"github.com/oktasync/oktasync/loader"
+	"github.com/oktasync/oktasync/publisher"
+)
+
+// Graph is what a target holds: the :User nodes by key, with their
+// properties less run metadata, and each user's managers by key.
+type Graph struct {
+	Nodes    map[string]map[string]any
+	Managers map[string][]string // sorted
+}
+
+// Target is one sink under test.
+type Target struct {
+	// New returns the sink, writing to a fresh, empty target.
+	New func(t *testing.T) publisher.Publisher
+	// Read returns what the target holds after the sink's writes so far.
+	// It may end the sink's run (a CSV sink closes its files).
+	Read func(t *testing.T, p publisher.Publisher) Graph
+	// Runs reports whether the sink keeps its target between runs: a later
+	// run's rows then replace an earlier run's (Neo4j), instead of each
+	// run being a fresh set of files (CSV).
+	Runs bool
+}
+
+// Run runs every conformance test against target.
+func Run(t *testing.T, target Target) {
+	t.Run("Idempotent", func(t *testing.T) { testIdempotent(t, target) })
+	t.Run("KeyRule", func(t *testing.T) { testKeyRule(t, target) })
+	t.Run("ManagerReplacement", func(t *testing.T) { testManagers(t, target) })
+	t.Run("OlderNeverOverwritesNewer", func(t *testing.T) { testOlder(t, target) })
+	// Reconciliation is an optional part of the contract: tested where the
+	// sink declares it.
+	t.Run("Reconciliation", func(t *testing.T) { testReconcile(t, target) })
+}
+
+// User returns a synced user with every standard attribute set.
+func User(key, id string, active bool, updated int64) extractor.User {
+	return extractor.User{Key: key, Email: key, FirstName: "First " + id, LastName: "Last", FullName: "First " + id + " Last",
+		TeamName: "Data", RoleName: "Engineer", EmployeeType: "Employee", IsActive: active, UpdatedAt: updated, SourceID: id}
+}
+
+func withManager(u extractor.User, managerID string) extractor.User {
+	u.Manager = extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: managerID}
+	return u
+}
+
+// session is one run of a sink, as jobs drives it.
+type session struct {
+	t   *testing.T
+	p   publisher.Publisher
+	run publisher.Run
+}
+
+func begin(t *testing.T, p publisher.Publisher) *session {
+	t.Helper()
+	ctx := context.Background()
+	run, err := p.BeginRun(ctx)
+	if err != nil {
+		t.Fatalf("BeginRun: %v", err)
+	}
+	if err := p.Prepare(ctx); err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	return &session{t: t, p: p, run: run}
+}
+
+// publish writes users as one batch per call: nodes, then managers.
+func (s *session) publish(users ...extractor.User) publisher.NodeStats {
+	s.t.Helper()
+	st := s.nodes(users...)
+	s.managers(users...)
+	return st
+}
+
+func (s *session) nodes(users ...extractor.User) publisher.NodeStats {
+	s.t.Helper()
+	rows := make([]loader.NodeRow, len(users))
+	for i, u := range users {
+		rows[i] = loader.Node(u)
+	}
+	st, err := s.p.PublishNodes(context.Background(), s.run, rows)
+	if err != nil {
+		s.t.Fatalf("PublishNodes: %v", err)
+	}
+	return st
+}
+
+func (s *session) managers(users ...extractor.User) {
+	s.t.Helper()
+	rows := make([]loader.ManagerRow, len(users))
+	for i, u := range users {
+		rows[i] = loader.Manager(u)
+	}
+	if _, err := s.p.PublishManagers(context.Background(), s.run, rows); err != nil {
+		s.t.Fatalf("PublishManagers: %v", err)
+	}
+}
+
+func testIdempotent(t *testing.T, target Target) {
+	boss := User("boss@x.io", "00uboss", true, 100)
+	ann := withManager(User("ann@x.io", "00uann", true, 100), "00uboss")
+	ann.Extra = []extractor.Attr{{Name: "cost_center", Value: "CC-7"}}
+	bob := withManager(User("bob@x.io", "00ubob", false, 100), "00uboss")
+
+	once := target.New(t)
+	begin(t, once).publish(boss, ann, bob)
+	want := target.Read(t, once)
+
+	twice := target.New(t)
+	s := begin(t, twice)
+	s.publish(boss, ann, bob)
+	s.publish(boss, ann, bob)
+	if got := target.Read(t, twice); !reflect.DeepEqual(got, want) {
+		t.Errorf("publishing twice differs from once:\n got %v\nwant %v", got, want)
+	}
+	if n := want.Nodes["ann@x.io"]["cost_center"]; n != "CC-7" {
+		t.Errorf("ann's extra attribute = %v", n)
+	}
+	if m := want.Managers["ann@x.io"]; !slices.Equal(m, []string{"boss@x.io"}) {
+		t.Errorf("ann's managers = %v, want [boss@x.io]", m)
+	}
+	if len(want.Nodes) != 3 {
+		t.Errorf("nodes = %d, want 3", len(want.Nodes))
+	}
+}
+
+// testKeyRule publishes two source users on one key, in both orders and in
+// separate batches: the holder is the one loader.Wins picks.
+func testKeyRule(t *testing.T, target Target) {
+	cases := []struct {
+		name string
+		a, b extractor.User
+	}{
+		{"active beats inactive", User("k@x.io", "00ua", false, 900), User("k@x.io", "00ub", true, 100)},
+		{"newer beats older", User("k@x.io", "00ua", true, 100), User("k@x.io", "00ub", true, 200)},
+		{"smaller id breaks ties", User("k@x.io", "00ub", true, 100), User("k@x.io", "00ua", true, 100)},
+	}
+	for _, tc := range cases {
+		want := tc.a
+		if loader.Wins(loader.Node(tc.b).Claim, loader.Node(tc.a).Claim) {
+			want = tc.b
+		}
+		for _, order := range [][2]extractor.User{{tc.a, tc.b}, {tc.b, tc.a}} {
+			t.Run(fmt.Sprintf("%s/%s first", tc.name, order[0].SourceID), func(t *testing.T) {
+				p := target.New(t)
+				s := begin(t, p)
+				s.nodes(order[0])
+				s.nodes(order[1])
+				g := target.Read(t, p)
+				if len(g.Nodes) != 1 {
+					t.Fatalf("nodes = %d, want 1 per key", len(g.Nodes))
+				}
+				if got := g.Nodes["k@x.io"]["okta_id"]; got != want.SourceID {
+					t.Errorf("key held by %v, want %s", got, want.SourceID)
+				}
+			})
+		}
+	}
+}
+
+// testManagers: every user ends with at most one manager, the current one.
+func testManagers(t *testing.T, target Target) {
+	b1, b2 := User("b1@x.io", "00ub1", true, 100), User("b2@x.io", "00ub2", true, 100)
+	ann := withManager(User("ann@x.io", "00uann", true, 100), "00ub1")
+	p := target.New(t)
+	s := begin(t, p)
+	s.nodes(b1, b2, ann)
+	if !target.Runs {
+		// One run, one manager row per user: the row decides.
+		s.managers(b1, b2, withManager(ann, "00ub2"))
+		if got := target.Read(t, p).Managers["ann@x.io"]; !slices.Equal(got, []string{"b2@x.io"}) {
+			t.Errorf("ann's managers = %v, want [b2@x.io]", got)
+		}
+		return
+	}
+	s.managers(b1, b2, ann)
+	if got := target.Read(t, p).Managers["ann@x.io"]; !slices.Equal(got, []string{"b1@x.io"}) {
+		t.Fatalf("ann's managers = %v, want [b1@x.io]", got)
+	}
+	// A later run moves ann to b2, then removes her manager.
+	s = begin(t, p)
+	moved := withManager(User("ann@x.io", "00uann", true, 200), "00ub2")
+	s.publish(b1, b2, moved)
+	if got := target.Read(t, p).Managers["ann@x.io"]; !slices.Equal(got, []string{"b2@x.io"}) {
+		t.Errorf("after the move: ann's managers = %v, want [b2@x.io]", got)
+	}
+	s = begin(t, p)
+	s.publish(b1, b2, User("ann@x.io", "00uann", true, 300))
+	if got := target.Read(t, p).Managers["ann@x.io"]; len(got) != 0 {
+		t.Errorf("after the removal: ann's managers = %v, want none", got)
+	}
+}
+
+// testOlder: a record of the same user older than what the target holds
+// never overwrites it.
+func testOlder(t *testing.T, target Target) {
+	newer := User("ann@x.io", "00uann", true, 200)
+	newer.RoleName = "Director"
+	older := User("ann@x.io", "00uann", true, 100)
+	older.RoleName = "Intern"
+	p := target.New(t)
+	s := begin(t, p)
+	s.nodes(newer)
+	if target.Runs {
+		s = begin(t, p)
+	}
+	s.nodes(older)
+	g := target.Read(t, p)
+	if got := g.Nodes["ann@x.io"]["role_name"]; got != "Director" {
+		t.Errorf("role_name = %v: the older record overwrote the newer one", got)
+	}
+	if got := g.Nodes["ann@x.io"]["updated_at"]; got != int64(200) {
+		t.Errorf("updated_at = %v (%T), want 200", got, got)
+	}
+}
+
+// testReconcile: where the sink reconciles, a full run deactivates the
+// managed users it did not see, never deletes them, and leaves users it was
+// told about (MarkSeen).
+func testReconcile(t *testing.T, target Target) {
+	p := target.New(t)
+	rec := p.Capabilities().Reconciler
+	if rec == nil {
+		t.Log("the sink declares no reconciliation (Capabilities().Reconciler is nil)")
+		return
+	}
+	ctx := context.Background()
+	ann, bob, cyd := User("ann@x.io", "00uann", true, 100), User("bob@x.io", "00ubob", true, 100), User("cyd@x.io", "00ucyd", true, 100)
+	begin(t, p).publish(ann, bob, cyd)
+
+	s := begin(t, p)
+	s.publish(ann)
+	if err := rec.MarkSeen(ctx, s.run, []string{"00ucyd"}); err != nil {
+		t.Fatal(err)
+	}
+	report, err := rec.Stale(ctx, s.run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report.Managed != 3 || report.Stale != 1 || !slices.Equal(report.Examples, []string{"bob@x.io"}) {
+		t.Errorf("stale report = %+v, want bob of 3", report)
+	}
+	n, err := rec.Deactivate(ctx, s.run, 1)
+	if err != nil || n != 1 {
+		t.Fatalf("Deactivate = %d, %v; want 1", n, err)
+	}
+	g := target.Read(t, p)
+	for key, active := range map[string]bool{"ann@x.io": true, "bob@x.io": false, "cyd@x.io": true} {
+		if g.Nodes[key] == nil {
+			t.Errorf("%s was deleted", key)
+		} else if g.Nodes[key]["is_active"] != active {
+			t.Errorf("%s is_active = %v, want %v", key, g.Nodes[key]["is_active"], active)
+		}
+	}
+	if report, _ := rec.Stale(ctx, s.run); report.Stale != 0 || report.Managed != 2 {
+		t.Errorf("after deactivation: %+v, want 0 stale of 2 active", report)
+	}
+	// State: saved per org, the watermark never moves back.
+	if st, err := rec.LoadState(ctx, "https://a.okta.com"); err != nil || !st.Watermark.IsZero() {
+		t.Errorf("state of a new org = %+v, %v", st, err)
+	}
+}
+
+// StripRunMetadata removes what a sink writes per run (publisher metadata,
+// the seen marker) and the key from props, for Read functions: the suite
+// compares user properties.
+func StripRunMetadata(props map[string]any) map[string]any {
+	out := maps.Clone(props)
+	for _, k := range []string{"published_tag", "publisher_last_updated_epoch_ms", "oktasync_seen_epoch_ms"} {
+		delete(out, k)
+	}
+	delete(out, "key")
+	return out
+}
