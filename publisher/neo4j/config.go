@@ -22,6 +22,12 @@ type Config struct {
 	// run touches, as databuilder's job_publish_tag. Empty means the run's
 	// start time, UTC, as a sortable RFC 3339 string.
 	PublishedTag string `yaml:"published_tag"`
+	// RunMetadata says which nodes and edges get the run's published_tag
+	// and publisher_last_updated_epoch_ms: "changed" (those the run
+	// creates or changes; unchanged users cost no write) or "all" (every
+	// user the run sees, as databuilder refreshes them; set it when
+	// Amundsen's search extractor filters users by job_publish_tag).
+	RunMetadata string `yaml:"run_metadata"`
 	// ConnectTimeout bounds connecting to the server.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// DryRun sends every statement of a run through one transaction that
@@ -32,6 +38,12 @@ type Config struct {
 	MaxTransactionRetryTime time.Duration `yaml:"max_transaction_retry_time"`
 }
 
+// RunMetadata values.
+const (
+	RunMetadataChanged = "changed"
+	RunMetadataAll     = "all"
+)
+
 // DefaultConfig is the documented default configuration, the one place
 // defaults are set. Configuration is read over it, so an explicit zero in a
 // file stays zero (and is refused where it makes no sense).
@@ -39,6 +51,7 @@ func DefaultConfig() Config {
 	return Config{
 		URI:                     "bolt://127.0.0.1:7687",
 		Database:                "neo4j",
+		RunMetadata:             RunMetadataChanged,
 		ConnectTimeout:          10 * time.Second,
 		MaxTransactionRetryTime: 30 * time.Second,
 	}
@@ -65,6 +78,9 @@ func (c Config) Validate() error {
 	}
 	if c.Database == "" {
 		add("neo4j.database: must not be empty")
+	}
+	if c.RunMetadata != RunMetadataChanged && c.RunMetadata != RunMetadataAll {
+		add("neo4j.run_metadata: must be %q or %q, got %q", RunMetadataChanged, RunMetadataAll, c.RunMetadata)
 	}
 	if c.ConnectTimeout <= 0 {
 		add("neo4j.connect_timeout: must be positive, got %s", c.ConnectTimeout)

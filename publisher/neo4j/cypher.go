@@ -23,68 +23,76 @@ WHERE labelsOrTypes = ['User'] AND size(properties) = 1 AND state = 'ONLINE'
 RETURN properties[0] AS prop`
 )
 
-// cypherRename renames users in place whose source id is already in the
-// graph under another key (their email changed): key and email move, every
-// relationship stays. When another node already holds the new key, both are
-// left untouched and the row is reported as a conflict.
-// $rows: [{key, props}].
-const cypherRename = `
-UNWIND $rows AS row
-MATCH (old:User {okta_id: row.props.okta_id}) /*hint:old:okta_id*/
-WHERE old.key <> row.key AND coalesce(old.updated_at, 0) <= row.props.updated_at
-OPTIONAL MATCH (clash:User {key: row.key}) /*hint:clash:key*/
-WITH row, old, old.key AS from, clash IS NOT NULL AS conflict
-FOREACH (_ IN CASE WHEN conflict THEN [] ELSE [1] END |
-  SET old.key = row.key, old.email = row.props.email)
-RETURN row.props.okta_id AS id, from, row.key AS to, conflict`
+// Node upserts read first and write only what differs; which rows differ,
+// and who holds a contested key, is decided in Go by the loader's rules
+// (loader.Wins, loader.Supersedes), never here. Each write is guarded by
+// what the read showed, and returns the rows whose guard failed (another
+// batch of the run wrote them in between), to be decided again.
 
-// cypherUpsertNodes merges one batch of users on key. User properties are
-// written only when one differs; the publisher metadata and the run marker
-// are refreshed on every node, as databuilder refreshes its metadata, so
-// Amundsen's staleness task never takes a synced user for stale and
-// reconciliation knows who was seen.
-//
-// Data older than what the node holds for the same Okta user (a page read
-// before a hook or another run wrote a newer change) never overwrites it.
-//
-// MERGE comes first: it locks the key, so a concurrent batch writing the
-// same key is seen as the holder once it commits, not missed.
-//
-// A key held by a node of another source user is contested: the row wins
-// if it is active and the holder is not, then if it was updated later, then
-// by the smaller source id; a losing row is not written.
-// $rows: [{key, props}], $tag: published_tag, $run: the run marker.
-const cypherUpsertNodes = `
+// cypherReadByKey reads the nodes holding the batch's keys. $keys.
+const cypherReadByKey = `
+UNWIND $keys AS k
+MATCH (u:User {key: k}) /*hint:u:key*/
+RETURN u.key AS key, properties(u) AS props`
+
+// cypherReadByID reads the nodes of the batch's Okta users, wherever their
+// key is (a renamed user is still under the old one). $ids.
+const cypherReadByID = `
+UNWIND $ids AS id
+MATCH (u:User {okta_id: id}) /*hint:u:okta_id*/
+RETURN u.key AS key, properties(u) AS props`
+
+// cypherRenameKeys moves nodes to their user's new key (the email changed):
+// key and email move, every relationship stays. $rows: [{from, to, email}].
+const cypherRenameKeys = `
+UNWIND $rows AS row
+MATCH (old:User {key: row.from}) /*hint:old:key*/
+SET old.key = row.to, old.email = row.email`
+
+// cypherCreateNodes creates the users whose key the read found free. MERGE
+// locks the key: a key another batch created meanwhile is returned raced.
+// $rows: [{key, props}], $tag, $run.
+const cypherCreateNodes = `
 UNWIND $rows AS row
 MERGE (u:User {key: row.key})
-WITH row, u, keys(u) = ['key'] AS created, u.okta_id AS holder, u.is_active AS was, u.updated_at AS heldAt
-WITH row, u, created, was, holder,
-     holder IS NOT NULL AND holder <> row.props.okta_id AND (
-       (coalesce(was, true) = true AND row.props.is_active = false) OR
-       (coalesce(was, true) = row.props.is_active AND (
-          coalesce(heldAt, 0) > row.props.updated_at OR
-          (coalesce(heldAt, 0) = row.props.updated_at AND holder < row.props.okta_id)))
-     ) AS loses,
-     (created OR size([k IN keys(row.props) WHERE u[k] IS NULL OR u[k] <> row.props[k]]) > 0)
-       AND NOT (holder = row.props.okta_id AND coalesce(heldAt, 0) > row.props.updated_at) AS changed
-FOREACH (_ IN CASE WHEN loses THEN [] ELSE [1] END |
-  SET u.published_tag = $tag,
-      u.publisher_last_updated_epoch_ms = timestamp(),
+WITH row, u, keys(u) = ['key'] AS created
+FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END |
+  SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp(), u.oktasync_seen_epoch_ms = $run)
+WITH row, created WHERE NOT created
+RETURN row.key AS raced`
+
+// cypherUpdateNodes writes the users whose properties changed, guarded by
+// the holder the decision was made on and by never writing older data over
+// newer of the same user. $rows: [{key, props, holder}], $tag, $run.
+const cypherUpdateNodes = `
+UNWIND $rows AS row
+OPTIONAL MATCH (u:User {key: row.key}) /*hint:u:key*/
+WITH row, u, u IS NOT NULL AND coalesce(u.okta_id, '') = row.holder AND
+     (u.okta_id IS NULL OR u.okta_id <> row.props.okta_id OR coalesce(u.updated_at, 0) <= row.props.updated_at) AS held
+FOREACH (_ IN CASE WHEN held THEN [1] ELSE [] END |
+  SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp(),
       u.oktasync_seen_epoch_ms = CASE WHEN coalesce(u.oktasync_seen_epoch_ms, 0) > $run
-                                      THEN u.oktasync_seen_epoch_ms ELSE $run END
-  FOREACH (__ IN CASE WHEN changed THEN [1] ELSE [] END | SET u += row.props))
-WITH row, was, holder, loses, created, changed AND NOT created AND NOT loses AS updated
-RETURN sum(CASE WHEN created THEN 1 ELSE 0 END) AS created,
-       sum(CASE WHEN updated THEN 1 ELSE 0 END) AS updated,
-       sum(CASE WHEN NOT loses AND NOT created AND NOT updated THEN 1 ELSE 0 END) AS unchanged,
-       sum(CASE WHEN updated AND was = false AND row.props.is_active = true THEN 1 ELSE 0 END) AS reactivated,
-       sum(CASE WHEN updated AND coalesce(was, true) = true AND row.props.is_active = false THEN 1 ELSE 0 END) AS deactivated,
-       sum(CASE WHEN loses THEN 1 ELSE 0 END) AS conflicts,
-       collect(CASE WHEN created THEN row.key END)[0..5] AS exCreated,
-       collect(CASE WHEN updated THEN row.key END)[0..5] AS exUpdated,
-       collect(CASE WHEN updated AND was = false AND row.props.is_active = true THEN row.key END)[0..5] AS exReactivated,
-       collect(CASE WHEN updated AND coalesce(was, true) = true AND row.props.is_active = false THEN row.key END)[0..5] AS exDeactivated,
-       collect(CASE WHEN loses THEN row.key + ' (okta ' + row.props.okta_id + ' loses to ' + holder + ')' END)[0..5] AS exConflicts`
+                                      THEN u.oktasync_seen_epoch_ms ELSE $run END)
+WITH row, held WHERE NOT held
+RETURN row.key AS raced`
+
+// cypherSeenKeys marks unchanged users seen by the run: one property, and
+// only where the marker is behind. $keys, $run.
+const cypherSeenKeys = `
+UNWIND $keys AS k
+MATCH (u:User {key: k}) /*hint:u:key*/
+WITH u WHERE coalesce(u.oktasync_seen_epoch_ms, 0) < $run
+SET u.oktasync_seen_epoch_ms = $run`
+
+// cypherRefreshKeys is cypherSeenKeys with neo4j.run_metadata: all: the
+// publisher metadata of unchanged users is refreshed too, as databuilder
+// refreshes it on every run. $keys, $tag, $run.
+const cypherRefreshKeys = `
+UNWIND $keys AS k
+MATCH (u:User {key: k}) /*hint:u:key*/
+SET u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp(),
+    u.oktasync_seen_epoch_ms = CASE WHEN coalesce(u.oktasync_seen_epoch_ms, 0) > $run
+                                    THEN u.oktasync_seen_epoch_ms ELSE $run END`
 
 // The run marker never moves back: a long-lived publisher (the hook
 // worker) must not make a user look unseen to a concurrent full sync.
@@ -160,6 +168,22 @@ const cypherResolveOktaIDs = `
 UNWIND $ids AS id
 MATCH (m:User {okta_id: id}) /*hint:m:okta_id*/
 RETURN id, m.key AS key`
+
+// cypherReadManagers reads each row's current pair: the keys its user's
+// MANAGE_BY edges and MANAGE mirrors point at, and whether the wanted
+// manager exists. Only the node the row's Okta user holds counts
+// (u.okta_id = row.id); rows of other nodes come back empty-handed and are
+// left alone. $rows: [{key, id, manager}].
+const cypherReadManagers = `
+UNWIND $rows AS row
+MATCH (u:User {key: row.key}) /*hint:u:key*/
+WHERE u.okta_id = row.id
+OPTIONAL MATCH (u)-[:MANAGE_BY]->(m:User)
+WITH row, u, collect(m.key) AS by
+OPTIONAL MATCH (x:User)-[:MANAGE]->(u)
+WITH row, by, collect(x.key) AS mirror
+OPTIONAL MATCH (w:User {key: row.manager}) /*hint:w:key*/
+RETURN row, by, mirror, w IS NOT NULL AS exists`
 
 // cypherUnlinkStale removes MANAGE_BY edges that no longer match the user's
 // manager, and their MANAGE mirror. $rows: [{key, id, manager}], manager

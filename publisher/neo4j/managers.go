@@ -11,8 +11,9 @@ import (
 )
 
 // PublishManagers makes each user's MANAGE_BY/MANAGE pair match its row, in
-// one transaction: stale pairs are removed first, then the current pair is
-// ensured, so every user ends with at most one manager. Managers named by
+// one transaction. It reads the current pairs first and writes only the rows
+// that differ: stale pairs are removed, then the current pair is ensured, so
+// every user ends with at most one manager. Managers named by
 // Okta id are resolved through the okta_id index.
 func (p *Publisher) PublishManagers(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
 	var stats publisher.ManagerStats
@@ -24,7 +25,6 @@ func (p *Publisher) PublishManagers(ctx context.Context, run publisher.Run, rows
 		return stats, err
 	}
 	all := make([]any, 0, len(rows))
-	link := make([]any, 0, len(rows))
 	wanted := 0
 	for _, r := range rows {
 		var manager any
@@ -38,32 +38,62 @@ func (p *Publisher) PublishManagers(ctx context.Context, run publisher.Run, rows
 			wanted++
 			manager = r.Manager.Value
 		}
-		row := map[string]any{"key": r.UserKey, "id": r.UserID, "manager": manager}
-		all = append(all, row)
-		if manager != nil {
-			link = append(link, row)
-		}
+		all = append(all, map[string]any{"key": r.UserKey, "id": r.UserID, "manager": manager})
 	}
 	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
-		var s publisher.ManagerStats
-		rec, err := single(ctx, tx, p.q(cypherUnlinkStale), map[string]any{"rows": all})
+		// Read first: only the rows whose pair differs are written.
+		recs, err := collect(ctx, tx, p.q(cypherReadManagers), map[string]any{"rows": all})
 		if err != nil {
 			return nil, err
 		}
-		s.Unlinked = intValue(rec, "removed")
-		unlinked := stringList(rec, "examples")
-		if _, err := single(ctx, tx, p.q(cypherUnlinkStaleMirror), map[string]any{"rows": all}); err != nil {
-			return nil, err
+		var s publisher.ManagerStats
+		changed := make([]any, 0, len(recs))
+		changedLinks := make([]any, 0, len(recs))
+		for _, rec := range recs {
+			m := rec.AsMap()
+			row, _ := m["row"].(map[string]any)
+			by, _ := m["by"].([]any)
+			mirror, _ := m["mirror"].([]any)
+			want, _ := row["manager"].(string)
+			exists, _ := m["exists"].(bool)
+			if want != "" && !exists {
+				want = "" // the manager is not in the graph: no pair, and any old one goes
+				row = map[string]any{"key": row["key"], "id": row["id"], "manager": nil}
+			}
+			if want != "" && len(by) == 1 && len(mirror) == 1 && by[0] == want && mirror[0] == want {
+				s.Kept++
+				continue
+			}
+			if want == "" && len(by) == 0 && len(mirror) == 0 {
+				continue
+			}
+			changed = append(changed, row)
+			if want != "" {
+				changedLinks = append(changedLinks, row)
+			}
 		}
-		if len(link) == 0 {
-			return managersResult{s, unlinked, nil}, nil
+		var unlinked, linked []string
+		if len(changed) > 0 {
+			rec, err := single(ctx, tx, p.q(cypherUnlinkStale), map[string]any{"rows": changed})
+			if err != nil {
+				return nil, err
+			}
+			s.Unlinked = intValue(rec, "removed")
+			unlinked = stringList(rec, "examples")
+			if _, err := single(ctx, tx, p.q(cypherUnlinkStaleMirror), map[string]any{"rows": changed}); err != nil {
+				return nil, err
+			}
 		}
-		if rec, err = single(ctx, tx, p.q(cypherLink), map[string]any{"rows": link, "tag": run.Tag}); err != nil {
-			return nil, err
+		if len(changedLinks) > 0 {
+			rec, err := single(ctx, tx, p.q(cypherLink), map[string]any{"rows": changedLinks, "tag": run.Tag})
+			if err != nil {
+				return nil, err
+			}
+			s.Linked = intValue(rec, "linked")
+			s.Kept += intValue(rec, "kept")
+			linked = stringList(rec, "examples")
 		}
-		s.Linked = intValue(rec, "linked")
-		s.Kept = intValue(rec, "kept")
-		return managersResult{s, unlinked, stringList(rec, "examples")}, nil
+		return managersResult{s, unlinked, linked}, nil
 	})
 	if err != nil {
 		return stats, fmt.Errorf("write manager edges for %d users: %w", len(rows), err)

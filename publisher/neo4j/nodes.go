@@ -3,16 +3,22 @@ package neo4j
 import (
 	"context"
 	"fmt"
+	"maps"
 
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"go.uber.org/zap"
 
 	"github.com/oktasync/oktasync/loader"
 	"github.com/oktasync/oktasync/publisher"
 )
 
-// PublishNodes upserts rows in one transaction: renames first, then the
-// upsert. It halves the batch when the server runs out of transaction
-// memory (which the driver would otherwise retry unchanged).
+// PublishNodes makes the graph hold rows, in one transaction. It reads the
+// batch's users first (by key, and by okta_id for renames), decides in Go
+// with the loader's rules what differs, and writes only that: new users,
+// changed properties, renames, and the seen marker. Unchanged users cost a
+// read and, once per run, one property (the seen marker). It halves the
+// batch when the server runs out of transaction memory (which the driver
+// would otherwise retry unchanged).
 func (p *Publisher) PublishNodes(ctx context.Context, run publisher.Run, rows []loader.NodeRow) (publisher.NodeStats, error) {
 	if len(rows) == 0 {
 		return publisher.NodeStats{}, nil
@@ -43,66 +49,279 @@ type upsertResult struct {
 	examples map[string][]string
 }
 
+func (r *upsertResult) add(o outcome) {
+	r.stats.Add(o.stats)
+	for _, ex := range o.examples {
+		if len(r.examples[ex[0]]) < publisherExamples {
+			r.examples[ex[0]] = append(r.examples[ex[0]], ex[1])
+		}
+	}
+}
+
+// outcome is what one row did: counted once its write has held.
+type outcome struct {
+	stats    publisher.NodeStats
+	examples [][2]string // kind, example
+}
+
+func (o *outcome) example(kind, key string) { o.examples = append(o.examples, [2]string{kind, key}) }
+
+// publisherExamples is how many examples of each kind a batch reports.
+const publisherExamples = 5
+
+// held is what the graph holds for a key or a source id.
+type held struct {
+	key   string
+	props map[string]any
+}
+
+func (h *held) claim() loader.Claim {
+	id, _ := h.props[loader.OktaIDProperty].(string)
+	active, ok := h.props["is_active"].(bool)
+	if !ok {
+		active = true // a stub without is_active counts as active, as Amundsen shows it
+	}
+	at, _ := h.props["updated_at"].(int64)
+	return loader.Claim{SourceID: id, Active: active, UpdatedAt: at}
+}
+
+func (h *held) seen() int64 {
+	v, _ := h.props["oktasync_seen_epoch_ms"].(int64)
+	return v
+}
+
+// plan is what one upsert round writes.
+type plan struct {
+	create, update []any // {key, props}
+	renames        []any // {from, to, email}
+	seen           []any // keys of unchanged nodes whose seen marker is behind
+	seenIDs        []any // source ids of rows left unwritten that must still look seen
+}
+
 func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, rows []loader.NodeRow) (upsertResult, error) {
 	res := upsertResult{examples: map[string][]string{}}
-	params := make([]any, len(rows))
-	for i, r := range rows {
-		params[i] = map[string]any{"key": r.Key, "props": r.Map()}
-	}
-	// Renames, and the rows whose new key another node holds.
-	recs, err := collect(ctx, tx, p.q(cypherRename), map[string]any{"rows": params})
-	if err != nil {
-		return res, err
-	}
-	var blocked map[string]bool
-	var seen []any
-	for _, rec := range recs {
-		m := rec.AsMap()
-		id, _ := m["id"].(string)
-		from, _ := m["from"].(string)
-		to, _ := m["to"].(string)
-		if conflict, _ := m["conflict"].(bool); conflict {
-			if blocked == nil {
-				blocked = map[string]bool{}
-			}
-			blocked[to] = true
-			seen = append(seen, id)
-			res.stats.Conflicts++
-			res.examples["conflicts"] = append(res.examples["conflicts"], fmt.Sprintf("%s -> %s (key taken)", from, to))
-			continue
+	pending := rows
+	// A row is decided on what the read showed; a concurrent batch of the
+	// same run may create its key in between, so rows whose guard fails
+	// are read and decided again (a few rounds settle any race).
+	for round := 0; len(pending) > 0; round++ {
+		if round == 4 {
+			return res, fmt.Errorf("%d users changed concurrently in every round", len(pending))
 		}
-		res.stats.Renamed++
-		res.examples["renamed"] = append(res.examples["renamed"], from+" -> "+to)
-	}
-	if len(blocked) > 0 {
-		kept := params[:0:0]
-		for i, r := range rows {
-			if !blocked[r.Key] {
-				kept = append(kept, params[i])
-			}
-		}
-		params = kept
-	}
-	if len(seen) > 0 {
-		if _, err := tx.Run(ctx, p.q(cypherMarkSeen), map[string]any{"ids": seen, "run": run.Marker}); err != nil {
+		byKey, byID, err := p.readBatch(ctx, tx, pending)
+		if err != nil {
 			return res, err
 		}
-	}
-	if len(params) == 0 {
-		return res, nil
-	}
-	rec, err := single(ctx, tx, p.q(cypherUpsertNodes), map[string]any{"rows": params, "tag": run.Tag, "run": run.Marker})
-	if err != nil {
-		return res, err
-	}
-	res.stats.Created = intValue(rec, "created")
-	res.stats.Updated = intValue(rec, "updated")
-	res.stats.Unchanged = intValue(rec, "unchanged")
-	res.stats.Reactivated = intValue(rec, "reactivated")
-	res.stats.Deactivated = intValue(rec, "deactivated")
-	res.stats.Conflicts += intValue(rec, "conflicts")
-	for kind, field := range map[string]string{"created": "exCreated", "updated": "exUpdated", "reactivated": "exReactivated", "deactivated": "exDeactivated", "conflicts": "exConflicts"} {
-		res.examples[kind] = append(res.examples[kind], stringList(rec, field)...)
+		pl, outcomes := p.decide(run, pending, byKey, byID)
+		raced, err := p.apply(ctx, tx, run, pl)
+		if err != nil {
+			return res, err
+		}
+		again := make(map[string]bool, len(raced))
+		for _, k := range raced {
+			again[k] = true
+		}
+		next := pending[:0:0]
+		for _, r := range pending {
+			if again[r.Key] {
+				next = append(next, r) // decided again on what is there now
+			} else {
+				res.add(outcomes[r.Key])
+			}
+		}
+		pending = next
 	}
 	return res, nil
+}
+
+// readBatch reads the nodes holding the rows' keys and, for renames, the
+// nodes holding their source ids under another key.
+func (p *Publisher) readBatch(ctx context.Context, tx runner, rows []loader.NodeRow) (map[string]*held, map[string]*held, error) {
+	keys := make([]any, len(rows))
+	ids := make([]any, 0, len(rows))
+	for i, r := range rows {
+		keys[i] = r.Key
+		if r.Claim.SourceID != "" {
+			ids = append(ids, r.Claim.SourceID)
+		}
+	}
+	recs, err := collect(ctx, tx, p.q(cypherReadByKey), map[string]any{"keys": keys})
+	if err != nil {
+		return nil, nil, err
+	}
+	byKey := make(map[string]*held, len(recs))
+	for _, rec := range recs {
+		h := heldOf(rec)
+		byKey[h.key] = h
+	}
+	recs, err = collect(ctx, tx, p.q(cypherReadByID), map[string]any{"ids": ids})
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := make(map[string]*held, len(recs))
+	for _, rec := range recs {
+		h := heldOf(rec)
+		id := h.claim().SourceID
+		if prev, dup := byID[id]; !dup || h.key < prev.key {
+			byID[id] = h // several nodes for one id (old data): the first key, deterministically
+		}
+	}
+	return byKey, byID, nil
+}
+
+func heldOf(rec *neo4j.Record) *held {
+	key, _, _ := neo4j.GetRecordValue[string](rec, "key")
+	props, _, _ := neo4j.GetRecordValue[map[string]any](rec, "props")
+	return &held{key: key, props: props}
+}
+
+// decide compares each row with what the graph holds and plans the writes.
+// The rules are the loader's: loader.Wins between two source users on one
+// key, loader.Supersedes between two records of one user.
+func (p *Publisher) decide(run publisher.Run, rows []loader.NodeRow, byKey, byID map[string]*held) (plan, map[string]outcome) {
+	var pl plan
+	outcomes := make(map[string]outcome, len(rows))
+	for _, r := range rows {
+		var res outcome
+		p.decideRow(run, r, byKey[r.Key], byID[r.Claim.SourceID], &pl, &res)
+		outcomes[r.Key] = res
+	}
+	return pl, outcomes
+}
+
+func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *held, pl *plan, res *outcome) {
+	if holder != nil && holder.claim().SourceID == r.Claim.SourceID {
+		old = nil // the user is at its key already
+	}
+	// Rename: the source user is in the graph under another key (the
+	// email changed): the node moves to the new key, relationships stay.
+	if old != nil && old.key != r.Key && loader.Supersedes(r.Claim, old.claim()) {
+		if holder != nil {
+			res.stats.Conflicts++
+			res.example("conflicts", fmt.Sprintf("%s -> %s (key taken)", old.key, r.Key))
+			pl.seenIDs = append(pl.seenIDs, r.Claim.SourceID)
+			return
+		}
+		res.stats.Renamed++
+		res.example("renamed", old.key+" -> "+r.Key)
+		pl.renames = append(pl.renames, map[string]any{"from": old.key, "to": r.Key, "email": r.Map()["email"]})
+		moved := *old
+		moved.props = maps.Clone(old.props)
+		moved.props["email"] = r.Map()["email"]
+		holder = &moved
+	}
+	props := r.Map()
+	switch {
+	case holder == nil:
+		res.stats.Created++
+		res.example("created", r.Key)
+		pl.create = append(pl.create, map[string]any{"key": r.Key, "props": props})
+		return
+	case holder.claim().SourceID != "" && holder.claim().SourceID != r.Claim.SourceID && !loader.Wins(r.Claim, holder.claim()):
+		res.stats.Conflicts++
+		res.example("conflicts", fmt.Sprintf("%s (okta %s loses to %s)", r.Key, r.Claim.SourceID, holder.claim().SourceID))
+		return
+	case holder.claim().SourceID == r.Claim.SourceID && !loader.Supersedes(r.Claim, holder.claim()),
+		!differs(props, holder.props):
+		res.stats.Unchanged++
+		if holder.seen() < run.Marker || p.cfg.RunMetadata == RunMetadataAll {
+			pl.seen = append(pl.seen, r.Key)
+		}
+		return
+	}
+	res.stats.Updated++
+	res.example("updated", r.Key)
+	was, hasWas := holder.props["is_active"].(bool)
+	switch {
+	case hasWas && !was && r.Claim.Active:
+		res.stats.Reactivated++
+		res.example("reactivated", r.Key)
+	case (!hasWas || was) && !r.Claim.Active:
+		res.stats.Deactivated++
+		res.example("deactivated", r.Key)
+	}
+	heldID, _ := holder.props[loader.OktaIDProperty].(string)
+	pl.update = append(pl.update, map[string]any{"key": r.Key, "props": props, "holder": heldID})
+}
+
+// differs reports whether any property of the row differs from the node's
+// (properties the row does not set are left alone).
+func differs(row, node map[string]any) bool {
+	for k, v := range row {
+		if !sameValue(v, node[k]) {
+			return true
+		}
+	}
+	return false
+}
+
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	}
+	return false
+}
+
+// apply runs the planned writes and returns the keys whose guard failed
+// (another batch wrote them after the read).
+func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl plan) ([]string, error) {
+	if len(pl.renames) > 0 {
+		if _, err := tx.Run(ctx, p.q(cypherRenameKeys), map[string]any{"rows": pl.renames}); err != nil {
+			return nil, err
+		}
+	}
+	var raced []string
+	meta := map[string]any{"tag": run.Tag, "run": run.Marker}
+	if len(pl.create) > 0 {
+		recs, err := collect(ctx, tx, p.q(cypherCreateNodes), with(meta, "rows", pl.create))
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range recs {
+			k, _, _ := neo4j.GetRecordValue[string](rec, "raced")
+			raced = append(raced, k)
+		}
+	}
+	if len(pl.update) > 0 {
+		recs, err := collect(ctx, tx, p.q(cypherUpdateNodes), with(meta, "rows", pl.update))
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range recs {
+			k, _, _ := neo4j.GetRecordValue[string](rec, "raced")
+			raced = append(raced, k)
+		}
+	}
+	if len(pl.seen) > 0 {
+		stmt := cypherSeenKeys
+		if p.cfg.RunMetadata == RunMetadataAll {
+			stmt = cypherRefreshKeys
+		}
+		if _, err := tx.Run(ctx, p.q(stmt), with(meta, "keys", pl.seen)); err != nil {
+			return nil, err
+		}
+	}
+	if len(pl.seenIDs) > 0 {
+		if _, err := tx.Run(ctx, p.q(cypherMarkSeen), map[string]any{"ids": pl.seenIDs, "run": run.Marker}); err != nil {
+			return nil, err
+		}
+	}
+	return raced, nil
+}
+
+func with(m map[string]any, k string, v any) map[string]any {
+	out := maps.Clone(m)
+	out[k] = v
+	return out
 }
