@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PKGS  := ./...
 
-.PHONY: all build test vet unit integration demo bench neo4j-start neo4j-stop clean compat compat-venv compat-run
+.PHONY: all build test vet lint unit integration demo bench neo4j-start neo4j-stop clean compat compat-venv compat-run
 
 COMPAT := compat/amundsen
 # The harness's pytest (needs NEO4J_TEST_URI). Not a recursive make, so that
@@ -26,7 +26,13 @@ vet:
 # Packages run one at a time (-p 1) because they share that server.
 # Then, on the same server, the Amundsen compatibility harness (compat-run);
 # it runs even when Go tests fail, and either failing fails the target.
-test: vet build compat-venv
+# lint checks our conventions (CONTRIBUTING.md) with oktalint, a go vet tool
+# in its own module (tools/lint) so that its dependencies stay out of go.mod.
+lint:
+	cd tools/lint && $(GO) test -count=1 ./... && $(GO) build -o ../../$(BIN)/oktalint .
+	$(GO) vet -vettool=$(BIN)/oktalint -errcheck.exclude=$(CURDIR)/tools/lint/errcheck_excludes.txt $(PKGS)
+
+test: vet lint build compat-venv
 	scripts/with-neo4j bash -c 'rc=0; scripts/gotest -race -count=1 -p 1 -timeout 20m $(PKGS) || rc=$$?; \
 		($(COMPAT_PYTEST)) || rc=1; exit $$rc'
 

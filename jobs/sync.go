@@ -212,7 +212,11 @@ func (r *syncRun) do(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer spool.Close()
+	defer func() {
+		if err := spool.Close(); err != nil {
+			r.log.Warn("remove manager spool", zap.Error(err))
+		}
+	}()
 
 	maxSeen, err := r.nodePass(ctx, extract, loader.NewStager(cfg.BatchSize, spool))
 	if err != nil {

@@ -250,7 +250,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			_ = hs.Close()
 			return exitUsage
 		}
-		defer hooks.Close()
+		defer func() { _ = hooks.Close() }() // the process ends; nothing is pending once Run returned
 		if err := hooks.Verify(ctx); err != nil {
 			fmt.Fprintf(stderr, "oktasim: event hook %s: %v; delivering anyway (Okta would not)\n", o.hookURL, err)
 		} else {

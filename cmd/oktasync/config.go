@@ -198,11 +198,20 @@ func newSyncFlags(out io.Writer) *flags {
 	return f
 }
 
-// secretKeys are the file keys someone might try for a secret, and the
-// environment variable that carries it instead.
-var secretKeys = map[string]string{
-	"okta.token": envToken, "okta.api_token": envToken, "okta.private_key": envPrivateKey, "okta.client_secret": envPrivateKey,
-	"neo4j.password": envNeo4jPassword, "serve.hook_secrets": envHookSecrets, "serve.hook_secret": envHookSecrets,
+// secretEnv says which environment variable carries the secret someone
+// might try to put in the file under key ("" when key is no secret).
+func secretEnv(key string) string {
+	switch key {
+	case "okta.token", "okta.api_token":
+		return envToken
+	case "okta.private_key", "okta.client_secret":
+		return envPrivateKey
+	case "neo4j.password":
+		return envNeo4jPassword
+	case "serve.hook_secrets", "serve.hook_secret":
+		return envHookSecrets
+	}
+	return ""
 }
 
 // decodeFile reads the YAML file over c. It refuses unknown keys, secrets
@@ -227,7 +236,7 @@ func decodeFile(name string, data []byte, c *config) error {
 			if sec := top[i+1]; sec.Kind == yaml.MappingNode {
 				for j := 0; j+1 < len(sec.Content); j += 2 {
 					key := top[i].Value + "." + sec.Content[j].Value
-					if env, ok := secretKeys[key]; ok {
+					if env := secretEnv(key); env != "" {
 						errs = append(errs, fmt.Errorf("--config %s: %s: secrets are never read from the file; set %s", name, key, env))
 					}
 				}

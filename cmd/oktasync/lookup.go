@@ -48,7 +48,7 @@ func runLookup(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintln(stderr, "oktasync:", configError(err))
 		return exitConfig
 	}
-	defer p.Close(context.WithoutCancel(ctx))
+	defer func() { _ = p.Close(context.WithoutCancel(ctx)) }() // a read-only lookup: its answer is already printed
 	key := strings.TrimSpace(fs.Arg(0))
 	user, manager, found, err := p.Lookup(ctx, key)
 	if err != nil {

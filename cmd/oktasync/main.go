@@ -44,7 +44,7 @@ const (
 	exitRefused = 3
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set by the linker at build time: -ldflags "-X main.version=...".
 var version = "dev"
 
 func main() {
@@ -148,7 +148,11 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 			fmt.Fprintln(stderr, "oktasync:", configError(err))
 			return exitConfig
 		}
-		defer neo.Close(context.WithoutCancel(ctx))
+		defer func() {
+			if err := neo.Close(context.WithoutCancel(ctx)); err != nil {
+				log.Debug("close neo4j driver", zap.Error(err))
+			}
+		}()
 		if err := neo.Verify(ctx); err != nil {
 			log.Error("sync failed", zap.Error(err))
 			fmt.Fprintf(stderr, "oktasync: %v\nCheck NEO4J_URI and that the server is running; nothing was read or written.\n", err)

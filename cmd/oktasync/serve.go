@@ -118,7 +118,11 @@ func (s *server) runSync(ctx context.Context, mode jobs.Mode) (jobs.Summary, err
 	if err != nil {
 		return jobs.Summary{Kind: string(mode), Outcome: "failure"}, err
 	}
-	defer pub.Close(context.WithoutCancel(ctx))
+	defer func() {
+		if err := pub.Close(context.WithoutCancel(ctx)); err != nil {
+			s.log.Debug("close neo4j driver", zap.Error(err))
+		}
+	}()
 	job := &jobs.Sync{Config: s.cfg.Sync, Source: src, Publisher: pub, Log: s.log, Mode: mode, Org: s.cfg.Okta.OrgURL}
 	return job.Run(ctx)
 }

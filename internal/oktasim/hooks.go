@@ -1083,7 +1083,7 @@ func (h *Hooks) verify(ctx context.Context) error {
 		Verification *string `json:"verification"`
 	}
 	if err := json.Unmarshal(b, &answer); err != nil {
-		return fmt.Errorf("oktasim: verification: answer is not a JSON object: %v", err)
+		return fmt.Errorf("oktasim: verification: answer is not a JSON object: %w", err)
 	}
 	if answer.Verification == nil {
 		return fmt.Errorf("oktasim: verification: answer %.100q has no \"verification\" field", b)

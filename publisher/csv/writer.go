@@ -74,7 +74,10 @@ const (
 	csvFileExtension = ".csv"
 )
 
-var csvRelationHeader = []string{"START_KEY", "START_LABEL", "END_KEY", "END_LABEL", "TYPE", "REVERSE_TYPE"}
+// csvRelationHeader is the header of relationship files.
+func csvRelationHeader() []string {
+	return []string{"START_KEY", "START_LABEL", "END_KEY", "END_LABEL", "TYPE", "REVERSE_TYPE"}
+}
 
 // CSVWriter writes User nodes and MANAGE_BY relationships as databuilder's
 // FsNeo4jCSVLoader does, under DIR/nodes and DIR/relationships. It streams:
@@ -160,7 +163,8 @@ func (w *CSVWriter) WriteEdges(edges []Edge) error {
 		return err
 	}
 	prefix := loader.UserLabel + "_" + loader.UserLabel + "_" + loader.ManageByType
-	cells := make([]string, len(csvRelationHeader))
+	header := csvRelationHeader()
+	cells := make([]string, len(header))
 	for _, e := range edges {
 		if e.UserKey == "" || e.ManagerKey == "" {
 			return w.fail(fmt.Errorf("csv: edge %q -> %q has an empty key", e.UserKey, e.ManagerKey))
@@ -174,7 +178,7 @@ func (w *CSVWriter) WriteEdges(edges []Edge) error {
 		cells[3] = quoteCSV(loader.UserLabel)
 		cells[4] = quoteCSV(loader.ManageByType)
 		cells[5] = quoteCSV(loader.ManageType)
-		if err := w.writeRow(csvRelationsDir, prefix, csvRelationHeader, cells); err != nil {
+		if err := w.writeRow(csvRelationsDir, prefix, header, cells); err != nil {
 			return w.fail(err)
 		}
 	}

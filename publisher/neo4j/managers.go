@@ -20,27 +20,30 @@ func (p *Publisher) PublishManagers(ctx context.Context, run publisher.Run, rows
 	if len(rows) == 0 {
 		return stats, nil
 	}
-	keys, err := p.resolveOktaIDs(ctx, rows)
-	if err != nil {
-		return stats, err
-	}
-	all := make([]any, 0, len(rows))
 	wanted := 0
 	for _, r := range rows {
-		var manager any
-		switch r.Manager.Kind {
-		case loader.ManagerBySourceID:
+		if r.Manager.Kind != loader.ManagerNone {
 			wanted++
-			if k, ok := keys[r.Manager.Value]; ok {
-				manager = k
-			}
-		case loader.ManagerByKey:
-			wanted++
-			manager = r.Manager.Value
 		}
-		all = append(all, map[string]any{"key": r.UserKey, "id": r.UserID, "manager": manager})
 	}
 	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
+		keys, err := p.resolveOktaIDs(ctx, tx, rows)
+		if err != nil {
+			return nil, err
+		}
+		all := make([]any, 0, len(rows))
+		for _, r := range rows {
+			var manager any
+			switch r.Manager.Kind {
+			case loader.ManagerBySourceID:
+				if k, ok := keys[r.Manager.Value]; ok {
+					manager = k
+				}
+			case loader.ManagerByKey:
+				manager = r.Manager.Value
+			}
+			all = append(all, map[string]any{"key": r.UserKey, "id": r.UserID, "manager": manager})
+		}
 		// Read first: only the rows whose pair differs are written.
 		recs, err := collect(ctx, tx, p.q(cypherReadManagers), map[string]any{"rows": all})
 		if err != nil {
@@ -112,7 +115,7 @@ type managersResult struct {
 }
 
 // resolveOktaIDs maps the Okta manager ids of rows to their users' keys.
-func (p *Publisher) resolveOktaIDs(ctx context.Context, rows []loader.ManagerRow) (map[string]string, error) {
+func (p *Publisher) resolveOktaIDs(ctx context.Context, tx runner, rows []loader.ManagerRow) (map[string]string, error) {
 	ids := make([]any, 0)
 	seen := make(map[string]bool)
 	for _, r := range rows {
@@ -125,13 +128,11 @@ func (p *Publisher) resolveOktaIDs(ctx context.Context, rows []loader.ManagerRow
 	if len(ids) == 0 {
 		return keys, nil
 	}
-	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
-		return collect(ctx, tx, p.q(cypherResolveOktaIDs), map[string]any{"ids": ids})
-	})
+	recs, err := collect(ctx, tx, p.q(cypherResolveOktaIDs), map[string]any{"ids": ids})
 	if err != nil {
 		return nil, fmt.Errorf("resolve %d manager ids: %w", len(ids), err)
 	}
-	for _, rec := range out.([]*neo4j.Record) {
+	for _, rec := range recs {
 		id, _, _ := neo4j.GetRecordValue[string](rec, "id")
 		key, _, _ := neo4j.GetRecordValue[string](rec, "key")
 		if _, dup := keys[id]; !dup && key != "" {

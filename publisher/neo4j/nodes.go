@@ -138,12 +138,8 @@ func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, 
 // nodes holding their source ids under another key.
 func (p *Publisher) readBatch(ctx context.Context, tx runner, rows []loader.NodeRow) (map[string]*held, map[string]*held, error) {
 	keys := make([]any, len(rows))
-	ids := make([]any, 0, len(rows))
 	for i, r := range rows {
 		keys[i] = r.Key
-		if r.Claim.SourceID != "" {
-			ids = append(ids, r.Claim.SourceID)
-		}
 	}
 	recs, err := collect(ctx, tx, p.q(cypherReadByKey), map[string]any{"keys": keys})
 	if err != nil {
@@ -154,11 +150,22 @@ func (p *Publisher) readBatch(ctx context.Context, tx runner, rows []loader.Node
 		h := heldOf(rec)
 		byKey[h.key] = h
 	}
+	// Only a row whose key another user (or nobody) holds may be a rename:
+	// in the common case, every user already at its key, this read is empty.
+	ids := make([]any, 0)
+	for _, r := range rows {
+		if h := byKey[r.Key]; r.Claim.SourceID != "" && (h == nil || h.claim().SourceID != r.Claim.SourceID) {
+			ids = append(ids, r.Claim.SourceID)
+		}
+	}
+	byID := make(map[string]*held)
+	if len(ids) == 0 {
+		return byKey, byID, nil
+	}
 	recs, err = collect(ctx, tx, p.q(cypherReadByID), map[string]any{"ids": ids})
 	if err != nil {
 		return nil, nil, err
 	}
-	byID := make(map[string]*held, len(recs))
 	for _, rec := range recs {
 		h := heldOf(rec)
 		id := h.claim().SourceID

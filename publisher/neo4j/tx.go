@@ -46,7 +46,9 @@ func (r *txRunner) write(ctx context.Context, work func(runner) (any, error)) (a
 		return work(r.dryTx)
 	}
 	sess := r.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: r.database, AccessMode: neo4j.AccessModeWrite})
-	defer sess.Close(ctx)
+	// The transaction has committed or failed by the time the session closes;
+	// a close error changes neither.
+	defer func() { _ = sess.Close(ctx) }()
 	return sess.ExecuteWrite(ctx, func(tx neo4j.ManagedTransaction) (any, error) { return work(tx) })
 }
 
