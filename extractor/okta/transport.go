@@ -288,11 +288,27 @@ func drain(resp *http.Response) {
 	resp.Body.Close()
 }
 
-// cancelBody releases the attempt's deadline when the SDK closes the body.
+// cancelBody releases the attempt's deadline when the SDK closes the body,
+// and marks read errors as such: a connection lost mid-body must not be
+// mistaken for a body that arrived whole but did not decode.
 type cancelBody struct {
 	io.ReadCloser
 	cancel context.CancelFunc
 }
+
+func (b *cancelBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = &bodyReadError{err: err}
+	}
+	return n, err
+}
+
+// bodyReadError is a failure to read a response body off the network.
+type bodyReadError struct{ err error }
+
+func (e *bodyReadError) Error() string { return e.err.Error() }
+func (e *bodyReadError) Unwrap() error { return e.err }
 
 func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()
