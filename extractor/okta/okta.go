@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -30,12 +31,18 @@ type APIError struct {
 	Status  int
 	Code    string // Okta errorCode, e.g. E0000011
 	Summary string // Okta errorSummary
+	// Attempts is how many times a 5xx was tried before giving up (0 for
+	// answers that are not retried).
+	Attempts int
 }
 
 func (e *APIError) Error() string {
 	if e.Status == 0 {
 		// The SDK drops the status of OAuth token-endpoint answers.
 		return fmt.Sprintf("okta: token request refused: %s: %s", e.Code, e.Summary)
+	}
+	if e.Attempts > 0 {
+		return fmt.Sprintf("okta: HTTP %d %s: %s (after %d attempts)", e.Status, e.Code, e.Summary, e.Attempts)
 	}
 	return fmt.Sprintf("okta: HTTP %d %s: %s", e.Status, e.Code, e.Summary)
 }
@@ -418,9 +425,10 @@ func classify(err error, resp *okta.Response) error {
 	}
 	var oe *okta.Error
 	if errors.As(err, &oe) {
-		status := 0
+		status, attempts := 0, 0
 		if resp != nil && resp.Response != nil {
 			status = resp.StatusCode
+			attempts, _ = strconv.Atoi(resp.Header.Get(attemptsHeader))
 		}
 		summary := oe.ErrorSummary
 		if summary == "" {
@@ -430,7 +438,7 @@ func classify(err error, resp *okta.Response) error {
 		if code == "" {
 			code = oe.ErrorMessage
 		}
-		return &APIError{Status: status, Code: code, Summary: summary}
+		return &APIError{Status: status, Code: code, Summary: summary, Attempts: attempts}
 	}
 	return err
 }

@@ -37,6 +37,10 @@ func (e *TransportError) Error() string {
 	return fmt.Sprintf("okta unreachable after %d attempts: %s", e.Attempts, e.Cause)
 }
 
+// attemptsHeader carries the attempt count of a final 5xx from the
+// transport, through the SDK, to the APIError (it is never sent anywhere).
+const attemptsHeader = "X-Oktasync-Attempts"
+
 // Counters are the Okta traffic numbers of a run. Safe for concurrent use.
 type Counters struct {
 	Requests    atomic.Int64 // HTTP attempts sent
@@ -163,6 +167,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 					return nil, &TransportError{Attempts: failures, Cause: "read error body: " + rerr.Error()}
 				}
 				resp.Body = io.NopCloser(bytes.NewReader(body))
+				resp.Header.Set(attemptsHeader, strconv.Itoa(failures))
 				return resp, nil
 			}
 			drain(resp)
