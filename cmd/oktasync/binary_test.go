@@ -52,6 +52,24 @@ func startBinary(t *testing.T, env map[string]string, args ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startExe(t, exe, env, args...)
+}
+
+// buildBinary builds oktasync as it ships (no race detector, whose shadow
+// memory would swamp a memory ceiling) and returns its path.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	exe := filepath.Join(t.TempDir(), "oktasync")
+	out, err := exec.Command("go", "build", "-trimpath", "-o", exe, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return exe
+}
+
+// startExe starts the executable exe like startBinary.
+func startExe(t *testing.T, exe string, env map[string]string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(exe, args...)
 	cmd.Env = []string{asBinary + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	keys := make([]string, 0, len(env))
