@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PKGS  := ./...
 
-.PHONY: all build test vet unit integration demo bench neo4j-start neo4j-stop clean compat compat-venv compat-run
+.PHONY: all build test vet unit integration demo bench neo4j-start neo4j-stop clean compat compat-venv compat-run fuzz soak
 
 COMPAT := compat/amundsen
 # The harness's pytest (needs NEO4J_TEST_URI). Not a recursive make, so that
@@ -26,7 +26,7 @@ vet:
 # Packages run one at a time (-p 1) because they share that server.
 # Then, on the same server, the Amundsen compatibility harness (compat-run);
 # it runs even when Go tests fail, and either failing fails the target.
-test: vet build compat-venv
+test: vet build compat-venv fuzz
 	scripts/with-neo4j bash -c 'rc=0; scripts/gotest -race -count=1 -p 1 -timeout 20m $(PKGS) || rc=$$?; \
 		($(COMPAT_PYTEST)) || rc=1; exit $$rc'
 
@@ -44,6 +44,18 @@ compat-venv:
 # compat-run: the harness's pytest against $NEO4J_TEST_URI; fails (never skips) if it is unset.
 compat-run: build compat-venv
 	$(COMPAT_PYTEST)
+
+# fuzz runs each fuzz target for FUZZTIME (CI: the default, a few seconds
+# each, after the seed corpora in testdata/fuzz/ ran as plain tests). A
+# crasher is written to testdata/fuzz/FuzzXxx/ and fails the target: commit
+# it, and it stays a regression test. Add targets as package:FuzzName.
+FUZZTIME ?= 4s
+FUZZ_TARGETS := ./extractor/okta:FuzzHookDelivery ./extractor/okta:FuzzTransform
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
 
 # unit runs only what needs no Neo4j (integration tests skip outside CI).
 unit:
