@@ -57,6 +57,21 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
 	done
 
+# soak is what is too slow for CI: the fault and abuse tests at
+# SOAK_SCALE times the load (more users, pages, hook requests and slow
+# connections), each repeated SOAK_COUNT times, then every fuzz target for
+# SOAK_FUZZTIME. It starts its own Neo4j, like make test, and prints what it ran.
+SOAK_SCALE    ?= 10
+SOAK_COUNT    ?= 3
+SOAK_FUZZTIME ?= 60s
+SOAK_TESTS    := ^(TestOktaFaults|TestCLIOktaFaultsDeactivateNobody|TestServeHookAbuse|TestSecretCanaries)$$
+soak: build
+	@echo "soak: $(SOAK_TESTS) x$(SOAK_COUNT) at scale $(SOAK_SCALE) (-race), then fuzz targets $(FUZZ_TARGETS) for $(SOAK_FUZZTIME) each"
+	OKTASYNC_SOAK_SCALE=$(SOAK_SCALE) scripts/with-neo4j scripts/gotest -race -count=$(SOAK_COUNT) -p 1 -timeout 60m \
+		-run '$(SOAK_TESTS)' ./extractor/okta/ ./cmd/oktasync/
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(SOAK_FUZZTIME)
+	@echo "soak: done: $(SOAK_TESTS) x$(SOAK_COUNT) at scale $(SOAK_SCALE); fuzzed $(FUZZ_TARGETS) for $(SOAK_FUZZTIME) each"
+
 # unit runs only what needs no Neo4j (integration tests skip outside CI).
 unit:
 	$(GO) test -race -count=1 $(PKGS)

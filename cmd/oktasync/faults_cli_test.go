@@ -34,7 +34,7 @@ const fastRetries = `okta:
 func TestCLIOktaFaultsDeactivateNobody(t *testing.T) {
 	d := neo4jtest.Driver(t)
 	neo4jtest.Reset(t, d)
-	sim, url := oktasimtest.Start(t, oktasim.Config{Users: 120, Seed: 31, RateWindow: time.Second})
+	sim, url := oktasimtest.Start(t, oktasim.Config{Users: 120 * soakScale(), Seed: 31, RateWindow: time.Second})
 	var otherHits, otherAuth atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		otherHits.Add(1)
@@ -59,7 +59,7 @@ func TestCLIOktaFaultsDeactivateNobody(t *testing.T) {
 	var gone []string
 	plain := 0
 	for _, u := range sim.Users() {
-		if u.Status == oktasim.StatusActive && len(gone) < 6 {
+		if u.Status == oktasim.StatusActive && len(gone) < 6*soakScale() {
 			if err := sim.Delete(u.Id); err != nil {
 				t.Fatal(err)
 			}

@@ -22,11 +22,14 @@ import (
 )
 
 // Bounds of the hook abuse load test: loopback only, a fixed number of
-// requests, each phase bounded in time.
+// requests (times soakScale under make soak), each phase bounded in time.
+var (
+	abuseRequests = 400 * soakScale() // per request-flood phase
+	slowConns     = 100 * min(soakScale(), 5)
+)
+
 const (
-	abuseWorkers  = 8
-	abuseRequests = 400 // per request-flood phase
-	slowConns     = 100
+	abuseWorkers = 8
 	// rssHeadroom is how far the serve process's resident memory may grow
 	// over its size after the first good delivery, whatever it is sent.
 	// Request bodies are capped at 1 MiB and only read when authenticated.
@@ -156,6 +159,16 @@ func (a *abuseTarget) rss() int64 {
 	}
 	a.t.Fatal("no VmRSS in /proc status")
 	return 0
+}
+
+// soakScale is OKTASYNC_SOAK_SCALE (make soak sets it), else 1: how many
+// times more load the bounded load tests send.
+func soakScale() int {
+	n, err := strconv.Atoi(os.Getenv("OKTASYNC_SOAK_SCALE"))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return min(n, 100)
 }
 
 func tail(s string, n int) string {
@@ -292,7 +305,7 @@ log: {level: warn}
 			}()
 		}
 		wg.Wait()
-		if n := closed.Load(); n != slowConns {
+		if n := int(closed.Load()); n != slowConns {
 			t.Errorf("server closed %d of %d slow connections within 15 s", n, slowConns)
 		}
 		t.Logf("slow connections closed after %s", time.Since(start).Round(100*time.Millisecond))

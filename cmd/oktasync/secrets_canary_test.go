@@ -196,7 +196,7 @@ func TestSecretCanaries(t *testing.T) {
 	canaries := map[string]string{
 		"API token": canaryToken, "Neo4j password": canaryNeo4jPass,
 		"hook secret 1": canaryHookSecret1, "hook secret 2": canaryHookSecret2,
-		"PEM header": "PRIVATE KEY-----",
+		"PEM header":           "PRIVATE KEY-----",
 		"JWT client assertion": "client_assertion=ey",
 	}
 	b64 := base64.StdEncoding.EncodeToString(der)
