@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/oktasync/oktasync/internal/oktasim/oktasimtest"
 )
 
 // asBinary, set in a child's environment, makes the test binary run main:
@@ -21,18 +23,13 @@ import (
 // code, stdout, stderr and memory) without a separate go build.
 const asBinary = "OKTASYNC_TEST_RUN_AS_BINARY"
 
-// ignoreSDKTokenCache: every okta-sdk-golang v2 client starts a go-cache
-// janitor for its OAuth token cache. It is not a leak: go-cache stops it by
-// finalizer once the client is garbage, which goleak does not wait for.
-var ignoreSDKTokenCache = goleak.IgnoreTopFunction("github.com/patrickmn/go-cache.(*janitor).Run")
-
 func TestMain(m *testing.M) {
 	if os.Getenv(asBinary) == "1" {
 		os.Unsetenv(asBinary)
 		main()
 		return
 	}
-	goleak.VerifyTestMain(m, ignoreSDKTokenCache)
+	goleak.VerifyTestMain(m, oktasimtest.IgnoreSDKTokenCache)
 }
 
 // proc is an oktasync process started by a test.

@@ -2,10 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,16 +32,7 @@ func TestCLIOktaFaultsDeactivateNobody(t *testing.T) {
 	d := neo4jtest.Driver(t)
 	neo4jtest.Reset(t, d)
 	sim, url := oktasimtest.Start(t, oktasim.Config{Users: 120 * soakScale(), Seed: 31, RateWindow: time.Second})
-	var otherHits, otherAuth atomic.Int32
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		otherHits.Add(1)
-		if r.Header.Get("Authorization") != "" {
-			otherAuth.Add(1)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte("[]"))
-	}))
-	defer other.Close()
+	other := oktasimtest.StartOtherHost(t)
 	cfg := writeConfig(t, fastRetries)
 	env := map[string]string{"OKTA_ORG_URL": url, "OKTA_API_TOKEN": "cli-faults-token-0123", "NEO4J_URI": neo4jtest.URI(t)}
 	if code, _, stderr := runBinary(t, env, "sync", "--config", cfg); code != exitOK {
@@ -122,8 +110,8 @@ func TestCLIOktaFaultsDeactivateNobody(t *testing.T) {
 			}
 		})
 	}
-	if otherHits.Load() != 0 || otherAuth.Load() != 0 {
-		t.Errorf("the other host got %d requests, %d with an Authorization header; want none", otherHits.Load(), otherAuth.Load())
+	if hits, withAuth := other.Requests(); hits != 0 || withAuth != 0 {
+		t.Errorf("the other host got %d requests, %d with an Authorization header; want none", hits, withAuth)
 	}
 
 	code, _, stderr := runBinary(t, env, "sync", "--config", cfg)

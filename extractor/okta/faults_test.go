@@ -3,11 +3,8 @@ package okta
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,21 +245,12 @@ func TestOktaFaults(t *testing.T) {
 	})
 	t.Run("next_link/other_host", func(t *testing.T) {
 		t.Parallel()
-		var hits, withAuth atomic.Int32
-		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			hits.Add(1)
-			if r.Header.Get("Authorization") != "" {
-				withAuth.Add(1)
-			}
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte("[]"))
-		}))
-		t.Cleanup(other.Close)
+		other := oktasimtest.StartOtherHost(t)
 		sim, e := simExtractor(t, users, oktasim.Faults{NextHost: other.URL}, nil)
 		_, err := extractAll(t, e)
 		wantFailure[*PagingError](t, err, "page 1", "refusing to follow")
-		if withAuth.Load() != 0 || hits.Load() != 0 {
-			t.Errorf("the other host got %d requests, %d with an Authorization header; want none", hits.Load(), withAuth.Load())
+		if hits, withAuth := other.Requests(); hits != 0 || withAuth != 0 {
+			t.Errorf("the other host got %d requests, %d with an Authorization header; want none", hits, withAuth)
 		}
 		if n := sim.Stats().ListUsersRequests; n != 1 {
 			t.Errorf("%d list requests to the org, want 1", n)

@@ -123,6 +123,7 @@ func (s *Server) authorized(r *http.Request) bool {
 
 type fault int
 
+// The order is that of the rates given to pick.
 const (
 	faultNone fault = iota
 	faultReset
@@ -138,24 +139,32 @@ func (s *Server) decideFault() fault {
 	if f.FailAfter > 0 && s.goodPages >= f.FailAfter {
 		return faultError
 	}
-	if f.ResetRate <= 0 && f.ErrorRate <= 0 && f.RateLimitRate <= 0 && f.HangRate <= 0 {
-		return faultNone
-	}
-	x := s.faultRNG.Float64()
-	switch {
-	case x < f.ResetRate:
-		return faultReset
-	case x < f.ResetRate+f.ErrorRate:
-		return faultError
-	case x < f.ResetRate+f.ErrorRate+f.RateLimitRate:
-		return faultRateLimit
-	case x < f.ResetRate+f.ErrorRate+f.RateLimitRate+f.HangRate:
-		return faultHang
-	}
-	return faultNone
+	return fault(s.pick(f.ResetRate, f.ErrorRate, f.RateLimitRate, f.HangRate))
 }
 
-// pageFault is what goes wrong with the body of one list page.
+// pick draws once from the fault RNG (only if some rate is positive) and
+// returns i+1 when the draw falls in the i-th of the consecutive ranges
+// rates mark out of [0, 1), else 0. Callers hold faultMu.
+func (s *Server) pick(rates ...float64) int {
+	any := false
+	for _, r := range rates {
+		any = any || r > 0
+	}
+	if !any {
+		return 0
+	}
+	x, edge := s.faultRNG.Float64(), 0.0
+	for i, r := range rates {
+		edge += r
+		if x < edge {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// pageFault is what goes wrong with the body of one list page, in the
+// order of the rates given to pick.
 type pageFault int
 
 const (
@@ -172,18 +181,8 @@ func (s *Server) listPageFault() pageFault {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
 	f := s.faults
-	if f.MalformedRate > 0 || f.GarbageRate > 0 || f.BodyResetRate > 0 || f.StallRate > 0 {
-		x := s.faultRNG.Float64()
-		switch {
-		case x < f.MalformedRate:
-			return pageTruncated
-		case x < f.MalformedRate+f.GarbageRate:
-			return pageGarbage
-		case x < f.MalformedRate+f.GarbageRate+f.BodyResetRate:
-			return pageReset
-		case x < f.MalformedRate+f.GarbageRate+f.BodyResetRate+f.StallRate:
-			return pageStall
-		}
+	if p := pageFault(s.pick(f.MalformedRate, f.GarbageRate, f.BodyResetRate, f.StallRate)); p != pageOK {
+		return p
 	}
 	s.goodPages++
 	return pageOK

@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 			_ = os.Unsetenv(k)
 		}
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, oktasimtest.IgnoreSDKTokenCache)
 }
 
 // newClient builds an SDK client with every setting explicit.
