@@ -199,6 +199,16 @@ func (s *Server) stormRateLimit(w http.ResponseWriter) {
 	s.writeOktaError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
 }
 
+// writeHalf announces the whole body, sends its first half and flushes.
+func writeHalf(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body[:len(body)/2])
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
 // waitForClient blocks until the client gives up, or HangMax passes.
 func waitForClient(r *http.Request) {
 	t := time.NewTimer(HangMax)
@@ -369,21 +379,11 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		body = []byte("<html><body><h1>502 Bad Gateway</h1></body></html>\n")
 	case pageReset:
 		s.st.resets.Add(1)
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(body[:len(body)/2])
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
+		writeHalf(w, body)
 		panic(http.ErrAbortHandler) // closes the connection mid-body
 	case pageStall:
 		s.st.hangs.Add(1)
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(body[:len(body)/2])
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
+		writeHalf(w, body)
 		waitForClient(r)
 		return
 	default:
