@@ -114,10 +114,10 @@ func (a *abuseTarget) goodDelivery(round int) {
 	if err != nil || code != http.StatusNoContent {
 		a.t.Fatalf("good delivery %d: %d %v", round, code, err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for userProp(a.t, u.Id, "role_name") != title {
 		if time.Now().After(deadline) {
-			a.t.Fatalf("good delivery %d did not reach the graph within 15 s\nserve stderr:\n%s", round, tail(a.p.stderr.String(), 2000))
+			a.t.Fatalf("good delivery %d did not reach the graph within 60 s\nserve stderr:\n%s", round, tail(a.p.stderr.String(), 2000))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
