@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PKGS  := ./...
 
-.PHONY: all build test vet lint unit integration demo bench neo4j-start neo4j-stop clean compat compat-venv compat-run
+.PHONY: all build test vet lint unit integration demo bench neo4j-start neo4j-stop clean compat compat-venv compat-run fuzz soak
 
 COMPAT := compat/amundsen
 # The harness's pytest (needs NEO4J_TEST_URI). Not a recursive make, so that
@@ -32,7 +32,7 @@ lint:
 	cd tools/lint && $(GO) test -count=1 ./... && $(GO) build -o ../../$(BIN)/oktalint .
 	$(GO) vet -vettool=$(BIN)/oktalint -errcheck.exclude=$(CURDIR)/tools/lint/errcheck_excludes.txt $(PKGS)
 
-test: vet lint build compat-venv
+test: vet lint build compat-venv fuzz
 	scripts/with-neo4j bash -c 'rc=0; scripts/gotest -race -count=1 -p 1 -timeout 20m $(PKGS) || rc=$$?; \
 		($(COMPAT_PYTEST)) || rc=1; exit $$rc'
 
@@ -50,6 +50,33 @@ compat-venv:
 # compat-run: the harness's pytest against $NEO4J_TEST_URI; fails (never skips) if it is unset.
 compat-run: build compat-venv
 	$(COMPAT_PYTEST)
+
+# fuzz runs each fuzz target for FUZZTIME (CI: the default, a few seconds
+# each, after the seed corpora in testdata/fuzz/ ran as plain tests). A
+# crasher is written to testdata/fuzz/FuzzXxx/ and fails the target: commit
+# it, and it stays a regression test. Add targets as package:FuzzName.
+FUZZTIME ?= 4s
+FUZZ_TARGETS := ./extractor/okta:FuzzHookDelivery ./extractor/okta:FuzzTransform
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
+
+# soak is what is too slow for CI: the fault and abuse tests at
+# SOAK_SCALE times the load (more users, pages, hook requests and slow
+# connections), each repeated SOAK_COUNT times, then every fuzz target for
+# SOAK_FUZZTIME. It starts its own Neo4j, like make test, and prints what it ran.
+SOAK_SCALE    ?= 10
+SOAK_COUNT    ?= 3
+SOAK_FUZZTIME ?= 60s
+SOAK_TESTS    := ^(TestOktaFaults|TestCLIOktaFaultsDeactivateNobody|TestServeHookAbuse|TestSecretCanaries)$$
+soak: build
+	@echo "soak: $(SOAK_TESTS) x$(SOAK_COUNT) at scale $(SOAK_SCALE) (-race), then fuzz targets $(FUZZ_TARGETS) for $(SOAK_FUZZTIME) each"
+	OKTASYNC_SOAK_SCALE=$(SOAK_SCALE) scripts/with-neo4j scripts/gotest -race -count=$(SOAK_COUNT) -p 1 -timeout 60m \
+		-run '$(SOAK_TESTS)' ./extractor/okta/ ./cmd/oktasync/
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(SOAK_FUZZTIME)
+	@echo "soak: done: $(SOAK_TESTS) x$(SOAK_COUNT) at scale $(SOAK_SCALE); fuzzed $(FUZZ_TARGETS) for $(SOAK_FUZZTIME) each"
 
 # unit runs only what needs no Neo4j (integration tests skip outside CI).
 unit:

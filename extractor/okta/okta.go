@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -30,12 +31,18 @@ type APIError struct {
 	Status  int
 	Code    string // Okta errorCode, e.g. E0000011
 	Summary string // Okta errorSummary
+	// Attempts is how many times a 5xx was tried before giving up (0 for
+	// answers that are not retried).
+	Attempts int
 }
 
 func (e *APIError) Error() string {
 	if e.Status == 0 {
 		// The SDK drops the status of OAuth token-endpoint answers.
 		return fmt.Sprintf("okta: token request refused: %s: %s", e.Code, e.Summary)
+	}
+	if e.Attempts > 0 {
+		return fmt.Sprintf("okta: HTTP %d %s: %s (after %d attempts)", e.Status, e.Code, e.Summary, e.Attempts)
 	}
 	return fmt.Sprintf("okta: HTTP %d %s: %s", e.Status, e.Code, e.Summary)
 }
@@ -68,6 +75,7 @@ type Stats = extractor.Stats
 // Extractor reads users from one Okta org.
 type Extractor struct {
 	cfg      Config
+	orgURL   *url.URL // for checking next links
 	log      *zap.Logger
 	client   *okta.Client
 	counters *Counters
@@ -150,7 +158,11 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*Extractor, error) {
 		// The SDK's messages can quote the URL but never the token.
 		return nil, fmt.Errorf("okta: configure client: %w", err)
 	}
-	return &Extractor{cfg: cfg, log: log.With(zap.String("stage", "extractor"), zap.String("source", "okta")), client: client, counters: counters}, nil
+	orgURL, err := url.Parse(cfg.OrgURL)
+	if err != nil {
+		return nil, fmt.Errorf("okta.org_url: %w", err)
+	}
+	return &Extractor{cfg: cfg, orgURL: orgURL, log: log.With(zap.String("stage", "extractor"), zap.String("source", "okta")), client: client, counters: counters}, nil
 }
 
 func defaultTransport() http.RoundTripper {
@@ -215,26 +227,91 @@ func (e *Extractor) list(ctx context.Context, filter string, fn func(context.Con
 	if filter != "" {
 		qp.Filter = filter
 	}
+	what := "list users"
+	if filter != "" {
+		what = fmt.Sprintf("list users (filter %s)", filter)
+	}
+	// requested maps each page URL fetched in this pass to its page number,
+	// so a next link that leads back is caught instead of paging forever.
+	// One short string per page: 5,000 for a million users.
+	requested := map[string]int{}
 	var resp *okta.Response
 	for page := 1; ; page++ {
 		users, next, err := e.fetch(ctx, qp, resp)
 		if err != nil {
-			what := "list users"
-			if filter != "" {
-				what = fmt.Sprintf("list users (filter %s)", filter)
-			}
 			return fmt.Errorf("%s, page %d: %w", what, page, err)
 		}
 		e.pages.Add(1)
 		e.read.Add(int64(len(users)))
+		if next != nil && next.Response != nil && next.Request != nil {
+			requested[pageKey(next.Request.URL)] = page
+		}
 		if err := fn(ctx, e.mapPage(users)); err != nil {
 			return err
 		}
 		if next == nil || !next.HasNextPage() {
 			return nil
 		}
+		if err := e.checkNext(next, requested); err != nil {
+			return fmt.Errorf("%s, page %d: %w", what, page, err)
+		}
 		resp = next
 	}
+}
+
+// PagingError means Okta's Link rel="next" could not be followed safely:
+// it points away from the org, or back to a page already read. The read is
+// incomplete, so nothing may be deactivated.
+type PagingError struct{ Reason string }
+
+func (e *PagingError) Error() string { return "okta: bad next link: " + e.Reason }
+
+// checkNext refuses a next link to another host or path (the SDK would
+// send the credential with it) and one that repeats a page of this pass.
+func (e *Extractor) checkNext(resp *okta.Response, requested map[string]int) error {
+	for _, link := range resp.Header.Values("Link") {
+		target, params, _ := strings.Cut(link, ";")
+		if !strings.Contains(params, `rel="next"`) {
+			continue
+		}
+		raw := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(target), "<"), ">")
+		u, err := url.Parse(raw)
+		if err != nil {
+			return &PagingError{Reason: "it does not parse as a URL"}
+		}
+		if u.IsAbs() && !sameOrigin(u, e.orgURL) {
+			return &PagingError{Reason: fmt.Sprintf("it points to %s://%s, not the org %s://%s; refusing to follow it (the credential would go with it)",
+				u.Scheme, u.Host, e.orgURL.Scheme, e.orgURL.Host)}
+		}
+		if p := strings.TrimSuffix(u.Path, "/"); p != "/api/v1/users" {
+			return &PagingError{Reason: fmt.Sprintf("it points to path %q, not /api/v1/users", u.Path)}
+		}
+	}
+	u, err := url.Parse(resp.NextPage)
+	if err != nil {
+		return &PagingError{Reason: "it does not parse as a URL"}
+	}
+	if prev, seen := requested[pageKey(u)]; seen {
+		return &PagingError{Reason: fmt.Sprintf("it leads back to page %d, so paging would never end", prev)}
+	}
+	return nil
+}
+
+// pageKey is a page URL's path and sorted query: the identity of a page.
+func pageKey(u *url.URL) string { return u.Path + "?" + u.Query().Encode() }
+
+// sameOrigin compares scheme and host, default ports made explicit.
+func sameOrigin(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if strings.EqualFold(u.Scheme, "http") {
+			return "80"
+		}
+		return "443"
+	}
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }
 
 // fetch reads one page: the first with ListUsers, the next ones by
@@ -268,21 +345,39 @@ func (e *Extractor) fetch(ctx context.Context, qp *query.Params, prev *okta.Resp
 		// ctx is alive, so a context error is the attempt's own deadline
 		// (RequestTimeout) expiring while the SDK read the body.
 		bodyTimeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+		var readErr *bodyReadError
+		lost := !bodyTimeout && errors.As(err, &readErr)
 		if !(bodyTimeout || retryableBody(err)) || attempt >= e.cfg.MaxRetries {
-			if bodyTimeout {
+			switch {
+			case bodyTimeout:
 				err = &TransportError{Attempts: attempt + 1, Cause: "reading the page body: " + err.Error()}
+			case lost:
+				err = &TransportError{Attempts: attempt + 1, Cause: "connection lost while reading the page body: " + err.Error()}
+			case retryableBody(err):
+				err = &MalformedPageError{Attempts: attempt + 1, Cause: err.Error()}
 			}
 			return nil, nil, err
 		}
 		e.counters.Retries.Add(1)
-		e.log.Debug("retrying malformed Okta page", zap.Int("attempt", attempt+1), zap.Error(err))
+		e.log.Debug("retrying an unreadable Okta page", zap.Int("attempt", attempt+1), zap.Bool("connection_lost", lost), zap.Error(err))
 		if err := sleepCtx(ctx, backoffDelay(e.cfg.RetryBackoff, attempt+1)); err != nil {
 			return nil, nil, err
 		}
 	}
 }
 
-var errEmptyPage = errors.New("okta: page body is empty or null")
+var errEmptyPage = errors.New("the page body is empty or null")
+
+// MalformedPageError means Okta answered a page with 200 but a body that
+// did not decode as a list of users, on every attempt.
+type MalformedPageError struct {
+	Attempts int
+	Cause    string
+}
+
+func (e *MalformedPageError) Error() string {
+	return fmt.Sprintf("okta returned a malformed page after %d attempts: %s", e.Attempts, e.Cause)
+}
 
 // Ping checks that Okta answers and accepts the credentials, with one
 // one-user list request (readiness probes).
@@ -329,9 +424,10 @@ func classify(err error, resp *okta.Response) error {
 	}
 	var oe *okta.Error
 	if errors.As(err, &oe) {
-		status := 0
+		status, attempts := 0, 0
 		if resp != nil && resp.Response != nil {
 			status = resp.StatusCode
+			attempts, _ = strconv.Atoi(resp.Header.Get(attemptsHeader))
 		}
 		summary := oe.ErrorSummary
 		if summary == "" {
@@ -341,7 +437,7 @@ func classify(err error, resp *okta.Response) error {
 		if code == "" {
 			code = oe.ErrorMessage
 		}
-		return &APIError{Status: status, Code: code, Summary: summary}
+		return &APIError{Status: status, Code: code, Summary: summary, Attempts: attempts}
 	}
 	return err
 }

@@ -41,11 +41,11 @@ func (m Mapping) Transform(u *okta.User) (extractor.User, string) {
 	case action == StatusSkip:
 		return extractor.User{}, SkipStatus
 	}
-	email := Normalize(str(p, "email"))
+	email := Normalize(identity(p, "email"))
 	if !UsableEmail(email) {
 		return extractor.User{}, SkipNoEmail
 	}
-	login := Normalize(str(p, "login"))
+	login := Normalize(identity(p, "login"))
 	key := email
 	if m.Key == KeyLogin {
 		key = login
@@ -82,11 +82,11 @@ func (m Mapping) Transform(u *okta.User) (extractor.User, string) {
 	}
 	switch m.Manager.Source {
 	case ManagerFromManagerID:
-		if id := strings.TrimSpace(str(p, "managerId")); id != "" && id != u.Id {
+		if id := strings.TrimSpace(identity(p, "managerId")); id != "" && id != u.Id {
 			out.Manager = extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: id}
 		}
 	case ManagerFromAttribute:
-		if ref := Normalize(str(p, m.Manager.Attribute)); usableKey(ref) && ref != key {
+		if ref := Normalize(identity(p, m.Manager.Attribute)); usableKey(ref) && ref != key {
 			out.Manager = extractor.ManagerRef{Kind: extractor.ManagerByKey, Value: ref}
 		}
 	}
@@ -160,6 +160,14 @@ func str(p okta.UserProfile, key string) string {
 		}
 		return string(b)
 	}
+}
+
+// identity reads an attribute that identifies a user (email, login, a
+// manager reference) only if it is a string: an object or a number there is
+// bad data, and its JSON text could otherwise pass for an email address.
+func identity(p okta.UserProfile, key string) string {
+	v, _ := p[key].(string)
+	return v
 }
 
 // value converts a profile value to a Neo4j- and CSV-friendly scalar: a

@@ -37,6 +37,10 @@ func (e *TransportError) Error() string {
 	return fmt.Sprintf("okta unreachable after %d attempts: %s", e.Attempts, e.Cause)
 }
 
+// attemptsHeader carries the attempt count of a final 5xx from the
+// transport, through the SDK, to the APIError (it is never sent anywhere).
+const attemptsHeader = "X-Oktasync-Attempts"
+
 // Counters are the Okta traffic numbers of a run. Safe for concurrent use.
 type Counters struct {
 	Requests    atomic.Int64 // HTTP attempts sent
@@ -163,6 +167,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 					return nil, &TransportError{Attempts: failures, Cause: "read error body: " + rerr.Error()}
 				}
 				resp.Body = io.NopCloser(bytes.NewReader(body))
+				resp.Header.Set(attemptsHeader, strconv.Itoa(failures))
 				return resp, nil
 			}
 			drain(resp)
@@ -288,11 +293,27 @@ func drain(resp *http.Response) {
 	resp.Body.Close()
 }
 
-// cancelBody releases the attempt's deadline when the SDK closes the body.
+// cancelBody releases the attempt's deadline when the SDK closes the body,
+// and marks read errors as such: a connection lost mid-body must not be
+// mistaken for a body that arrived whole but did not decode.
 type cancelBody struct {
 	io.ReadCloser
 	cancel context.CancelFunc
 }
+
+func (b *cancelBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = &bodyReadError{err: err}
+	}
+	return n, err
+}
+
+// bodyReadError is a failure to read a response body off the network.
+type bodyReadError struct{ err error }
+
+func (e *bodyReadError) Error() string { return e.err.Error() }
+func (e *bodyReadError) Unwrap() error { return e.err }
 
 func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()

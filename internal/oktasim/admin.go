@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -229,6 +230,18 @@ type faultsJSON struct {
 	MalformedRate float64 `json:"malformed_rate"`
 	LatencyMS     int64   `json:"latency_ms"`
 	FailAfter     int     `json:"fail_after"`
+	RateLimitRate float64 `json:"rate_limit_rate"`
+	HangRate      float64 `json:"hang_rate"`
+	BodyResetRate float64 `json:"body_reset_rate"`
+	StallRate     float64 `json:"stall_rate"`
+	GarbageRate   float64 `json:"garbage_rate"`
+	NextLink      string  `json:"next_link"`
+	NextHost      string  `json:"next_host"`
+}
+
+func toFaultsJSON(f Faults) faultsJSON {
+	return faultsJSON{f.ErrorRate, f.ResetRate, f.MalformedRate, f.Latency.Milliseconds(), f.FailAfter,
+		f.RateLimitRate, f.HangRate, f.BodyResetRate, f.StallRate, f.GarbageRate, f.NextLink, f.NextHost}
 }
 
 func (s *Server) adminRoutes(mux *http.ServeMux) {
@@ -262,7 +275,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	})
 	handle("GET /admin/faults", func(w http.ResponseWriter, r *http.Request) error {
 		f := s.Faults()
-		writeJSON(w, http.StatusOK, faultsJSON{f.ErrorRate, f.ResetRate, f.MalformedRate, f.Latency.Milliseconds(), f.FailAfter})
+		writeJSON(w, http.StatusOK, toFaultsJSON(f))
 		return nil
 	})
 	handle("PUT /admin/faults", s.adminSetFaults)
@@ -422,13 +435,27 @@ func (s *Server) adminSetFaults(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var errs []error
-	for name, v := range map[string]float64{"error_rate": f.ErrorRate, "reset_rate": f.ResetRate, "malformed_rate": f.MalformedRate} {
-		if v < 0 || v > 1 {
+	for name, v := range map[string]float64{"error_rate": f.ErrorRate, "reset_rate": f.ResetRate, "malformed_rate": f.MalformedRate,
+		"rate_limit_rate": f.RateLimitRate, "hang_rate": f.HangRate, "body_reset_rate": f.BodyResetRate, "stall_rate": f.StallRate, "garbage_rate": f.GarbageRate} {
+		if !(v >= 0 && v <= 1) { // NaN fails too
 			errs = append(errs, fmt.Errorf("%s must be within [0, 1], got %g", name, v))
 		}
 	}
-	if f.ErrorRate+f.ResetRate > 1 {
-		errs = append(errs, fmt.Errorf("error_rate + reset_rate must not exceed 1"))
+	if f.ErrorRate+f.ResetRate+f.RateLimitRate+f.HangRate > 1 {
+		errs = append(errs, fmt.Errorf("error_rate + reset_rate + rate_limit_rate + hang_rate must not exceed 1"))
+	}
+	if f.MalformedRate+f.GarbageRate+f.BodyResetRate+f.StallRate > 1 {
+		errs = append(errs, fmt.Errorf("malformed_rate + garbage_rate + body_reset_rate + stall_rate must not exceed 1"))
+	}
+	switch f.NextLink {
+	case "", NextRepeat, NextCycle:
+	default:
+		errs = append(errs, fmt.Errorf("next_link must be %q, %q or empty, got %q", NextRepeat, NextCycle, f.NextLink))
+	}
+	if f.NextHost != "" {
+		if u, err := url.Parse(f.NextHost); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("next_host must be scheme://host[:port], got %q", f.NextHost))
+		}
 	}
 	if f.LatencyMS < 0 {
 		errs = append(errs, fmt.Errorf("latency_ms must not be negative"))
@@ -446,6 +473,13 @@ func (s *Server) adminSetFaults(w http.ResponseWriter, r *http.Request) error {
 		MalformedRate: f.MalformedRate,
 		Latency:       time.Duration(f.LatencyMS) * time.Millisecond,
 		FailAfter:     f.FailAfter,
+		RateLimitRate: f.RateLimitRate,
+		HangRate:      f.HangRate,
+		BodyResetRate: f.BodyResetRate,
+		StallRate:     f.StallRate,
+		GarbageRate:   f.GarbageRate,
+		NextLink:      f.NextLink,
+		NextHost:      f.NextHost,
 	})
 	writeJSON(w, http.StatusOK, f)
 	return nil

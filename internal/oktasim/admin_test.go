@@ -289,6 +289,22 @@ func TestAdminHTTP(t *testing.T) {
 	if m["error_rate"] != float64(1) || m["latency_ms"] != float64(1) {
 		t.Fatalf("GET /admin/faults: %v", m)
 	}
+	// The faults added for the fault matrix round-trip, and bad values are refused.
+	resp, m = admin(http.MethodPut, "/admin/faults", `{"rate_limit_rate":0.1,"hang_rate":0.2,"body_reset_rate":0.3,"stall_rate":0.1,"garbage_rate":0.2,"next_link":"cycle","next_host":"http://127.0.0.1:9"}`)
+	wantStatus(resp, m, http.StatusOK)
+	if f := sim.Faults(); f.RateLimitRate != 0.1 || f.HangRate != 0.2 || f.BodyResetRate != 0.3 || f.StallRate != 0.1 ||
+		f.GarbageRate != 0.2 || f.NextLink != oktasim.NextCycle || f.NextHost != "http://127.0.0.1:9" {
+		t.Fatalf("faults %+v", f)
+	}
+	resp, m = admin(http.MethodGet, "/admin/faults", "")
+	if m["next_link"] != "cycle" || m["body_reset_rate"] != 0.3 {
+		t.Fatalf("GET /admin/faults: %v", m)
+	}
+	for _, bad := range []string{`{"hang_rate":1.5}`, `{"rate_limit_rate":0.6,"error_rate":0.6}`, `{"stall_rate":0.6,"malformed_rate":0.6}`,
+		`{"next_link":"sideways"}`, `{"next_host":"ftp://x"}`, `{"next_host":"http://x/path"}`} {
+		resp, m = admin(http.MethodPut, "/admin/faults", bad)
+		wantStatus(resp, m, http.StatusBadRequest)
+	}
 	resp, m = admin(http.MethodPut, "/admin/faults", `{}`)
 	wantStatus(resp, m, http.StatusOK)
 

@@ -75,6 +75,13 @@ func (s *Server) api(bucket string, h http.HandlerFunc) http.Handler {
 		case faultError:
 			s.writeOktaError(w, http.StatusInternalServerError, "E0000009", "Internal Server Error")
 			return
+		case faultRateLimit:
+			s.stormRateLimit(w)
+			return
+		case faultHang:
+			s.st.hangs.Add(1)
+			waitForClient(r)
+			return
 		}
 		h(w, r)
 	})
@@ -116,10 +123,13 @@ func (s *Server) authorized(r *http.Request) bool {
 
 type fault int
 
+// The order is that of the rates given to pick.
 const (
 	faultNone fault = iota
 	faultReset
 	faultError
+	faultRateLimit
+	faultHang
 )
 
 func (s *Server) decideFault() fault {
@@ -129,29 +139,84 @@ func (s *Server) decideFault() fault {
 	if f.FailAfter > 0 && s.goodPages >= f.FailAfter {
 		return faultError
 	}
-	if f.ResetRate <= 0 && f.ErrorRate <= 0 {
-		return faultNone
-	}
-	x := s.faultRNG.Float64()
-	switch {
-	case x < f.ResetRate:
-		return faultReset
-	case x < f.ResetRate+f.ErrorRate:
-		return faultError
-	}
-	return faultNone
+	return fault(s.pick(f.ResetRate, f.ErrorRate, f.RateLimitRate, f.HangRate))
 }
 
-// listPageMalformed decides whether a list page is served truncated, and
-// counts well-formed pages toward FailAfter.
-func (s *Server) listPageMalformed() bool {
+// pick draws once from the fault RNG (only if some rate is positive) and
+// returns i+1 when the draw falls in the i-th of the consecutive ranges
+// rates mark out of [0, 1), else 0. Callers hold faultMu.
+func (s *Server) pick(rates ...float64) int {
+	any := false
+	for _, r := range rates {
+		any = any || r > 0
+	}
+	if !any {
+		return 0
+	}
+	x, edge := s.faultRNG.Float64(), 0.0
+	for i, r := range rates {
+		edge += r
+		if x < edge {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// pageFault is what goes wrong with the body of one list page, in the
+// order of the rates given to pick.
+type pageFault int
+
+const (
+	pageOK        pageFault = iota
+	pageTruncated           // status 200, half the JSON, correct Content-Length
+	pageGarbage             // status 200, not JSON at all
+	pageReset               // status 200, half the body, then the connection closes
+	pageStall               // status 200, half the body, then nothing
+)
+
+// listPageFault decides what happens to a list page's body, and counts
+// well-formed pages toward FailAfter.
+func (s *Server) listPageFault() pageFault {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
-	if s.faults.MalformedRate > 0 && s.faultRNG.Float64() < s.faults.MalformedRate {
-		return true
+	f := s.faults
+	if p := pageFault(s.pick(f.MalformedRate, f.GarbageRate, f.BodyResetRate, f.StallRate)); p != pageOK {
+		return p
 	}
 	s.goodPages++
-	return false
+	return pageOK
+}
+
+// stormRateLimit answers 429 with an exhausted budget that resets at the
+// end of the current window, as Okta does under a storm of other clients.
+func (s *Server) stormRateLimit(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("X-Rate-Limit-Limit", strconv.Itoa(s.cfg.RateLimit))
+	h.Set("X-Rate-Limit-Remaining", "0")
+	h.Set("X-Rate-Limit-Reset", strconv.FormatInt(s.now().Add(s.cfg.RateWindow).Add(time.Second-1).Unix(), 10))
+	s.st.rateLimited.Add(1)
+	s.writeOktaError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
+}
+
+// writeHalf announces the whole body, sends its first half and flushes.
+func writeHalf(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body[:len(body)/2])
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// waitForClient blocks until the client gives up, or HangMax passes.
+func waitForClient(r *http.Request) {
+	t := time.NewTimer(HangMax)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
 }
 
 // resetConn closes the connection without writing a response.
@@ -279,21 +344,49 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		self += "?" + r.URL.RawQuery
 	}
 	h.Add("Link", "<"+self+`>; rel="self"`)
-	if more && mode != listQ {
+	faults := s.Faults()
+	nextBase := base
+	if faults.NextHost != "" {
+		nextBase = strings.TrimSuffix(faults.NextHost, "/")
+	}
+	switch {
+	case faults.NextLink == NextRepeat && mode != listQ:
+		h.Add("Link", "<"+nextBase+strings.TrimPrefix(self, base)+`>; rel="next"`)
+	case faults.NextLink == NextCycle && mode != listQ && after != "":
+		first := url.Values{}
+		first.Set("limit", strconv.Itoa(limit))
+		if keepKey != "" {
+			first.Set(keepKey, keepExpr)
+		}
+		h.Add("Link", "<"+nextBase+"/api/v1/users?"+first.Encode()+`>; rel="next"`)
+	case more && mode != listQ:
 		next := url.Values{}
 		next.Set("after", base64.RawURLEncoding.EncodeToString([]byte(lastID)))
 		next.Set("limit", strconv.Itoa(limit))
 		if keepKey != "" {
 			next.Set(keepKey, keepExpr)
 		}
-		h.Add("Link", "<"+base+"/api/v1/users?"+next.Encode()+`>; rel="next"`)
+		h.Add("Link", "<"+nextBase+"/api/v1/users?"+next.Encode()+`>; rel="next"`)
 	}
 	h.Set("Content-Type", "application/json")
 	body := buf.Bytes()
-	if s.listPageMalformed() {
+	switch s.listPageFault() {
+	case pageTruncated:
 		s.st.malformed.Add(1)
 		body = body[:max(1, len(body)/2)]
-	} else {
+	case pageGarbage:
+		s.st.malformed.Add(1)
+		body = []byte("<html><body><h1>502 Bad Gateway</h1></body></html>\n")
+	case pageReset:
+		s.st.resets.Add(1)
+		writeHalf(w, body)
+		panic(http.ErrAbortHandler) // closes the connection mid-body
+	case pageStall:
+		s.st.hangs.Add(1)
+		writeHalf(w, body)
+		waitForClient(r)
+		return
+	default:
 		s.st.listPages.Add(1)
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -38,7 +38,9 @@
 //	DELETE /admin/users/{id}            hard delete -> 204
 //	GET    /admin/stats                 Stats
 //	GET    /admin/faults, PUT /admin/faults
-//	       {"error_rate", "reset_rate", "malformed_rate", "latency_ms", "fail_after"}
+//	       {"error_rate", "reset_rate", "malformed_rate", "latency_ms", "fail_after",
+//	        "rate_limit_rate", "hang_rate", "body_reset_rate", "stall_rate",
+//	        "garbage_rate", "next_link", "next_host"}
 //	POST   /admin/ratelimits/reset      restore every rate-limit budget -> 204
 //	GET    /admin/hooks                 {"hooks": [HookStats...]}
 //	POST   /admin/hooks/flush           deliver every pending event now; {"hooks", "errors"}
@@ -157,7 +159,42 @@ type Faults struct {
 	// FailAfter, if > 0, makes every API request fail with 500 once this
 	// many list pages have been served successfully since SetFaults.
 	FailAfter int
+
+	// RateLimitRate is the fraction of API requests answered with 429 (and
+	// X-Rate-Limit-Remaining 0) whatever the bucket's budget: a 429 storm.
+	RateLimitRate float64
+	// HangRate is the fraction of API requests that never answer: the
+	// handler waits until the client gives up (at most HangMax).
+	HangRate float64
+
+	// BodyResetRate is the fraction of list pages whose connection is
+	// closed halfway through the body (status 200 and headers already sent).
+	BodyResetRate float64
+	// StallRate is the fraction of list pages that send half the body and
+	// then stop sending until the client gives up (at most HangMax).
+	StallRate float64
+	// GarbageRate is the fraction of list pages answered 200 with a body
+	// that is not JSON at all (an HTML error page labelled application/json).
+	GarbageRate float64
+
+	// NextLink corrupts the Link rel="next" of list pages: NextRepeat makes
+	// every page's next link its own URL, NextCycle makes every page after
+	// the first link back to the first page. "" is Okta's behaviour.
+	NextLink string
+	// NextHost, if set (scheme://host[:port]), is the base URL of every
+	// next link instead of the org's.
+	NextHost string
 }
+
+// NextLink modes of Faults.
+const (
+	NextRepeat = "repeat"
+	NextCycle  = "cycle"
+)
+
+// HangMax bounds how long a hanging or stalled response waits for its
+// client to give up.
+const HangMax = time.Minute
 
 // Stats are counters since New. Request counters count every request that
 // reached the endpoint, whatever its outcome.
@@ -175,8 +212,10 @@ type Stats struct {
 	RateLimited int64 `json:"rate_limited"`
 	// ServerErrors counts 5xx responses.
 	ServerErrors int64 `json:"server_errors"`
-	// Resets counts connections closed without a response.
+	// Resets counts connections closed without a response or mid-body.
 	Resets int64 `json:"resets"`
+	// Hangs counts requests left hanging and list bodies stalled.
+	Hangs int64 `json:"hangs"`
 	// Unauthorized counts 401 responses from /api/v1/.
 	Unauthorized int64 `json:"unauthorized"`
 	// TokensIssued counts access tokens issued by the token endpoint.
@@ -252,6 +291,7 @@ type counters struct {
 	listUsers, getUser, token, otherAPI, admin atomic.Int64
 	listPages, malformed, rateLimited          atomic.Int64
 	serverErrors, resets, unauthorized, issued atomic.Int64
+	hangs                                      atomic.Int64
 }
 
 // New validates cfg and generates the org. It performs no I/O.
@@ -350,6 +390,7 @@ func (s *Server) Stats() Stats {
 		RateLimited:       s.st.rateLimited.Load(),
 		ServerErrors:      s.st.serverErrors.Load(),
 		Resets:            s.st.resets.Load(),
+		Hangs:             s.st.hangs.Load(),
 		Unauthorized:      s.st.unauthorized.Load(),
 		TokensIssued:      s.st.issued.Load(),
 	}

@@ -19,20 +19,23 @@ import (
 
 	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/okta/okta-sdk-golang/v2/okta/query"
+	"go.uber.org/goleak"
 
 	"github.com/oktasync/oktasync/internal/oktasim"
 	"github.com/oktasync/oktasync/internal/oktasim/oktasimtest"
 )
 
 // TestMain removes OKTA_* variables: the SDK reads them automatically and a
-// stray one would change (or break) every client built here.
+// stray one would change (or break) every client built here. It fails the
+// run if any goroutine (a hook delivery loop, a hanging fault handler)
+// outlives the tests.
 func TestMain(m *testing.M) {
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "OKTA_") {
 			_ = os.Unsetenv(k)
 		}
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m, oktasimtest.IgnoreSDKTokenCache)
 }
 
 // newClient builds an SDK client with every setting explicit.

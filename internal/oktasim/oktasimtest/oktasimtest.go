@@ -5,8 +5,12 @@
 package oktasimtest
 
 import (
+	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+
+	"go.uber.org/goleak"
 
 	"github.com/oktasync/oktasync/internal/oktasim"
 )
@@ -24,4 +28,42 @@ func Start(t testing.TB, cfg oktasim.Config) (*oktasim.Server, string) {
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	return s, ts.URL
+}
+
+// IgnoreSDKTokenCache is a goleak option for packages that build
+// okta-sdk-golang v2 clients: each client starts a go-cache janitor for its
+// OAuth token cache. It is not a leak: go-cache stops it by finalizer once
+// the client is garbage, which goleak does not wait for.
+var IgnoreSDKTokenCache = goleak.IgnoreTopFunction("github.com/patrickmn/go-cache.(*janitor).Run")
+
+// OtherHost is a server that is not the Okta org, for next links that
+// point elsewhere. It answers every request with an empty user list and
+// counts what it received.
+type OtherHost struct {
+	URL      string
+	hits     atomic.Int32
+	withAuth atomic.Int32
+}
+
+// StartOtherHost starts an OtherHost, closed when the test ends.
+func StartOtherHost(t testing.TB) *OtherHost {
+	t.Helper()
+	o := &OtherHost{}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.hits.Add(1)
+		if r.Header.Get("Authorization") != "" {
+			o.withAuth.Add(1)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte("[]"))
+	}))
+	t.Cleanup(ts.Close)
+	o.URL = ts.URL
+	return o
+}
+
+// Requests returns how many requests reached the host, and how many of
+// them carried an Authorization header.
+func (o *OtherHost) Requests() (total, withAuth int) {
+	return int(o.hits.Load()), int(o.withAuth.Load())
 }
