@@ -279,16 +279,17 @@ func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, fu
 		w, wctx := errgroup.WithContext(gctx)
 		w.SetLimit(r.writers())
 		err := r.stage(wctx, pages, stager, w, &maxSeen)
-		// Stop the writers on a staging error, and wait for them always.
-		return errors.Join(err, w.Wait())
+		// Wait for the writers always. A staging failure of its own is the
+		// cause; a cancelled stage was stopped by a writer's failure.
+		werr := w.Wait()
+		if err != nil && (werr == nil || !errors.Is(err, context.Canceled)) {
+			return err
+		}
+		return werr
 	})
-	err := g.Wait()
-	if err != nil {
-		// The first error is the cause; a cancellation it caused elsewhere
-		// is not worth reporting.
-		return maxSeen, firstCause(err)
-	}
-	return maxSeen, nil
+	// g returns the first error, the cause: the cancellations it then
+	// caused in the other goroutine come later.
+	return maxSeen, g.Wait()
 }
 
 // stage turns pages into batches and hands each full batch to a writer. It
@@ -445,27 +446,4 @@ func (r *syncRun) reconcile(ctx context.Context, rec publisher.Reconciler) error
 	n, err := rec.Deactivate(ctx, r.values, r.Config.BatchSize)
 	sum.DeactivatedMissing = n
 	return err
-}
-
-// firstCause unwraps errors.Join to its first error that is not a bare
-// cancellation, so the error a run reports is the one that stopped it.
-func firstCause(err error) error {
-	var all []error
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
-		all = append(all, e)
-	}
-	walk(err)
-	for _, e := range all {
-		if !errors.Is(e, context.Canceled) {
-			return e
-		}
-	}
-	return all[0]
 }
