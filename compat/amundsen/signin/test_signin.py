@@ -102,11 +102,15 @@ def test_stock_settings_fail_for_a_mixed_case_email(world, driver):
     assert resp.status_code == HTTPStatus.OK, resp.text
     assert resp.json()['user']['user_id'] == key and resp.json()['user']['full_name'] == 'Mary Major'
 
-    # Remove the stray stub the stock settings made (and its FOLLOW), so the graph is as before.
+    # The README's one-off clean-up moves the stub's bookmark onto the synced user.
     with driver.session() as session:
-        session.run('MATCH (u:User {key: $k}) WHERE u.okta_id IS NULL DETACH DELETE u',
-                    k='Mary.Major@Acme.com').consume()
-    assert len(sh.user_nodes(driver, key)) == 1
+        adopted = session.run((sh.HERE / 'adopt_case_variant_bookmarks.cypher').read_text()).single()['adopted']
+    assert adopted == 1
+    nodes = sh.user_nodes(driver, key)
+    assert [(n['key'], n['okta_id']) for n in nodes] == [(key, world.okta_ids['mixed2'])]
+    resp = b.api('GET', '/api/metadata/v0/user/bookmark')
+    assert resp.status_code == HTTPStatus.OK, resp.text
+    assert [t['key'] for t in resp.json()['bookmarks']['table']] == [sh.TABLE_KEY]
 
 
 def test_custom_claim_works_with_the_stock_config(world):
