@@ -219,7 +219,10 @@ def user_nodes(driver, key: str) -> List[Dict[str, Any]]:
 
 # --------------------------------------------------------------------------- the org and the stack
 
-DATABASE, CLUSTER, SCHEMA, TABLE = 'hive', 'gold', 'sales', 'orders_by_region'
+# Not test_okta_changes.py's database and cluster: databuilder's TableMetadata remembers, in
+# class-level sets, the Database/Cluster/Schema nodes it already emitted in this process, and would
+# skip them for a later module whose fresh database lacks them.
+DATABASE, CLUSTER, SCHEMA, TABLE = 'snowflake', 'signin', 'sales', 'orders_by_region'
 TABLE_KEY = f'{DATABASE}://{CLUSTER}.{SCHEMA}/{TABLE}'
 OWNERS = 20
 
