@@ -66,11 +66,13 @@ def test_a_bookmark_lands_on_the_synced_node(world, driver):
     key = world.key['mixed']
     b = world.browser('recommended')
     b.sign_in('john.smith@acme.com')
+    before = world.sim.stats()
     resp = b.api('PUT', '/api/metadata/v0/user/bookmark', json={'type': 'table', 'key': sh.TABLE_KEY})
     assert resp.status_code == HTTPStatus.OK, resp.text
     resp = b.api('GET', '/api/metadata/v0/user/bookmark')
     assert resp.status_code == HTTPStatus.OK, resp.text
     assert [t['key'] for t in resp.json()['bookmarks']['table']] == [sh.TABLE_KEY]
+    assert sh.users_api_requests(world.sim.stats()) == sh.users_api_requests(before)
     nodes = sh.user_nodes(driver, key)
     assert len(nodes) == 1 and nodes[0]['key'] == key and nodes[0]['okta_id'] == world.okta_ids['mixed'], nodes
     with driver.session() as session:
