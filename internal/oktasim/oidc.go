@@ -500,6 +500,11 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, server string, r
 	sess := &oidcSession{userID: userID, authTime: now, expires: now.Add(oidcSessionTTL)}
 	o := &s.oidc
 	o.mu.Lock()
+	for k, old := range o.sessions {
+		if !now.Before(old.expires) {
+			delete(o.sessions, k)
+		}
+	}
 	o.sessions[sid] = sess
 	o.mu.Unlock()
 	s.oidc.signIns.Add(1)
