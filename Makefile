@@ -43,9 +43,11 @@ test: vet lint build compat-venv fuzz
 compat: build compat-venv
 	if [[ -n "$${NEO4J_TEST_URI:-}" ]]; then $(COMPAT_PYTEST); else scripts/with-neo4j bash -c '$(COMPAT_PYTEST)'; fi
 
-# compat-venv creates or refreshes compat/amundsen/.venv (cached; rebuilt when the pins change).
+# compat-venv creates or refreshes compat/amundsen/.venv (cached; rebuilt when the pins change),
+# and compat/amundsen/signin/.venv, the sign-in harness's Amundsen frontend with flaskoidc.
 compat-venv:
 	$(COMPAT)/ensure-venv
+	$(COMPAT)/ensure-venv signin
 
 # compat-run: the harness's pytest against $NEO4J_TEST_URI; fails (never skips) if it is unset.
 compat-run: build compat-venv

@@ -1,6 +1,7 @@
 // Command oktasim serves a simulated Okta org (Users API, OAuth token
-// endpoint, rate limits, injectable faults and an admin API) for tests,
-// `make demo` and benchmarks.
+// endpoint, OIDC sign-in, rate limits, injectable faults and an admin API)
+// for tests, `make demo` and benchmarks. OIDC apps are registered through
+// the admin API (POST /admin/oidc/apps; see package oktasim).
 //
 // Usage:
 //

@@ -285,6 +285,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 		return nil
 	})
 	s.adminHookRoutes(handle)
+	s.adminOIDCRoutes(handle)
 	handle("/admin/", func(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("%w: no admin route for %s %s", ErrNotFound, r.Method, r.URL.Path)
 	})

@@ -29,6 +29,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/users/{idOrLogin}", s.api(bucketGetUser, s.getUser))
 	mux.Handle("/api/v1/", s.api(bucketOther, s.apiFallback))
 	mux.HandleFunc("/oauth2/v1/token", s.token)
+	s.oidcRoutes(mux)
 	s.adminRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeOktaError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.URL.Path)

@@ -26,6 +26,11 @@
 // of the previous page, so paging stays consistent while users change. A
 // plain list and q omit DEPROVISIONED users; filter and search include them.
 //
+// OpenID Connect sign-in (the org authorization server's /.well-known,
+// /oauth2/v1/authorize, keys, userinfo, logout and the authorization_code
+// and refresh_token grants, plus custom authorization servers) is described
+// in oidc.go.
+//
 // Admin API (no authentication, JSON in and out, errors as {"error": "..."}):
 //
 //	GET    /admin/users                 every user (DEPROVISIONED included) as Okta JSON
@@ -279,6 +284,8 @@ type Server struct {
 	tokMu  sync.Mutex
 	tokens map[string]time.Time // access token -> expiry
 	jtis   map[string]time.Time // client assertion jti -> expiry (replay guard)
+
+	oidc oidcState // OIDC sign-in (oidc.go)
 
 	hookMu sync.Mutex // guards hooks; taken after mu, before Hooks.mu
 	hooks  []*Hooks   // running event hooks

@@ -68,6 +68,11 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "The request could not be parsed: " + err.Error()})
 		return
 	}
+	switch r.Form.Get("grant_type") {
+	case "authorization_code", "refresh_token": // an OIDC web app's grants (oidc.go)
+		s.oidcToken(w, r, "")
+		return
+	}
 	if gt := r.Form.Get("grant_type"); gt != "client_credentials" {
 		writeJSON(w, http.StatusBadRequest, oauthError{"unsupported_grant_type",
 			fmt.Sprintf("The authorization grant type %q is not supported by the authorization server. Configured grant types: [client_credentials].", gt)})
