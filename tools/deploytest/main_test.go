@@ -26,7 +26,8 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	oktasyncBin = filepath.Join(dir, "oktasync")
-	build := exec.Command("go", "build", "-o", oktasyncBin, "./cmd/oktasync")
+	// -trimpath as `make build`, which shares its build cache.
+	build := exec.Command("go", "build", "-trimpath", "-o", oktasyncBin, "./cmd/oktasync")
 	build.Dir = repoRoot
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
