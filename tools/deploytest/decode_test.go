@@ -156,6 +156,27 @@ func (o *objects) podSpecs() map[string]*corev1.PodSpec {
 	return specs
 }
 
+// podLabels are the pod template labels of every workload, by "Kind/name".
+func (o *objects) podLabels() map[string]map[string]string {
+	l := map[string]map[string]string{}
+	for name, cj := range o.cronJobs {
+		l["CronJob/"+name] = cj.Spec.JobTemplate.Spec.Template.Labels
+	}
+	for name, d := range o.deployments {
+		l["Deployment/"+name] = d.Spec.Template.Labels
+	}
+	return l
+}
+
+// kindNames are "Kind/name" of every object, in decoding order.
+func (o *objects) kindNames() []string {
+	names := make([]string, 0, len(o.all))
+	for _, obj := range o.all {
+		names = append(names, obj.GetObjectKind().GroupVersionKind().Kind+"/"+obj.(metav1.Object).GetName())
+	}
+	return names
+}
+
 func TestSplitDocuments(t *testing.T) {
 	in := "# header only\n---\na: 1\n--- # second\nb: 2\n---\n\n# trailing comment\n"
 	docs := splitDocuments(in)

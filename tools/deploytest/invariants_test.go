@@ -546,19 +546,20 @@ func checkConfigAccepted(t *testing.T, r rendering) {
 				env[e.Name] = e.Value
 			}
 		}
-		// What a real deployment adds: the key file's contents (mounted at
-		// the path the env names), and credentials held by Secrets the
-		// user creates.
-		if env[privateKeyEnv] != "" || cfg.Okta.ClientID != "" || env["OKTA_CLIENT_ID"] != "" {
-			if env[privateKeyEnv] == "" && (cfg.Okta.ClientID != "" || env["OKTA_CLIENT_ID"] != "") {
-				t.Errorf("%s: an OAuth service app is configured, but %s is not set", name, privateKeyEnv)
-			}
-			delete(env, privateKeyEnv)
+		// What a real deployment adds: the key file's contents (the file
+		// the pod mounts; a key of the test's own here), and credentials
+		// held by Secrets the user creates.
+		oauth := cfg.Okta.ClientID != "" || env["OKTA_CLIENT_ID"] != ""
+		switch {
+		case oauth && env[privateKeyEnv] == "":
+			t.Errorf("%s: an OAuth service app is configured, but %s is not set", name, privateKeyEnv)
+		case oauth:
 			delete(env, "OKTA_API_TOKEN")
 			env["OKTA_PRIVATE_KEY"] = key
-		} else if env["OKTA_API_TOKEN"] == "" || strings.Contains(env["OKTA_API_TOKEN"], "REPLACE_ME") {
+		case env["OKTA_API_TOKEN"] == "" || strings.Contains(env["OKTA_API_TOKEN"], "REPLACE_ME"):
 			env["OKTA_API_TOKEN"] = "test-token"
 		}
+		delete(env, privateKeyEnv)
 		if cfg.Okta.OrgURL == "" && env["OKTA_ORG_URL"] == "" {
 			env["OKTA_ORG_URL"] = "https://example.okta.com" // from a Secret the user creates
 		}
@@ -637,14 +638,7 @@ func checkExposure(t *testing.T, r rendering) {
 		if !slices.Contains(np.Spec.PolicyTypes, "Egress") || !slices.Contains(np.Spec.PolicyTypes, "Ingress") {
 			t.Errorf("NetworkPolicy %s: policyTypes %v, want Ingress and Egress", name, np.Spec.PolicyTypes)
 		}
-		for wname, spec := range r.objs.podSpecs() {
-			var podLabels map[string]string
-			if cj := r.objs.cronJobs[strings.TrimPrefix(wname, "CronJob/")]; cj != nil {
-				podLabels = cj.Spec.JobTemplate.Spec.Template.Labels
-			} else if d := r.objs.deployments[strings.TrimPrefix(wname, "Deployment/")]; d != nil {
-				podLabels = d.Spec.Template.Labels
-			}
-			_ = spec
+		for wname, podLabels := range r.objs.podLabels() {
 			if !sel.Matches(labels.Set(podLabels)) {
 				t.Errorf("NetworkPolicy %s does not select %s", name, wname)
 			}

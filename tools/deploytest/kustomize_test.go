@@ -63,22 +63,6 @@ var overlays = map[string]struct{ want, never []string }{
 	},
 }
 
-func kindNames(o *objects) []string {
-	var names []string
-	for _, obj := range o.all {
-		var m struct {
-			Kind     string `json:"kind"`
-			Metadata struct {
-				Name string `json:"name"`
-			} `json:"metadata"`
-		}
-		data, _ := yaml.Marshal(obj)
-		_ = yaml.Unmarshal(data, &m)
-		names = append(names, obj.GetObjectKind().GroupVersionKind().Kind+"/"+m.Metadata.Name)
-	}
-	return names
-}
-
 func TestKustomizeOverlays(t *testing.T) {
 	secrets := exampleSecrets(t)
 	applied := map[string]bool{}
@@ -88,7 +72,7 @@ func TestKustomizeOverlays(t *testing.T) {
 			if err := objs.decodeAll(newDecoder(t), "kustomize build "+dir, build(t, filepath.Join(kustomizeDir, dir))); err != nil {
 				t.Fatal(err)
 			}
-			got := kindNames(objs)
+			got := objs.kindNames()
 			for _, n := range got {
 				applied[n] = true
 			}
