@@ -42,7 +42,9 @@ test: vet lint build compat-venv fuzz deploytest
 # with kustomize; decodes every object strictly into the Kubernetes API types
 # and checks the same invariants on both, including `oktasync check-config`
 # on each rendered config file. Its own module (tools/deploytest) keeps Helm
-# and kustomize out of go.mod; a cold build of it takes about 3 minutes.
+# and kustomize out of go.mod. From an empty Go build cache (as in CI) it
+# costs about 3.5 CPU-minutes (4.5 minutes on the loaded 2-core machine);
+# warm, about 15 s.
 .PHONY: deploytest
 deploytest:
 	cd tools/deploytest && $(GO) vet ./... && $(GO) test -count=1 ./...
