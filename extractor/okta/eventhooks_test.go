@@ -175,6 +175,29 @@ func TestRegisterAgainstSimulator(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
+	// Deactivated in Okta (by hand, say): register activates it again,
+	// still the same hook, without another verification.
+	req, err := http.NewRequest(http.MethodPost, orgURL+"/api/v1/eventHooks/"+first.Hook.ID+"/lifecycle/deactivate", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "SSWS "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("deactivate: %s", resp.Status)
+	}
+	third, err := admin.Register(testCtx(t), spec)
+	if err != nil || !third.Activated || third.Verified || third.Hook.ID != first.Hook.ID || !third.Hook.Ready() {
+		t.Errorf("register after a deactivation: %+v, %v; want the same hook activated", third, err)
+	}
+	if n := recv.verifications.Load(); n != 1 {
+		t.Errorf("the endpoint answered %d verification requests, want still 1", n)
+	}
+
 	listed, err := admin.List(testCtx(t))
 	if err != nil || len(WithURL(listed, recv.url)) != 1 || len(listed[0].MissingEventTypes()) != 0 {
 		t.Errorf("List = %+v, %v", listed, err)
