@@ -380,7 +380,8 @@ func (s *Server) eventHookLifecycle(w http.ResponseWriter, r *http.Request) {
 }
 
 // verifyEventHook sends the one-time verification GET (Hooks.Verify, with
-// Okta's 3 s timeout) outside the store's lock. Success makes the hook
+// Okta's 3 s timeout, retried once as Okta does) outside the store's lock.
+// Success makes the hook
 // VERIFIED and, if ACTIVE, starts its deliveries; failure is Okta's 400
 // and leaves the hook as it was.
 func (s *Server) verifyEventHook(w http.ResponseWriter, r *http.Request, id string, cfg HookConfig) {
@@ -388,7 +389,10 @@ func (s *Server) verifyEventHook(w http.ResponseWriter, r *http.Request, id stri
 	if err == nil {
 		// The probe only verifies; it must not deliver events meanwhile.
 		s.removeHooks(probe)
-		err = probe.Verify(r.Context())
+		// Okta retries once after a timeout or an error answer.
+		if err = probe.Verify(r.Context()); err != nil && r.Context().Err() == nil {
+			err = probe.Verify(r.Context())
+		}
 		_ = probe.Close()
 	}
 	s.eventHooks.mu.Lock()

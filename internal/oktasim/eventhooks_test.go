@@ -125,7 +125,9 @@ func TestEventHooksAPI(t *testing.T) {
 	if status != http.StatusOK || verified["verificationStatus"] != "VERIFIED" {
 		t.Fatalf("verify: %d %v", status, verified)
 	}
+	rc.mu.Lock()
 	gets := rc.gets
+	rc.mu.Unlock()
 	if len(gets) != 1 || gets[0].Get("X-Secret") != "the-secret-value-0123" {
 		t.Errorf("verification GETs %v, want one carrying the auth header", gets)
 	}
@@ -150,12 +152,20 @@ func TestEventHooksAPI(t *testing.T) {
 		t.Errorf("update, new URI: %d %v", status, upd)
 	}
 	// A receiver that answers wrongly fails verification (Okta's 400).
+	other.mu.Lock()
 	other.verifyFn = func(string) (int, string) { return http.StatusOK, `{"verification":"nope"}` }
+	other.mu.Unlock()
 	if status, body := api.call("POST", "/api/v1/eventHooks/"+id+"/lifecycle/verify", nil); status != http.StatusBadRequest || !strings.Contains(body["errorSummary"].(string), "Verification failed") {
 		t.Errorf("failed verification: %d %v", status, body)
 	}
 	if h := sim.EventHooks(); len(h) != 1 || h[0].VerificationStatus != oktasim.EventHookUnverified {
 		t.Errorf("after a failed verification: %+v", h)
+	}
+	other.mu.Lock()
+	tries := len(other.gets)
+	other.mu.Unlock()
+	if tries != 2 {
+		t.Errorf("%d verification GETs for a failing endpoint, want 2 (Okta retries once)", tries)
 	}
 
 	// Delete needs INACTIVE.
