@@ -86,10 +86,12 @@ func hooksStatus(ctx context.Context, admin *okta.HookAdmin, hookURL, name strin
 		fmt.Fprintln(stderr, "oktasync:", err)
 		return exitFailed
 	}
-	var mine []okta.EventHook
-	for _, h := range all {
-		if (hookURL != "" && h.URL == hookURL) || (hookURL == "" && h.Name == name) {
-			mine = append(mine, h)
+	mine := okta.HooksAt(all, hookURL)
+	if hookURL == "" {
+		for _, h := range all {
+			if h.Name == name {
+				mine = append(mine, h)
+			}
 		}
 	}
 	if len(mine) == 0 {

@@ -157,8 +157,8 @@ func (a *HookAdmin) List(ctx context.Context) ([]EventHook, error) {
 	return out, nil
 }
 
-// WithURL returns the hooks that deliver to url.
-func WithURL(hooks []EventHook, url string) []EventHook {
+// HooksAt returns the hooks among hooks that deliver to url.
+func HooksAt(hooks []EventHook, url string) []EventHook {
 	var out []EventHook
 	for _, h := range hooks {
 		if h.URL == url {
@@ -185,7 +185,7 @@ func (a *HookAdmin) Register(ctx context.Context, spec EventHookSpec) (Registrat
 	}
 	var reg Registration
 	body := toSDKHook(spec)
-	switch same := WithURL(all, spec.URL); len(same) {
+	switch same := HooksAt(all, spec.URL); len(same) {
 	case 0:
 		h, resp, err := a.client.EventHook.CreateEventHook(ctx, body)
 		if err != nil {

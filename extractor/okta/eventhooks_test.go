@@ -199,7 +199,7 @@ func TestRegisterAgainstSimulator(t *testing.T) {
 	}
 
 	listed, err := admin.List(testCtx(t))
-	if err != nil || len(WithURL(listed, recv.url)) != 1 || len(listed[0].MissingEventTypes()) != 0 {
+	if err != nil || len(HooksAt(listed, recv.url)) != 1 || len(listed[0].MissingEventTypes()) != 0 {
 		t.Errorf("List = %+v, %v", listed, err)
 	}
 }
