@@ -67,6 +67,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "lookup":
 		return runLookup(ctx, args[1:], getenv, stdout, stderr)
+	case "hooks":
+		return runHooks(ctx, args[1:], getenv, stdout, stderr)
+	case "check-config":
+		return runCheckConfig(args[1:], getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "oktasync", version)
 		return exitOK
@@ -87,6 +91,9 @@ Usage:
   oktasync sync [flags]   read every Okta user and update the graph (see oktasync sync -h)
   oktasync serve [flags]  receive Okta event hooks, run scheduled syncs, serve /healthz /readyz /metrics
   oktasync lookup USER_ID print a user as Amundsen's metadata service reads it
+  oktasync hooks register --url URL  create or update the Okta event hook for serve, and verify it
+  oktasync hooks status   show the event hook
+  oktasync check-config   validate the configuration (--serve: as serve), no I/O
   oktasync version        print the version
 
 Exit codes: 0 success, 1 run failed, 2 bad configuration or usage,

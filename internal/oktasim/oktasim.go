@@ -21,6 +21,9 @@
 //	GET  /api/v1/users               limit (default and max 200), after, filter, search, q
 //	GET  /api/v1/users/{idOrLogin}   by id, or by login (case-insensitive)
 //	POST /oauth2/v1/token            client_credentials + private_key_jwt (RS256/384/512)
+//	/api/v1/eventHooks               create, list, get, update, delete, lifecycle/activate,
+//	                                 deactivate and verify (eventhooks.go); a verified, active
+//	                                 hook receives the events of admin changes
 //
 // List pages are ordered by id; the opaque after cursor encodes the last id
 // of the previous page, so paging stays consistent while users change. A
@@ -289,6 +292,8 @@ type Server struct {
 
 	hookMu sync.Mutex // guards hooks; taken after mu, before Hooks.mu
 	hooks  []*Hooks   // running event hooks
+
+	eventHooks eventHookStore // registered through /api/v1/eventHooks (eventhooks.go)
 
 	reqSeq atomic.Uint64
 	st     counters

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCheckConfig(t *testing.T) {
+	env := map[string]string{"OKTA_ORG_URL": "https://acme.okta.com", "OKTA_API_TOKEN": "t0k3n"}
+	serveEnv := map[string]string{"OKTA_ORG_URL": "https://acme.okta.com", "OKTA_API_TOKEN": "t0k3n", "OKTASYNC_HOOK_SECRETS": "0123456789abcdef0123"}
+	for _, tc := range []struct {
+		name string
+		yaml string
+		env  map[string]string
+		args []string
+		code int
+		want string
+	}{
+		{"valid", "okta: {page_size: 100}\n", env, nil, exitOK, "configuration is valid"},
+		{"unknown key", "okta: {page_sise: 100}\n", env, nil, exitConfig, "page_sise"},
+		{"secret in the file", "neo4j: {password: hunter2}\n", env, nil, exitConfig, "NEO4J_PASSWORD"},
+		{"serve section checked only with --serve", "serve: {hook_path: nope}\n", env, nil, exitOK, "valid"},
+		{"as serve", "serve: {hook_path: nope}\n", serveEnv, []string{"--serve"}, exitConfig, "serve.hook_path"},
+		{"as serve needs the hook secrets", "{}\n", env, []string{"--serve"}, exitConfig, "OKTASYNC_HOOK_SECRETS"},
+		{"a serve flag with --serve", "{}\n", serveEnv, []string{"--serve", "--listen", ":9090"}, exitOK, "valid"},
+		{"a bad private key", "{}\n", map[string]string{"OKTA_ORG_URL": "https://acme.okta.com", "OKTA_CLIENT_ID": "0oa1", "OKTA_PRIVATE_KEY": "not a key"}, nil, exitConfig, "private"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"check-config", "--config", writeConfig(t, tc.yaml)}, tc.args...)
+			code, out, errOut := runCmd(t, tc.env, args...)
+			if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+				t.Errorf("exit %d, output %q; want exit %d naming %q", code, out+errOut, tc.code, tc.want)
+			}
+			if strings.Contains(out+errOut, "hunter2") {
+				t.Error("the secret was printed")
+			}
+		})
+	}
+}

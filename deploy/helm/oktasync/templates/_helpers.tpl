@@ -1,0 +1,224 @@
+{{/* Names: the release name when it already says oktasync, else release-oktasync. */}}
+{{- define "oktasync.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* CronJob names get 11 characters appended by the controller: stay at 52 or below. */}}
+{{- define "oktasync.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "oktasync.name" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "oktasync.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "oktasync.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "oktasync.labels" -}}
+{{ include "oktasync.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: amundsen
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "oktasync.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+
+{{/* The Secret with the credentials, read with envFrom. */}}
+{{- define "oktasync.secretName" -}}
+{{- .Values.secrets.existingSecret | default (include "oktasync.fullname" .) -}}
+{{- end -}}
+
+{{- define "oktasync.hookSecretName" -}}
+{{- printf "%s-hook" (include "oktasync.fullname" .) -}}
+{{- end -}}
+
+{{- define "oktasync.privateKeySecretName" -}}
+{{- .Values.secrets.oktaPrivateKey.existingSecret | default (printf "%s-okta-key" (include "oktasync.fullname" .)) -}}
+{{- end -}}
+
+{{- define "oktasync.hasPrivateKey" -}}
+{{- if or .Values.secrets.oktaPrivateKey.existingSecret .Values.secrets.oktaPrivateKey.pem -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+The full sync's activeDeadlineSeconds from the rate-limit floor (README,
+"CronJob deadlines"): requests = ceil(users / page_size) + 1; floor = requests
+/ (limit x share x (1 - reserve)) minutes; deadline = 2 x floor + 30 min,
+rounded up to 5 minutes.
+*/}}
+{{- define "oktasync.fullDeadline" -}}
+{{- if kindIs "invalid" .Values.cronJobs.full.activeDeadlineSeconds -}}
+{{- $okta := .Values.config.okta | default dict -}}
+{{- $page := int ($okta.page_size | default 200) -}}
+{{- $reserve := 0.1 -}}
+{{- if hasKey $okta "rate_limit_reserve" }}{{ $reserve = $okta.rate_limit_reserve | float64 }}{{ end -}}
+{{- $users := int .Values.deadlines.expectedUsers -}}
+{{- $requests := add (div (add $users (sub $page 1)) $page) 1 -}}
+{{- $perMinute := mulf .Values.deadlines.listRequestsPerMinute .Values.deadlines.tokenShare (subf 1 $reserve) -}}
+{{- $floorSeconds := divf (mul $requests 60) $perMinute -}}
+{{- $deadline := addf (mulf 2 $floorSeconds) 1800 -}}
+{{- mul (ceil (divf $deadline 300) | int) 300 -}}
+{{- else -}}
+{{- .Values.cronJobs.full.activeDeadlineSeconds | int -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The config file: the values' config, with serve's schedules off when the CronJobs run. */}}
+{{- define "oktasync.config" -}}
+{{- $cfg := deepCopy (.Values.config | default dict) -}}
+{{- if and .Values.serve.enabled .Values.cronJobs.enabled -}}
+{{- $serve := get $cfg "serve" | default dict -}}
+{{- $_ := set $serve "schedule" (dict "incremental" "off" "full" "off" "at_start" "none") -}}
+{{- $_ := set $cfg "serve" $serve -}}
+{{- end -}}
+{{- toYaml $cfg -}}
+{{- end -}}
+
+{{/*
+The pod spec shared by the CronJobs and the Deployment. Call with
+(dict "root" $ "args" (list ...) "component" "..." "serve" bool).
+*/}}
+{{- define "oktasync.podSpec" -}}
+{{- $root := .root -}}
+{{- with $root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+automountServiceAccountToken: false
+# No Service environment variables (…_SERVICE_HOST) in the container.
+enableServiceLinks: false
+{{- if .serve }}
+terminationGracePeriodSeconds: {{ $root.Values.serve.terminationGracePeriodSeconds }}
+{{- else }}
+restartPolicy: Never
+{{- end }}
+{{- with $root.Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with $root.Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $root.Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 65532
+  runAsGroup: 65532
+  fsGroup: 65532
+  seccompProfile:
+    type: RuntimeDefault
+containers:
+  - name: oktasync
+    image: {{ include "oktasync.image" $root }}
+    imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+    args:
+      {{- toYaml .args | nindent 6 }}
+    {{- if .serve }}
+    ports:
+      - name: http
+        containerPort: {{ $root.Values.serve.port }}
+        protocol: TCP
+    {{- end }}
+    envFrom:
+      - secretRef:
+          name: {{ include "oktasync.secretName" $root }}
+      {{- if and .serve (not $root.Values.secrets.existingSecret) }}
+      - secretRef:
+          name: {{ include "oktasync.hookSecretName" $root }}
+      {{- end }}
+    {{- $env := list -}}
+    {{- if include "oktasync.hasPrivateKey" $root }}
+    {{- $env = append $env (dict "name" "OKTA_PRIVATE_KEY_FILE" "value" (printf "/var/run/secrets/oktasync/%s" $root.Values.secrets.oktaPrivateKey.key)) }}
+    {{- end }}
+    {{- if and (not .serve) $root.Values.metrics.pushgateway.url }}
+    {{- $env = append $env (dict "name" "OKTASYNC_PUSHGATEWAY_URL" "value" $root.Values.metrics.pushgateway.url) }}
+    {{- end }}
+    {{- with $env }}
+    env:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    {{- if .serve }}
+    # Up to 60 s to start listening before liveness checks begin.
+    startupProbe:
+      httpGet:
+        path: /healthz
+        port: http
+      periodSeconds: 2
+      timeoutSeconds: 2
+      failureThreshold: 30
+    # The process only: an Okta or Neo4j outage never restarts the pod.
+    livenessProbe:
+      httpGet:
+        path: /healthz
+        port: http
+      periodSeconds: 10
+      timeoutSeconds: 2
+      failureThreshold: 3
+    # Neo4j reachable and Okta credentials valid.
+    readinessProbe:
+      httpGet:
+        path: /readyz
+        port: http
+      periodSeconds: 15
+      timeoutSeconds: 5
+      failureThreshold: 3
+    {{- end }}
+    resources:
+      {{- toYaml $root.Values.resources | nindent 6 }}
+    securityContext:
+      runAsNonRoot: true
+      runAsUser: 65532
+      readOnlyRootFilesystem: true
+      allowPrivilegeEscalation: false
+      capabilities:
+        drop: ["ALL"]
+      seccompProfile:
+        type: RuntimeDefault
+    volumeMounts:
+      - name: config
+        mountPath: /etc/oktasync
+        readOnly: true
+      {{- if include "oktasync.hasPrivateKey" $root }}
+      - name: okta-key
+        mountPath: /var/run/secrets/oktasync
+        readOnly: true
+      {{- end }}
+      # The manager spool ($TMPDIR).
+      - name: tmp
+        mountPath: /tmp
+volumes:
+  - name: config
+    configMap:
+      name: {{ include "oktasync.fullname" $root }}
+  {{- if include "oktasync.hasPrivateKey" $root }}
+  - name: okta-key
+    secret:
+      secretName: {{ include "oktasync.privateKeySecretName" $root }}
+      defaultMode: 0440
+      items:
+        - key: {{ $root.Values.secrets.oktaPrivateKey.key }}
+          path: {{ $root.Values.secrets.oktaPrivateKey.key }}
+  {{- end }}
+  - name: tmp
+    emptyDir:
+      sizeLimit: {{ $root.Values.tmpSizeLimit }}
+{{- end -}}
+
+{{- define "oktasync.hookPath" -}}
+{{- $serve := (.Values.config | default dict).serve | default dict -}}
+{{- $serve.hook_path | default "/okta/events" -}}
+{{- end -}}
