@@ -282,7 +282,7 @@ func TestOIDCCodeFlow(t *testing.T) {
 	want := map[string]any{
 		"sub": john.Id, "email": "John.Smith@Acme.com", "name": "John Smith",
 		"preferred_username": "John.Smith@Acme.com", "given_name": "John", "family_name": "Smith",
-		"ver": 1.0, "iss": o.base, "aud": o.app.ClientID, "nonce": "n-1", "email_verified": true,
+		"ver": 1.0, "iss": o.base, "aud": o.app.ClientID, "nonce": "n-1",
 		"amr": []any{"pwd"},
 	}
 	for k, v := range want {
@@ -294,6 +294,12 @@ func TestOIDCCodeFlow(t *testing.T) {
 	}
 	if _, ok := claims["user_id"]; ok {
 		t.Errorf("the org authorization server issued a user_id claim: %v", claims["user_id"])
+	}
+	// As Okta's code-flow ID tokens: these come from userinfo only.
+	for _, k := range []string{"locale", "zoneinfo", "email_verified", "updated_at"} {
+		if v, ok := claims[k]; ok {
+			t.Errorf("the ID token has %s = %v; Okta returns it from userinfo", k, v)
+		}
 	}
 	idp, _ := claims["idp"].(string)
 	if !strings.HasPrefix(idp, "00o") || len(idp) != 20 {
@@ -324,7 +330,8 @@ func TestOIDCCodeFlow(t *testing.T) {
 		t.Fatalf("userinfo: HTTP %d %s", resp.StatusCode, raw)
 	}
 	if info["sub"] != john.Id || info["email"] != "John.Smith@Acme.com" || info["preferred_username"] != "John.Smith@Acme.com" ||
-		info["updated_at"] == nil || info["nonce"] != nil {
+		info["updated_at"] == nil || info["nonce"] != nil || info["email_verified"] != true ||
+		info["locale"] != "en_US" || info["zoneinfo"] == nil || info["given_name"] != "John" {
 		t.Errorf("userinfo = %v", info)
 	}
 	// The OIDC access token is not a management API token.
@@ -358,8 +365,11 @@ func TestOIDCCodeFlow(t *testing.T) {
 	if status != http.StatusOK || tok3.IDToken == "" || tok3.AccessToken == tok.AccessToken {
 		t.Fatalf("refresh: HTTP %d %+v", status, tok3)
 	}
-	if c := verifyIDToken(t, o.client, d, tok3.IDToken); c["sub"] != john.Id {
+	// OIDC Core 12.2: no nonce in a refreshed ID token.
+	if c := verifyIDToken(t, o.client, d, tok3.IDToken); c["sub"] != john.Id || c["aud"] != o.app.ClientID {
 		t.Errorf("refreshed ID token: %v", c)
+	} else if n, ok := c["nonce"]; ok {
+		t.Errorf("refreshed ID token repeats the nonce %v", n)
 	}
 
 	// Logout ends the session: the next authorize shows the form again.
@@ -414,25 +424,75 @@ func TestOIDCRefusesUsersWhoAreNotActive(t *testing.T) {
 		t.Fatalf("OIDC stats: %+v", st)
 	}
 
-	// An active user signs in; once deactivated, the session no longer
-	// signs them in, the form refuses them and the refresh token is dead.
-	code := codeFrom(t, o.submitForm(t, d, o.authorize(t, d, nil), "zoe@acme.com", oktasim.SignInPassword), "st-1")
-	status, tok := o.exchange(t, d, codeForm(code), o.app.ClientSecret)
-	if status != http.StatusOK {
-		t.Fatalf("exchange: HTTP %d %+v", status, tok)
+	// An active user signs in; once deactivated or suspended, the session
+	// no longer signs them in, the form refuses them, and their access
+	// token, refresh token and unredeemed code are dead. Okta revokes
+	// them: reactivating the user does not bring them back.
+	zoe := o.users["zoe"].Id
+	for _, status := range []string{oktasim.StatusDeprovisioned, oktasim.StatusSuspended} {
+		t.Run(status, func(t *testing.T) {
+			code := codeFrom(t, o.submitForm(t, d, o.authorize(t, d, nil), "zoe@acme.com", oktasim.SignInPassword), "st-1")
+			st, tok := o.exchange(t, d, codeForm(code), o.app.ClientSecret)
+			if st != http.StatusOK {
+				t.Fatalf("exchange: HTTP %d %+v", st, tok)
+			}
+			if got := userinfoStatus(t, o.client, d, tok.AccessToken); got != http.StatusOK {
+				t.Fatalf("userinfo while active: HTTP %d", got)
+			}
+			pending := codeFrom(t, o.authorize(t, d, url.Values{"state": {"st-sso"}}), "st-sso") // SSO
+			if err := o.sim.SetStatus(zoe, status); err != nil {
+				t.Fatal(err)
+			}
+			check := func(when string) {
+				t.Helper()
+				if got := userinfoStatus(t, o.client, d, tok.AccessToken); got != http.StatusUnauthorized {
+					t.Errorf("%s: userinfo with the old access token: HTTP %d, want 401", when, got)
+				}
+				st, got := o.exchange(t, d, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}, o.app.ClientSecret)
+				if st != http.StatusBadRequest || got.Error != "invalid_grant" {
+					t.Errorf("%s: refresh with the old refresh token: HTTP %d %+v", when, st, got)
+				}
+				st, got = o.exchange(t, d, codeForm(pending), o.app.ClientSecret)
+				if st != http.StatusBadRequest || got.Error != "invalid_grant" {
+					t.Errorf("%s: the code issued before: HTTP %d %+v", when, st, got)
+				}
+			}
+			check("after " + status)
+			resp := o.submitForm(t, d, o.authorize(t, d, nil), "zoe@acme.com", oktasim.SignInPassword)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("%s user signing in: HTTP %d", status, resp.StatusCode)
+			}
+
+			if err := o.sim.SetStatus(zoe, oktasim.StatusActive); err != nil {
+				t.Fatal(err)
+			}
+			check("after reactivation")
+			// The old session cookie is dead too: the form, not a code.
+			resp = o.authorize(t, d, nil)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" {
+				t.Errorf("after reactivation the old session signed in: HTTP %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+		})
 	}
-	if err := o.sim.SetStatus(o.users["zoe"].Id, oktasim.StatusDeprovisioned); err != nil {
+}
+
+// userinfoStatus calls userinfo with the access token and returns the
+// HTTP status.
+func userinfoStatus(t *testing.T, c *http.Client, d discovery, accessToken string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, d.UserinfoEndpoint, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	resp := o.submitForm(t, d, o.authorize(t, d, nil), "zoe@acme.com", oktasim.SignInPassword)
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("deactivated user signing in: HTTP %d", resp.StatusCode)
-	}
-	status, tok = o.exchange(t, d, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}, o.app.ClientSecret)
-	if status != http.StatusBadRequest || tok.Error != "invalid_grant" {
-		t.Fatalf("refresh for a deactivated user: HTTP %d %+v", status, tok)
-	}
+	return resp.StatusCode
 }
 
 // TestOIDCRequestErrors: what Okta refuses, and how (an error page when the
