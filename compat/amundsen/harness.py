@@ -276,8 +276,17 @@ def publish_models(uri: str, records: List[Any], tag: str) -> None:
     from databuilder.extractor.base_extractor import Extractor
     from databuilder.job.job import DefaultJob
     from databuilder.loader.file_system_neo4j_csv_loader import FsNeo4jCSVLoader
+    from databuilder.models.table_metadata import TableMetadata
     from databuilder.task.task import DefaultTask
     from pyhocon import ConfigFactory, ConfigTree
+
+    # TableMetadata remembers, in class-level sets, the Database/Cluster/Schema nodes, relations
+    # and records it already serialized in this process, and skips them afterwards: a later
+    # publish into a fresh database would lack them. Each publish starts from a clean slate, so
+    # test modules do not depend on their order.
+    for seen in (TableMetadata.serialized_nodes_keys, TableMetadata.serialized_rels_keys,
+                 TableMetadata.serialized_records_keys):
+        seen.clear()
 
     class RecordsExtractor(Extractor):
         def init(self, conf: ConfigTree) -> None:

@@ -147,6 +147,9 @@ func (s *Server) SetStatus(id, status string) error {
 		u.activated = ptr(t)
 	}
 	s.emitEvents(u, t, statusEventTypes(from, status)...)
+	if from == StatusActive {
+		s.oidc.revokeUser(id)
+	}
 	return nil
 }
 
@@ -160,6 +163,7 @@ func (s *Server) Delete(id string) error {
 		return err
 	}
 	s.emitEvents(u, s.eventTime(), deleteEventTypes(u.status)...)
+	s.oidc.revokeUser(u.id)
 	delete(s.users, u.id)
 	delete(s.logins, lowerLogin(u.profile))
 	if i, ok := slices.BinarySearch(s.ids, u.id); ok {

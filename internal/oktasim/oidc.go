@@ -24,8 +24,10 @@ package oktasim
 // Sign-in: the form takes the login (case-insensitive) and the password.
 // The simulator keeps no passwords: every user's password is
 // SignInPassword (a documented test shortcut). Only ACTIVE users may sign
-// in, as in Okta; a session of a user who is no longer ACTIVE is ended at
-// the next authorize. Every user is assigned to every app. The session is
+// in, as in Okta. When a user leaves ACTIVE (deactivated, suspended,
+// locked out, deleted), Okta revokes their sessions, codes, access and
+// refresh tokens: so does the simulator (revokeUser), and reactivating
+// the user does not bring them back. Every user is assigned to every app. The session is
 // the "sid" cookie, so a second authorize signs in without the form (SSO).
 //
 // Admin API:
@@ -122,12 +124,16 @@ type oidcState struct {
 	access   map[string]*authGrant  // OIDC access token -> grant
 	refresh  map[string]*authGrant  // refresh token -> grant
 	sessions map[string]*oidcSession
+	// epochs counts each user's revocations: a session or grant records
+	// the count when issued and is dead once it differs.
+	epochs map[string]uint64
 
 	discovery, authorize, signIns, refused, codesIssued, tokenReqs, idTokens, keys, userinfo, logout atomic.Int64
 }
 
 type oidcSession struct {
 	userID   string
+	epoch    uint64
 	authTime time.Time
 	expires  time.Time
 }
@@ -138,6 +144,7 @@ type authGrant struct {
 	clientID      string
 	redirectURI   string
 	userID        string
+	epoch         uint64
 	scopes        []string
 	nonce         string
 	authTime      time.Time
@@ -154,6 +161,7 @@ func (o *oidcState) init() {
 		o.access = map[string]*authGrant{}
 		o.refresh = map[string]*authGrant{}
 		o.sessions = map[string]*oidcSession{}
+		o.epochs = map[string]uint64{}
 	}
 }
 
@@ -167,6 +175,52 @@ func (o *oidcState) signingKey() (*rsa.PrivateKey, string, error) {
 		}
 	})
 	return o.key, o.kid, o.keyErr
+}
+
+// revokeUser ends the user's sessions and revokes their codes, access
+// and refresh tokens, as Okta does when a user leaves ACTIVE. The caller
+// may hold s.mu (lock order: s.mu, then oidc.mu).
+func (o *oidcState) revokeUser(userID string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.init()
+	o.epochs[userID]++
+	for _, m := range []map[string]*authGrant{o.codes, o.access, o.refresh} {
+		for k, g := range m {
+			if g.userID == userID {
+				delete(m, k)
+			}
+		}
+	}
+	for k, sess := range o.sessions {
+		if sess.userID == userID {
+			delete(o.sessions, k)
+		}
+	}
+}
+
+// userEpoch is the user's revocation count; read it before checking the
+// user's status, so that a revocation in between makes what is issued
+// with it dead.
+func (s *Server) userEpoch(userID string) uint64 {
+	s.oidc.mu.Lock()
+	defer s.oidc.mu.Unlock()
+	return s.oidc.epochs[userID]
+}
+
+// activeUser returns a copy of the profile of the user if they are ACTIVE
+// and epoch is still their revocation count; ok is false otherwise.
+func (s *Server) activeUser(userID string, epoch uint64) (profile map[string]any, updated time.Time, ok bool) {
+	if s.userEpoch(userID) != epoch {
+		return nil, time.Time{}, false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u := s.users[userID]
+	if u == nil || u.status != StatusActive {
+		return nil, time.Time{}, false
+	}
+	return deepCopyMap(u.profile), u.lastUpdated, true
 }
 
 // RegisterOIDCApp registers an OIDC web app. An empty client id or secret
@@ -339,6 +393,15 @@ var oidcScopes = []string{"openid", "profile", "email", "address", "phone", "off
 
 func (s *Server) oidcDiscovery(w http.ResponseWriter, r *http.Request, server string) {
 	s.oidc.discovery.Add(1)
+	// What the token endpoint accepts: a custom server's only the OIDC
+	// grants with a client secret; the org server's (token.go) also
+	// client_credentials with a private_key_jwt assertion.
+	grantTypes := []string{"authorization_code", "refresh_token"}
+	authMethods := []string{"client_secret_basic", "client_secret_post"}
+	if server == "" {
+		grantTypes = append(grantTypes, "client_credentials")
+		authMethods = append(authMethods, "private_key_jwt")
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                issuer(r, server),
 		"authorization_endpoint":                endpoint(r, server, "authorize"),
@@ -348,11 +411,11 @@ func (s *Server) oidcDiscovery(w http.ResponseWriter, r *http.Request, server st
 		"end_session_endpoint":                  endpoint(r, server, "logout"),
 		"response_types_supported":              []string{"code"},
 		"response_modes_supported":              []string{"query"},
-		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
+		"grant_types_supported":                 grantTypes,
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"scopes_supported":                      oidcScopes,
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
+		"token_endpoint_auth_methods_supported": authMethods,
 		"claims_supported": []string{"iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "idp",
 			"nonce", "name", "given_name", "family_name", "preferred_username", "email", "email_verified",
 			"locale", "zoneinfo", "updated_at", "at_hash"},
@@ -457,11 +520,7 @@ func (s *Server) liveSession(r *http.Request, now time.Time) (*oidcSession, stri
 	if sess == nil {
 		return nil, ""
 	}
-	s.mu.RLock()
-	u := s.users[sess.userID]
-	active := u != nil && u.status == StatusActive
-	s.mu.RUnlock()
-	if !active || !now.Before(sess.expires) {
+	if _, _, active := s.activeUser(sess.userID, sess.epoch); !active || !now.Before(sess.expires) {
 		o.mu.Lock()
 		delete(o.sessions, c.Value)
 		o.mu.Unlock()
@@ -476,14 +535,18 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, server string, r
 	login := strings.TrimSpace(r.PostForm.Get("username"))
 	password := r.PostForm.Get("password")
 	s.mu.RLock()
+	userID, found := s.logins[strings.ToLower(login)]
+	s.mu.RUnlock()
 	var (
-		userID string
+		epoch  uint64
 		active bool
 	)
-	if id, ok := s.logins[strings.ToLower(login)]; ok && login != "" {
-		userID, active = id, s.users[id].status == StatusActive
+	if found && login != "" {
+		epoch = s.userEpoch(userID)
+		_, _, active = s.activeUser(userID, epoch)
+	} else {
+		userID = ""
 	}
-	s.mu.RUnlock()
 	okPassword := subtle.ConstantTimeCompare([]byte(password), []byte(SignInPassword)) == 1
 	if userID == "" || !active || !okPassword {
 		// Okta says the same whatever the reason, so as not to tell which
@@ -497,7 +560,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, server string, r
 		s.oidcErrorPage(w, http.StatusInternalServerError, "server_error", err.Error())
 		return
 	}
-	sess := &oidcSession{userID: userID, authTime: now, expires: now.Add(oidcSessionTTL)}
+	sess := &oidcSession{userID: userID, epoch: epoch, authTime: now, expires: now.Add(oidcSessionTTL)}
 	o := &s.oidc
 	o.mu.Lock()
 	for k, old := range o.sessions {
@@ -526,7 +589,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, server string
 		}
 	}
 	o.codes[code] = &authGrant{server: server, clientID: req.app.ClientID, redirectURI: req.redirectURI,
-		userID: sess.userID, scopes: req.scopes, nonce: req.nonce, authTime: sess.authTime,
+		userID: sess.userID, epoch: sess.epoch, scopes: req.scopes, nonce: req.nonce, authTime: sess.authTime,
 		challenge: req.challenge, expires: now.Add(authCodeTTL), sessionCookie: sid}
 	o.mu.Unlock()
 	o.codesIssued.Add(1)
@@ -676,15 +739,7 @@ func (s *Server) oidcToken(w http.ResponseWriter, r *http.Request, server string
 		writeJSON(w, http.StatusBadRequest, oauthError{"unsupported_grant_type", "The authorization grant type is not supported by the authorization server."})
 		return
 	}
-	s.mu.RLock()
-	u := s.users[g.userID]
-	var active bool
-	var profile map[string]any
-	if u != nil {
-		active = u.status == StatusActive
-		profile = deepCopyMap(u.profile)
-	}
-	s.mu.RUnlock()
+	profile, _, active := s.activeUser(g.userID, g.epoch)
 	if !active {
 		invalidGrant("The user is not active.")
 		return
@@ -696,6 +751,10 @@ func (s *Server) oidcToken(w http.ResponseWriter, r *http.Request, server string
 	}
 	grant := *g
 	grant.expires = now.Add(accessTokenTTL)
+	if r.Form.Get("grant_type") == "refresh_token" {
+		// OIDC Core 12.2: a refreshed ID token carries no nonce.
+		grant.nonce = ""
+	}
 	resp := oidcTokenResponse{TokenType: "Bearer", ExpiresIn: int(accessTokenTTL / time.Second),
 		AccessToken: at, Scope: strings.Join(g.scopes, " ")}
 	if slices.Contains(g.scopes, "offline_access") {
@@ -706,7 +765,7 @@ func (s *Server) oidcToken(w http.ResponseWriter, r *http.Request, server string
 			return
 		}
 	}
-	claims := s.idTokenClaims(r, &grant, u.id, profile, now, at)
+	claims := s.idTokenClaims(r, &grant, g.userID, profile, now, at)
 	if resp.IDToken, err = s.signJWT(claims); err != nil {
 		writeJSON(w, http.StatusInternalServerError, oauthError{"server_error", err.Error()})
 		return
@@ -719,6 +778,11 @@ func (s *Server) oidcToken(w http.ResponseWriter, r *http.Request, server string
 	}
 	o.access[at] = &grant
 	if resp.RefreshToken != "" {
+		for k, e := range o.refresh {
+			if !now.Before(e.expires) {
+				delete(o.refresh, k)
+			}
+		}
 		rg := grant
 		rg.expires = now.Add(refreshTokenTTL)
 		o.refresh[resp.RefreshToken] = &rg
@@ -799,13 +863,16 @@ func (s *Server) idTokenClaims(r *http.Request, g *authGrant, userID string, pro
 		sum := sha256.Sum256([]byte(accessToken))
 		c["at_hash"] = base64.RawURLEncoding.EncodeToString(sum[:16])
 	}
-	s.scopeClaims(c, g, profile)
+	s.scopeClaims(c, g, profile, false)
 	return c
 }
 
 // scopeClaims adds the claims of the granted scopes and of the custom
-// authorization server to c (shared by ID tokens and userinfo).
-func (s *Server) scopeClaims(c map[string]any, g *authGrant, profile map[string]any) {
+// authorization server to c (shared by ID tokens and userinfo). As Okta's
+// code-flow ID tokens, an ID token carries the identity claims (name,
+// preferred_username, email, and given_name and family_name, which the
+// sign-in needs); locale, zoneinfo and email_verified come from userinfo.
+func (s *Server) scopeClaims(c map[string]any, g *authGrant, profile map[string]any, userinfo bool) {
 	str := func(k string) any {
 		if v, ok := profile[k].(string); ok {
 			return v
@@ -824,12 +891,16 @@ func (s *Server) scopeClaims(c map[string]any, g *authGrant, profile map[string]
 		c["preferred_username"] = str("login")
 		c["given_name"] = first
 		c["family_name"] = last
-		c["locale"] = orDefault(str("locale"), "en_US")
-		c["zoneinfo"] = orDefault(str("timezone"), "America/Los_Angeles")
+		if userinfo {
+			c["locale"] = orDefault(str("locale"), "en_US")
+			c["zoneinfo"] = orDefault(str("timezone"), "America/Los_Angeles")
+		}
 	}
 	if slices.Contains(g.scopes, "email") {
 		c["email"] = str("email")
-		c["email_verified"] = true
+		if userinfo {
+			c["email_verified"] = true
+		}
 	}
 	if g.server != "" {
 		s.oidc.mu.Lock()
@@ -916,20 +987,15 @@ func (s *Server) oidcUserinfo(w http.ResponseWriter, r *http.Request, server str
 		unauthorized("invalid_token", "The access token is invalid.")
 		return
 	}
-	s.mu.RLock()
-	u := s.users[g.userID]
-	var profile map[string]any
-	var updated time.Time
-	if u != nil {
-		profile, updated = deepCopyMap(u.profile), u.lastUpdated
-	}
-	s.mu.RUnlock()
-	if u == nil {
+	// Only for a user still ACTIVE since the token was issued: leaving
+	// ACTIVE revokes the token (revokeUser).
+	profile, updated, active := s.activeUser(g.userID, g.epoch)
+	if !active {
 		unauthorized("invalid_token", "The access token is invalid.")
 		return
 	}
 	c := map[string]any{"sub": g.userID}
-	s.scopeClaims(c, g, profile)
+	s.scopeClaims(c, g, profile, true)
 	if slices.Contains(g.scopes, "profile") {
 		c["updated_at"] = updated.Unix()
 	}

@@ -203,12 +203,18 @@ type tokens struct {
 // exchange posts to the token endpoint with client_secret_basic.
 func (o *oidcOrg) exchange(t *testing.T, d discovery, form url.Values, secret string) (int, tokens) {
 	t.Helper()
+	return o.exchangeAs(t, d, form, o.app.ClientID, secret)
+}
+
+// exchangeAs is exchange for the client clientID.
+func (o *oidcOrg) exchangeAs(t *testing.T, d discovery, form url.Values, clientID, secret string) (int, tokens) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, d.TokenEndpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(o.app.ClientID), url.QueryEscape(secret))
+	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
 	resp, err := o.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +288,7 @@ func TestOIDCCodeFlow(t *testing.T) {
 	want := map[string]any{
 		"sub": john.Id, "email": "John.Smith@Acme.com", "name": "John Smith",
 		"preferred_username": "John.Smith@Acme.com", "given_name": "John", "family_name": "Smith",
-		"ver": 1.0, "iss": o.base, "aud": o.app.ClientID, "nonce": "n-1", "email_verified": true,
+		"ver": 1.0, "iss": o.base, "aud": o.app.ClientID, "nonce": "n-1",
 		"amr": []any{"pwd"},
 	}
 	for k, v := range want {
@@ -294,6 +300,12 @@ func TestOIDCCodeFlow(t *testing.T) {
 	}
 	if _, ok := claims["user_id"]; ok {
 		t.Errorf("the org authorization server issued a user_id claim: %v", claims["user_id"])
+	}
+	// As Okta's code-flow ID tokens: these come from userinfo only.
+	for _, k := range []string{"locale", "zoneinfo", "email_verified", "updated_at"} {
+		if v, ok := claims[k]; ok {
+			t.Errorf("the ID token has %s = %v; Okta returns it from userinfo", k, v)
+		}
 	}
 	idp, _ := claims["idp"].(string)
 	if !strings.HasPrefix(idp, "00o") || len(idp) != 20 {
@@ -324,7 +336,8 @@ func TestOIDCCodeFlow(t *testing.T) {
 		t.Fatalf("userinfo: HTTP %d %s", resp.StatusCode, raw)
 	}
 	if info["sub"] != john.Id || info["email"] != "John.Smith@Acme.com" || info["preferred_username"] != "John.Smith@Acme.com" ||
-		info["updated_at"] == nil || info["nonce"] != nil {
+		info["updated_at"] == nil || info["nonce"] != nil || info["email_verified"] != true ||
+		info["locale"] != "en_US" || info["zoneinfo"] == nil || info["given_name"] != "John" {
 		t.Errorf("userinfo = %v", info)
 	}
 	// The OIDC access token is not a management API token.
@@ -358,8 +371,11 @@ func TestOIDCCodeFlow(t *testing.T) {
 	if status != http.StatusOK || tok3.IDToken == "" || tok3.AccessToken == tok.AccessToken {
 		t.Fatalf("refresh: HTTP %d %+v", status, tok3)
 	}
-	if c := verifyIDToken(t, o.client, d, tok3.IDToken); c["sub"] != john.Id {
+	// OIDC Core 12.2: no nonce in a refreshed ID token.
+	if c := verifyIDToken(t, o.client, d, tok3.IDToken); c["sub"] != john.Id || c["aud"] != o.app.ClientID {
 		t.Errorf("refreshed ID token: %v", c)
+	} else if n, ok := c["nonce"]; ok {
+		t.Errorf("refreshed ID token repeats the nonce %v", n)
 	}
 
 	// Logout ends the session: the next authorize shows the form again.
@@ -414,25 +430,75 @@ func TestOIDCRefusesUsersWhoAreNotActive(t *testing.T) {
 		t.Fatalf("OIDC stats: %+v", st)
 	}
 
-	// An active user signs in; once deactivated, the session no longer
-	// signs them in, the form refuses them and the refresh token is dead.
-	code := codeFrom(t, o.submitForm(t, d, o.authorize(t, d, nil), "zoe@acme.com", oktasim.SignInPassword), "st-1")
-	status, tok := o.exchange(t, d, codeForm(code), o.app.ClientSecret)
-	if status != http.StatusOK {
-		t.Fatalf("exchange: HTTP %d %+v", status, tok)
+	// An active user signs in; once deactivated or suspended, the session
+	// no longer signs them in, the form refuses them, and their access
+	// token, refresh token and unredeemed code are dead. Okta revokes
+	// them: reactivating the user does not bring them back.
+	zoe := o.users["zoe"].Id
+	for _, status := range []string{oktasim.StatusDeprovisioned, oktasim.StatusSuspended} {
+		t.Run(status, func(t *testing.T) {
+			code := codeFrom(t, o.submitForm(t, d, o.authorize(t, d, nil), "zoe@acme.com", oktasim.SignInPassword), "st-1")
+			st, tok := o.exchange(t, d, codeForm(code), o.app.ClientSecret)
+			if st != http.StatusOK {
+				t.Fatalf("exchange: HTTP %d %+v", st, tok)
+			}
+			if got := userinfoStatus(t, o.client, d, tok.AccessToken); got != http.StatusOK {
+				t.Fatalf("userinfo while active: HTTP %d", got)
+			}
+			pending := codeFrom(t, o.authorize(t, d, url.Values{"state": {"st-sso"}}), "st-sso") // SSO
+			if err := o.sim.SetStatus(zoe, status); err != nil {
+				t.Fatal(err)
+			}
+			check := func(when string) {
+				t.Helper()
+				if got := userinfoStatus(t, o.client, d, tok.AccessToken); got != http.StatusUnauthorized {
+					t.Errorf("%s: userinfo with the old access token: HTTP %d, want 401", when, got)
+				}
+				st, got := o.exchange(t, d, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}, o.app.ClientSecret)
+				if st != http.StatusBadRequest || got.Error != "invalid_grant" {
+					t.Errorf("%s: refresh with the old refresh token: HTTP %d %+v", when, st, got)
+				}
+				st, got = o.exchange(t, d, codeForm(pending), o.app.ClientSecret)
+				if st != http.StatusBadRequest || got.Error != "invalid_grant" {
+					t.Errorf("%s: the code issued before: HTTP %d %+v", when, st, got)
+				}
+			}
+			check("after " + status)
+			resp := o.submitForm(t, d, o.authorize(t, d, nil), "zoe@acme.com", oktasim.SignInPassword)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("%s user signing in: HTTP %d", status, resp.StatusCode)
+			}
+
+			if err := o.sim.SetStatus(zoe, oktasim.StatusActive); err != nil {
+				t.Fatal(err)
+			}
+			check("after reactivation")
+			// The old session cookie is dead too: the form, not a code.
+			resp = o.authorize(t, d, nil)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" {
+				t.Errorf("after reactivation the old session signed in: HTTP %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+		})
 	}
-	if err := o.sim.SetStatus(o.users["zoe"].Id, oktasim.StatusDeprovisioned); err != nil {
+}
+
+// userinfoStatus calls userinfo with the access token and returns the
+// HTTP status.
+func userinfoStatus(t *testing.T, c *http.Client, d discovery, accessToken string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, d.UserinfoEndpoint, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	resp := o.submitForm(t, d, o.authorize(t, d, nil), "zoe@acme.com", oktasim.SignInPassword)
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("deactivated user signing in: HTTP %d", resp.StatusCode)
-	}
-	status, tok = o.exchange(t, d, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}, o.app.ClientSecret)
-	if status != http.StatusBadRequest || tok.Error != "invalid_grant" {
-		t.Fatalf("refresh for a deactivated user: HTTP %d %+v", status, tok)
-	}
+	return resp.StatusCode
 }
 
 // TestOIDCRequestErrors: what Okta refuses, and how (an error page when the
@@ -629,4 +695,111 @@ func TestOIDCAdminApps(t *testing.T) {
 	}
 	var st oktasim.OIDCStats
 	o.adminJSON(t, http.MethodGet, "/admin/oidc/stats", nil, http.StatusOK, &st)
+}
+
+// TestOIDCLogoutRedirectsOnlyWhereTheHintsAppAllows: logout redirects only
+// to a post-logout URI registered for the app named by a genuine
+// id_token_hint; anything else is an error page, not a redirect.
+func TestOIDCLogoutRedirectsOnlyWhereTheHintsAppAllows(t *testing.T) {
+	o := newOIDCOrg(t)
+	d := o.discover(t, "/.well-known/openid-configuration")
+	const ours, theirs = "http://127.0.0.1:1/", "http://127.0.0.1:2/"
+	var other oktasim.OIDCApp
+	o.adminJSON(t, http.MethodPost, "/admin/oidc/apps", map[string]any{
+		"name": "other", "redirect_uris": []string{rpCallback}, "post_logout_redirect_uris": []string{theirs},
+	}, http.StatusCreated, &other)
+
+	code := codeFrom(t, o.submitForm(t, d, o.authorize(t, d, nil), "zoe@acme.com", oktasim.SignInPassword), "st-1")
+	status, tok := o.exchange(t, d, codeForm(code), o.app.ClientSecret)
+	if status != http.StatusOK {
+		t.Fatalf("exchange: HTTP %d %+v", status, tok)
+	}
+	code = codeFrom(t, o.authorize(t, d, url.Values{"client_id": {other.ClientID}}), "st-1") // SSO
+	status, otherTok := o.exchangeAs(t, d, codeForm(code), other.ClientID, other.ClientSecret)
+	if status != http.StatusOK {
+		t.Fatalf("exchange for the other app: HTTP %d %+v", status, otherTok)
+	}
+	if c := verifyIDToken(t, o.client, d, otherTok.IDToken); c["aud"] != other.ClientID {
+		t.Fatalf("the other app's ID token: %v", c)
+	}
+	// A tampered signature: one byte in the middle of it changed.
+	parts := strings.Split(tok.IDToken, ".")
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig[len(sig)/2] ^= 0x01
+	tampered := parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
+
+	for _, tc := range []struct {
+		name, hint, target string
+		wantRedirect       bool
+	}{
+		{"valid hint, registered URI", tok.IDToken, ours, true},
+		{"valid hint, unregistered URI", tok.IDToken, "http://127.0.0.1:1/evil", false},
+		{"valid hint, the other app's URI", tok.IDToken, theirs, false},
+		{"the other app's hint, this app's URI", otherTok.IDToken, ours, false},
+		{"the other app's hint, its URI", otherTok.IDToken, theirs, true},
+		{"tampered signature, registered URI", tampered, ours, false},
+		{"no hint, registered URI", "", ours, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := url.Values{"post_logout_redirect_uri": {tc.target}, "state": {"bye"}}
+			if tc.hint != "" {
+				q.Set("id_token_hint", tc.hint)
+			}
+			resp, err := o.client.Get(d.EndSessionEndpoint + "?" + q.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			loc := resp.Header.Get("Location")
+			if tc.wantRedirect {
+				if resp.StatusCode != http.StatusFound || loc != tc.target+"?state=bye" {
+					t.Fatalf("HTTP %d to %q, want a redirect to %s", resp.StatusCode, loc, tc.target)
+				}
+			} else if resp.StatusCode != http.StatusBadRequest || loc != "" {
+				t.Fatalf("HTTP %d to %q, want an error page", resp.StatusCode, loc)
+			}
+		})
+	}
+}
+
+// TestOIDCDiscoveryAdvertisesWhatTheTokenEndpointAccepts: a custom
+// server's token endpoint takes only client secrets and the OIDC grants,
+// and says so; the org server's also takes client_credentials with a
+// private_key_jwt assertion (the service app's grant).
+func TestOIDCDiscoveryAdvertisesWhatTheTokenEndpointAccepts(t *testing.T) {
+	o := newOIDCOrg(t)
+	o.adminJSON(t, http.MethodPut, "/admin/oidc/authservers/default", map[string]any{"claims": []any{}}, http.StatusOK, nil)
+	type doc struct {
+		TokenEndpoint string   `json:"token_endpoint"`
+		AuthMethods   []string `json:"token_endpoint_auth_methods_supported"`
+		GrantTypes    []string `json:"grant_types_supported"`
+	}
+	var org, custom doc
+	getJSON(t, o.client, o.base+"/.well-known/openid-configuration", http.StatusOK, &org)
+	getJSON(t, o.client, o.base+"/oauth2/default/.well-known/openid-configuration", http.StatusOK, &custom)
+	if !slices.Equal(custom.AuthMethods, []string{"client_secret_basic", "client_secret_post"}) ||
+		!slices.Equal(custom.GrantTypes, []string{"authorization_code", "refresh_token"}) {
+		t.Errorf("custom server advertises auth methods %v, grant types %v", custom.AuthMethods, custom.GrantTypes)
+	}
+	if !slices.Equal(org.AuthMethods, []string{"client_secret_basic", "client_secret_post", "private_key_jwt"}) ||
+		!slices.Equal(org.GrantTypes, []string{"authorization_code", "refresh_token", "client_credentials"}) {
+		t.Errorf("org server advertises auth methods %v, grant types %v", org.AuthMethods, org.GrantTypes)
+	}
+	// What the custom server does not advertise, it refuses.
+	d := discovery{TokenEndpoint: custom.TokenEndpoint}
+	if status, tok := o.exchange(t, d, url.Values{"grant_type": {"client_credentials"}, "scope": {"openid"}}, o.app.ClientSecret); status != http.StatusBadRequest || tok.Error != "unsupported_grant_type" {
+		t.Errorf("client_credentials at the custom server: HTTP %d %+v", status, tok)
+	}
+	resp, err := http.PostForm(custom.TokenEndpoint, url.Values{"grant_type": {"client_credentials"}, "scope": {"okta.users.read"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {"a.b.c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("private_key_jwt at the custom server: HTTP %d, want 401", resp.StatusCode)
+	}
 }

@@ -60,6 +60,23 @@ def test_recommended_settings_show_the_mixed_case_user_their_synced_profile(worl
     assert sh.users_api_requests(after) == sh.users_api_requests(before), (before, after)
 
 
+def test_graph_user_detail_profiles_match_no_user_detail_method_but_404_for_unknown(world):
+    """The README's claim for graph_user_detail: the metadata service's profile endpoint answers
+    as without a USER_DETAIL_METHOD (SIGNIN_USER_DETAIL=none), except that an unknown id is a 404
+    rather than a 500."""
+    http = sh.http_session()
+    graph, none = world.metadata['graph'].url, world.metadata['none'].url
+    for name in ('mixed', 'non_ascii', 'manager'):
+        key = quote(world.key[name])
+        g, n = http.get(f'{graph}/user/{key}', timeout=120), http.get(f'{none}/user/{key}', timeout=120)
+        assert (g.status_code, n.status_code) == (HTTPStatus.OK, HTTPStatus.OK), (g.text[:500], n.text[:500])
+        assert g.json() == n.json() and g.json()['user_id'] == world.key[name]
+    unknown = quote('nobody.at.all@acme.com')
+    g, n = http.get(f'{graph}/user/{unknown}', timeout=120), http.get(f'{none}/user/{unknown}', timeout=120)
+    assert (g.status_code, n.status_code) == (HTTPStatus.NOT_FOUND, HTTPStatus.INTERNAL_SERVER_ERROR), \
+        (g.status_code, g.text[:500], n.status_code, n.text[:500])
+
+
 def test_a_bookmark_lands_on_the_synced_node(world, driver):
     """A bookmark set through the frontend follows the synced :User (the one with okta_id);
     afterwards there is still exactly one :User for that person."""
