@@ -35,7 +35,9 @@ type valuesCase struct {
 
 func valuesCases(t *testing.T) []valuesCase {
 	t.Helper()
-	cases := []valuesCase{{name: "default", values: map[string]any{}}}
+	// The defaults need the least a values file must hold (the chart
+	// refuses to render without it): ci/default-values.yaml.
+	cases := []valuesCase{{name: "default", values: ciValues(t)}}
 	files, err := filepath.Glob(filepath.Join(chartDir, "examples", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example values files (%v)", err)
@@ -49,6 +51,41 @@ func valuesCases(t *testing.T) []valuesCase {
 		cases = append(cases, valuesCase{name: filepath.Base(f), values: v.AsMap()})
 	}
 	return cases
+}
+
+// ciValues is ci/default-values.yaml: the defaults plus what every install
+// must set.
+func ciValues(t *testing.T) map[string]any {
+	t.Helper()
+	v, err := chartutil.ReadValuesFile(filepath.Join(chartDir, "ci", "default-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.AsMap()
+}
+
+// overCI is values set over ci/default-values.yaml, as `helm install -f
+// ci/default-values.yaml -f values` would merge them.
+func overCI(t *testing.T, values map[string]any) map[string]any {
+	t.Helper()
+	return mergeValues(ciValues(t), values)
+}
+
+func mergeValues(base, over map[string]any) map[string]any {
+	out := make(map[string]any, len(base))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		if bm, ok := out[k].(map[string]any); ok {
+			if om, ok := v.(map[string]any); ok {
+				out[k] = mergeValues(bm, om)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
 }
 
 func loadChart(t *testing.T) *chart.Chart {
@@ -244,7 +281,7 @@ func TestHelmLintStrict(t *testing.T) {
 // would otherwise ignore, so `helm install` fails on it.
 func TestHelmSchemaRejectsTypos(t *testing.T) {
 	c := loadChart(t)
-	if _, _, err := render(c, map[string]any{}); err != nil {
+	if _, _, err := render(c, ciValues(t)); err != nil {
 		t.Fatalf("the defaults do not render: %v", err)
 	}
 	for _, tc := range []struct {
@@ -270,7 +307,7 @@ func TestHelmSchemaRejectsTypos(t *testing.T) {
 			if err := yaml.Unmarshal([]byte(tc.values), &values); err != nil {
 				t.Fatal(err)
 			}
-			_, _, err := render(c, values)
+			_, _, err := render(c, overCI(t, values))
 			if err == nil {
 				t.Fatalf("values %s rendered", tc.values)
 			}
@@ -421,7 +458,7 @@ func TestDeadlineTable(t *testing.T) {
 	for _, users := range []int{10_000, 100_000, 1_000_000} {
 		in := deadlineInputs{users: users, pageSize: 200, perMinute: 600, share: 0.5, reserve: 0.1}
 		want := fullDeadlineSeconds(in)
-		objs, _ := renderObjects(t, c, map[string]any{"deadlines": map[string]any{"expectedUsers": users}})
+		objs, _ := renderObjects(t, c, overCI(t, map[string]any{"deadlines": map[string]any{"expectedUsers": users}}))
 		if got := *objs.cronJobs["oktasync-full"].Spec.JobTemplate.Spec.ActiveDeadlineSeconds; got != want {
 			t.Errorf("%d users: the chart renders activeDeadlineSeconds %d, the formula says %d", users, got, want)
 		}
