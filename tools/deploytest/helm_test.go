@@ -249,6 +249,13 @@ func TestHelmRender(t *testing.T) {
 			if serve && !strings.Contains(notes, "oktasync hooks register --url https://") {
 				t.Errorf("NOTES.txt does not say how to register the event hook:\n%s", notes)
 			}
+			// Secrets typed on a command line end up in shell history and
+			// in the process list.
+			for _, env := range []string{"OKTA_API_TOKEN", hookSecretsEnv} {
+				if strings.Contains(notes, env+"=<") {
+					t.Errorf("NOTES.txt puts %s on the command line:\n%s", env, notes)
+				}
+			}
 			if !strings.Contains(notes, "etrics") {
 				t.Errorf("NOTES.txt does not say where the metrics are:\n%s", notes)
 			}
