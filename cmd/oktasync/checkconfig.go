@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/oktasync/oktasync/extractor/okta"
 )
@@ -15,10 +14,12 @@ import (
 //	oktasync check-config [--serve] [sync or serve flags]
 func runCheckConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	f := newSyncFlags(stderr)
-	if i := slices.Index(args, "--serve"); i >= 0 {
-		args = slices.Delete(slices.Clone(args), i, i+1)
+	if checkAsServe(args) {
 		f = newServeFlags(stderr)
 	}
+	// --serve is a flag of both sets, so the real parse reads it (and the
+	// values of other flags) by the flag package's rules.
+	f.fs.Bool("serve", false, "validate as oktasync serve (its flags, its section, the hook secrets)")
 	cfg, log, code := setup(f, args, getenv, stderr)
 	if log == nil {
 		return code
@@ -30,4 +31,21 @@ func runCheckConfig(args []string, getenv func(string) string, stdout, stderr io
 	}
 	fmt.Fprintln(stdout, "oktasync: configuration is valid")
 	return exitOK
+}
+
+// checkAsServe reports whether args set --serve, parsed with every flag of
+// sync and serve so that a flag's value is never taken for it. Args that do
+// not parse mean sync: its parse then reports the problem.
+func checkAsServe(args []string) bool {
+	probe := newSyncFlags(io.Discard)
+	for _, h := range serveFlagHelp() {
+		if probe.fs.Lookup(h[0]) == nil {
+			probe.fs.String(h[0], "", h[1])
+		}
+	}
+	serve := probe.fs.Bool("serve", false, "")
+	if err := probe.fs.Parse(args); err != nil {
+		return false
+	}
+	return *serve
 }

@@ -23,6 +23,11 @@ func TestCheckConfig(t *testing.T) {
 		{"as serve", "serve: {hook_path: nope}\n", serveEnv, []string{"--serve"}, exitConfig, "serve.hook_path"},
 		{"as serve needs the hook secrets", "{}\n", env, []string{"--serve"}, exitConfig, "OKTASYNC_HOOK_SECRETS"},
 		{"a serve flag with --serve", "{}\n", serveEnv, []string{"--serve", "--listen", ":9090"}, exitOK, "valid"},
+		{"a serve flag before --serve", "{}\n", serveEnv, []string{"--listen", ":9090", "--serve"}, exitOK, "valid"},
+		{"--serve=true", "serve: {hook_path: nope}\n", serveEnv, []string{"--serve=true"}, exitConfig, "serve.hook_path"},
+		{"--serve=false", "serve: {hook_path: nope}\n", env, []string{"--serve=false"}, exitOK, "valid"},
+		{"--serve as another flag's value", "serve: {hook_path: nope}\n", env, []string{"--published-tag", "--serve"}, exitOK, "valid"},
+		{"a serve flag without --serve", "{}\n", serveEnv, []string{"--listen", ":9090"}, exitConfig, "listen"},
 		{"a bad private key", "{}\n", map[string]string{"OKTA_ORG_URL": "https://acme.okta.com", "OKTA_CLIENT_ID": "0oa1", "OKTA_PRIVATE_KEY": "not a key"}, nil, exitConfig, "private"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

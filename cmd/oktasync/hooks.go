@@ -20,8 +20,8 @@ func runHooks(ctx context.Context, args []string, getenv func(string) string, st
   oktasync hooks status [--url URL] [--config FILE]   show it
 
 Needs OKTA_ORG_URL and a credential allowed to manage event hooks (an API
-token of a super admin, or a service app with okta.eventHooks.manage);
-register sends the first secret of OKTASYNC_HOOK_SECRETS in the header
+token of a super admin, or a service app with okta.eventHooks.manage; status
+only reads them: okta.eventHooks.read is enough); register sends the first secret of OKTASYNC_HOOK_SECRETS in the header
 serve.hook_auth_header, as serve expects.
 `)
 		return exitConfig
@@ -39,7 +39,11 @@ serve.hook_auth_header, as serve expects.
 	}
 	defer log.Sync() //nolint:errcheck // stderr sync errors are not actionable
 
-	admin, err := okta.NewHookAdmin(cfg.Okta, log)
+	scope := okta.ScopeEventHooksRead
+	if register {
+		scope = okta.ScopeEventHooksManage
+	}
+	admin, err := okta.NewHookAdmin(cfg.Okta, scope, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "oktasync:", configError(err))
 		return exitConfig

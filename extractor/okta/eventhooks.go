@@ -15,9 +15,13 @@ import (
 // Event hook settings oktasync registers with Okta's Event Hooks API
 // (/api/v1/eventHooks), for `oktasync hooks register` and `hooks status`.
 
-// ScopeEventHooksManage is the OAuth scope a service app needs to manage
-// event hooks (read-only syncs need only okta.users.read).
-const ScopeEventHooksManage = "okta.eventHooks.manage"
+// The OAuth scopes of the Event Hooks API: a service app needs manage to
+// create, update, activate and verify hooks (hooks register), read to list
+// them (hooks status). Syncs need neither, only okta.users.read.
+const (
+	ScopeEventHooksManage = "okta.eventHooks.manage"
+	ScopeEventHooksRead   = "okta.eventHooks.read"
+)
 
 // DefaultEventHookName is the name of oktasync's event hook in Okta.
 const DefaultEventHookName = "oktasync"
@@ -125,21 +129,26 @@ type Registration struct {
 // with the same client, credentials, timeouts and rate-limit handling as
 // the extractor. The credential must be allowed to manage event hooks.
 type HookAdmin struct {
+	cfg    Config
 	client *okta.Client
 	log    *zap.Logger
 }
 
-// NewHookAdmin validates cfg and builds the client; it does no I/O. A
-// service app asks for ScopeEventHooksManage instead of cfg.Scopes.
-func NewHookAdmin(cfg Config, log *zap.Logger, opts ...Option) (*HookAdmin, error) {
+// NewHookAdmin validates cfg and builds the client; it does no I/O. scope
+// is ScopeEventHooksManage (Register) or ScopeEventHooksRead (List only);
+// a service app asks for it instead of cfg.Scopes.
+func NewHookAdmin(cfg Config, scope string, log *zap.Logger, opts ...Option) (*HookAdmin, error) {
+	if scope != ScopeEventHooksManage && scope != ScopeEventHooksRead {
+		return nil, fmt.Errorf("event hooks scope: %q is neither %s nor %s", scope, ScopeEventHooksManage, ScopeEventHooksRead)
+	}
 	if cfg.OAuth() {
-		cfg.Scopes = []string{ScopeEventHooksManage}
+		cfg.Scopes = []string{scope}
 	}
 	e, err := New(cfg, log, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &HookAdmin{client: e.client, log: e.log.With(zap.String("component", "eventhooks"))}, nil
+	return &HookAdmin{cfg: e.cfg, client: e.client, log: e.log.With(zap.String("component", "eventhooks"))}, nil
 }
 
 // List returns every event hook of the org.
@@ -187,11 +196,11 @@ func (a *HookAdmin) Register(ctx context.Context, spec EventHookSpec) (Registrat
 	body := toSDKHook(spec)
 	switch same := HooksAt(all, spec.URL); len(same) {
 	case 0:
-		h, resp, err := a.client.EventHook.CreateEventHook(ctx, body)
+		h, err := a.create(ctx, spec.URL, body)
 		if err != nil {
-			return Registration{}, fmt.Errorf("create event hook: %w", classify(err, resp))
+			return Registration{}, err
 		}
-		reg.Hook, reg.Created = fromSDKHook(h), true
+		reg.Hook, reg.Created = h, true
 	case 1:
 		h, resp, err := a.client.EventHook.UpdateEventHook(ctx, same[0].ID, body)
 		if err != nil {
@@ -227,6 +236,52 @@ func (a *HookAdmin) Register(ctx context.Context, spec EventHookSpec) (Registrat
 	a.log.Info("event hook registered", zap.String("id", reg.Hook.ID), zap.Bool("created", reg.Created),
 		zap.Bool("verified_now", reg.Verified), zap.Int("event_types", len(reg.Hook.EventTypes)))
 	return reg, nil
+}
+
+// create creates the hook at url. A create is not idempotent: when its
+// answer is lost (connection dropped, timeout, 5xx), Okta may have created
+// the hook all the same, and sending it again would make a second one that
+// Okta delivers every event to as well. So the transport sends it once, and
+// after such a failure create lists the hooks: it adopts the one at url if
+// the create went through, and tries again (up to okta.max_retries times)
+// only if none is there.
+func (a *HookAdmin) create(ctx context.Context, url string, body okta.EventHook) (EventHook, error) {
+	for attempt := 1; ; attempt++ {
+		h, resp, err := a.client.EventHook.CreateEventHook(withoutRetries(ctx), body)
+		if err == nil {
+			return fromSDKHook(h), nil
+		}
+		err = classify(err, resp)
+		if !outcomeUnknown(err) || attempt > a.cfg.MaxRetries || ctx.Err() != nil {
+			return EventHook{}, fmt.Errorf("create event hook: %w", err)
+		}
+		all, lerr := a.List(ctx)
+		if lerr != nil {
+			return EventHook{}, fmt.Errorf("create event hook: %w; then, looking whether it was created: %w", err, lerr)
+		}
+		switch same := HooksAt(all, url); len(same) {
+		case 0:
+			a.log.Warn("event hook create failed, none was created; trying again", zap.Int("attempt", attempt), zap.Error(err))
+			if serr := sleepCtx(ctx, backoffDelay(a.cfg.RetryBackoff, attempt)); serr != nil {
+				return EventHook{}, fmt.Errorf("create event hook: %w", err)
+			}
+		case 1:
+			a.log.Warn("event hook create answered with an error, but Okta created it; adopting it",
+				zap.String("id", same[0].ID), zap.Error(err))
+			return same[0], nil
+		default:
+			return EventHook{}, fmt.Errorf("create event hook: %w; %d event hooks now deliver to %s: deactivate and delete all but one in the Okta Admin Console, then run again",
+				err, len(same), url)
+		}
+	}
+}
+
+// outcomeUnknown reports whether a failed request may still have been
+// carried out by Okta: no answer, or a 5xx.
+func outcomeUnknown(err error) bool {
+	var te *TransportError
+	var ae *APIError
+	return errors.As(err, &te) || (errors.As(err, &ae) && ae.Status >= 500)
 }
 
 func toSDKHook(spec EventHookSpec) okta.EventHook {

@@ -3,6 +3,7 @@ package okta
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -125,7 +126,7 @@ func TestRegisterAgainstSimulator(t *testing.T) {
 	t.Cleanup(sim.CloseEventHooks)
 	const header, secret = "X-Oktasync-Hook", "hook-secret-0123456789abcdef"
 	recv := startHookReceiver(t, header, secret)
-	admin, err := NewHookAdmin(testCfg(orgURL), nil)
+	admin, err := NewHookAdmin(testCfg(orgURL), ScopeEventHooksManage, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestRegisterFailsWhenTheEndpointDoesNotVerify(t *testing.T) {
 		_, _ = w.Write([]byte(`{"verification":"not the challenge"}`))
 	}))
 	t.Cleanup(wrong.Close)
-	admin, err := NewHookAdmin(testCfg(orgURL), nil)
+	admin, err := NewHookAdmin(testCfg(orgURL), ScopeEventHooksManage, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestRegisterAgainstFakeOkta(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(tc.api)
 			t.Cleanup(srv.Close)
-			admin, err := NewHookAdmin(testCfg(srv.URL), nil)
+			admin, err := NewHookAdmin(testCfg(srv.URL), ScopeEventHooksManage, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -301,15 +302,119 @@ func TestRegisterAgainstFakeOkta(t *testing.T) {
 	}
 }
 
-func TestNewHookAdminAsksForTheManageScope(t *testing.T) {
+func TestNewHookAdminAsksForItsScopeOnly(t *testing.T) {
 	cfg := testCfg("https://acme.okta.com")
 	k, _, _ := testKeys(t)
 	cfg.Token, cfg.ClientID, cfg.PrivateKey = "", "0oa-app", pkcs8PEM(t, k)
-	a, err := NewHookAdmin(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
+	for _, scope := range []string{ScopeEventHooksManage, ScopeEventHooksRead} {
+		a, err := NewHookAdmin(cfg, scope, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.client.GetConfig().Okta.Client.Scopes; !slices.Equal(got, []string{scope}) {
+			t.Errorf("scopes %v, want [%s]", got, scope)
+		}
 	}
-	if got := a.client.GetConfig().Okta.Client.Scopes; !slices.Equal(got, []string{ScopeEventHooksManage}) {
-		t.Errorf("scopes %v, want [%s]", got, ScopeEventHooksManage)
+	if _, err := NewHookAdmin(cfg, "okta.users.manage", nil); err == nil {
+		t.Error("NewHookAdmin accepted a scope that is not an Event Hooks API scope")
+	}
+}
+
+// lossyCreate stands between oktasync and the simulator: it spoils the
+// answer to the first event hook create, after passing the create on to
+// Okta (commit) or not, by answering 502 or by dropping the connection.
+type lossyCreate struct {
+	orgURL   string
+	commit   bool
+	drop     bool
+	creates  atomic.Int32
+	spoiled  atomic.Bool
+	upstream http.Client
+}
+
+func (l *lossyCreate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	isCreate := r.Method == http.MethodPost && r.URL.Path == "/api/v1/eventHooks"
+	if isCreate {
+		l.creates.Add(1)
+	}
+	spoil := isCreate && l.spoiled.CompareAndSwap(false, true)
+	if !spoil || l.commit {
+		req, err := http.NewRequestWithContext(r.Context(), r.Method, l.orgURL+r.URL.RequestURI(), r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		req.Header = r.Header.Clone()
+		resp, err := l.upstream.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if !spoil {
+			for k, v := range resp.Header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(resp.StatusCode)
+			_, _ = w.Write(body)
+			return
+		}
+	}
+	if l.drop {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(http.StatusBadGateway)
+	_, _ = w.Write([]byte("<html>502 Bad Gateway</html>"))
+}
+
+// TestRegisterLostCreateAnswer: Register ends with exactly one hook when the
+// answer to its create is lost, whether Okta created the hook or not.
+func TestRegisterLostCreateAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		commit, drop bool
+		wantCreates  int32
+	}{
+		{"created, answered 502", true, false, 1},
+		{"created, connection dropped", true, true, 1},
+		{"not created, answered 502", false, false, 2},
+		{"not created, connection dropped", false, true, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, orgURL := oktasimtest.Start(t, oktasim.Config{Users: 1, Seed: 3, Token: testToken})
+			t.Cleanup(sim.CloseEventHooks)
+			lossy := &lossyCreate{orgURL: orgURL, commit: tc.commit, drop: tc.drop}
+			front := httptest.NewServer(lossy)
+			t.Cleanup(front.Close)
+			const header, secret = "Authorization", "hook-secret-0123456789abcdef"
+			recv := startHookReceiver(t, header, secret)
+			admin, err := NewHookAdmin(testCfg(front.URL), ScopeEventHooksManage, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg, err := admin.Register(testCtx(t), EventHookSpec{Name: DefaultEventHookName, URL: recv.url, AuthHeader: header, Secret: secret})
+			if err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+			if !lossy.spoiled.Load() {
+				t.Fatal("the create's answer was not spoiled: the test tests nothing")
+			}
+			hooks := sim.EventHooks()
+			if len(hooks) != 1 {
+				t.Fatalf("Okta holds %d event hooks, want 1: %+v", len(hooks), hooks)
+			}
+			if !reg.Created || reg.Hook.ID != hooks[0].ID || !reg.Hook.Ready() {
+				t.Errorf("registration %+v, want the created hook %s, verified and active", reg, hooks[0].ID)
+			}
+			if got := lossy.creates.Load(); got != tc.wantCreates {
+				t.Errorf("%d creates sent, want %d", got, tc.wantCreates)
+			}
+		})
 	}
 }

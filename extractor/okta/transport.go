@@ -108,9 +108,26 @@ func bucketOf(r *http.Request) string {
 	return r.Method + " " + p
 }
 
+// noRetryKey marks a context whose requests the transport sends once:
+// see withoutRetries.
+type noRetryKey struct{}
+
+// withoutRetries returns a context whose requests the transport does not
+// repeat after a 5xx, timeout or connection error, for a request that is
+// not idempotent (creating an event hook): Okta may have carried out an
+// attempt whose answer was lost, and the caller must look before trying
+// again. 429s are still waited out: Okta did nothing with those.
+func withoutRetries(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRetryKey{}, true)
+}
+
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	name := bucketOf(req)
+	maxRetries := t.cfg.MaxRetries
+	if ctx.Value(noRetryKey{}) != nil {
+		maxRetries = 0
+	}
 	var lastErr error
 	failures, waits := 0, 0
 	for {
@@ -131,7 +148,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			lastErr = err
 			failures++
-			if failures > t.cfg.MaxRetries {
+			if failures > maxRetries {
 				return nil, &TransportError{Attempts: failures, Cause: lastErr.Error()}
 			}
 			t.counters.Retries.Add(1)
@@ -157,7 +174,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			continue
 		case resp.StatusCode >= 500:
 			failures++
-			if failures > t.cfg.MaxRetries {
+			if failures > maxRetries {
 				// Hand the buffered response to the SDK, which turns it
 				// into an *okta.Error with Okta's errorCode.
 				body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -35,7 +35,9 @@ type valuesCase struct {
 
 func valuesCases(t *testing.T) []valuesCase {
 	t.Helper()
-	cases := []valuesCase{{name: "default", values: map[string]any{}}}
+	// The defaults need the least a values file must hold (the chart
+	// refuses to render without it): ci/default-values.yaml.
+	cases := []valuesCase{{name: "default", values: ciValues(t)}}
 	files, err := filepath.Glob(filepath.Join(chartDir, "examples", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example values files (%v)", err)
@@ -49,6 +51,41 @@ func valuesCases(t *testing.T) []valuesCase {
 		cases = append(cases, valuesCase{name: filepath.Base(f), values: v.AsMap()})
 	}
 	return cases
+}
+
+// ciValues is ci/default-values.yaml: the defaults plus what every install
+// must set.
+func ciValues(t *testing.T) map[string]any {
+	t.Helper()
+	v, err := chartutil.ReadValuesFile(filepath.Join(chartDir, "ci", "default-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.AsMap()
+}
+
+// overCI is values set over ci/default-values.yaml, as `helm install -f
+// ci/default-values.yaml -f values` would merge them.
+func overCI(t *testing.T, values map[string]any) map[string]any {
+	t.Helper()
+	return mergeValues(ciValues(t), values)
+}
+
+func mergeValues(base, over map[string]any) map[string]any {
+	out := make(map[string]any, len(base))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		if bm, ok := out[k].(map[string]any); ok {
+			if om, ok := v.(map[string]any); ok {
+				out[k] = mergeValues(bm, om)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
 }
 
 func loadChart(t *testing.T) *chart.Chart {
@@ -212,6 +249,13 @@ func TestHelmRender(t *testing.T) {
 			if serve && !strings.Contains(notes, "oktasync hooks register --url https://") {
 				t.Errorf("NOTES.txt does not say how to register the event hook:\n%s", notes)
 			}
+			// Secrets typed on a command line end up in shell history and
+			// in the process list.
+			for _, env := range []string{"OKTA_API_TOKEN", hookSecretsEnv} {
+				if strings.Contains(notes, env+"=<") {
+					t.Errorf("NOTES.txt puts %s on the command line:\n%s", env, notes)
+				}
+			}
 			if !strings.Contains(notes, "etrics") {
 				t.Errorf("NOTES.txt does not say where the metrics are:\n%s", notes)
 			}
@@ -244,7 +288,7 @@ func TestHelmLintStrict(t *testing.T) {
 // would otherwise ignore, so `helm install` fails on it.
 func TestHelmSchemaRejectsTypos(t *testing.T) {
 	c := loadChart(t)
-	if _, _, err := render(c, map[string]any{}); err != nil {
+	if _, _, err := render(c, ciValues(t)); err != nil {
 		t.Fatalf("the defaults do not render: %v", err)
 	}
 	for _, tc := range []struct {
@@ -264,13 +308,20 @@ func TestHelmSchemaRejectsTypos(t *testing.T) {
 		{"short hook secret", "secrets: {hookSecrets: [short]}", "hookSecrets"},
 		{"typo in a resource", "resources: {requests: {memroy: 1Gi}}", "memroy"},
 		{"credentials in the Pushgateway URL", "metrics: {pushgateway: {url: 'http://u:p@pg:9091'}}", "url"},
+		{"spool outside /tmp (read-only root filesystem)", "config: {sync: {spool_dir: /var/spool/oktasync}}", "spool_dir"},
+		{"spool escaping /tmp", "config: {sync: {spool_dir: /tmp/../etc}}", "spool_dir"},
+		{"spool in a /tmp look-alike", "config: {sync: {spool_dir: /tmpfoo}}", "spool_dir"},
+		{"CSV output in the chart", "config: {csv_dir: /tmp/out}", "csv_dir"},
+		{"the Pushgateway in the config", "config: {pushgateway: 'http://pg:9091'}", "pushgateway"},
+		{"serve's address in the config", "config: {serve: {listen: ':9090'}}", "listen"},
+		{"a comma in a hook secret", "secrets: {hookSecrets: ['first-part-0123456789,second-part-0123456789']}", "hookSecrets"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var values map[string]any
 			if err := yaml.Unmarshal([]byte(tc.values), &values); err != nil {
 				t.Fatal(err)
 			}
-			_, _, err := render(c, values)
+			_, _, err := render(c, overCI(t, values))
 			if err == nil {
 				t.Fatalf("values %s rendered", tc.values)
 			}
@@ -328,12 +379,27 @@ func TestHelmSchemaIsClosed(t *testing.T) {
 	}
 	cfgSchema := schema["properties"].(map[string]any)["config"].(map[string]any)
 	freeForm := map[string]bool{"mapping.status": true, "mapping.extra_attributes": true}
+	// Options the chart sets elsewhere, or that make no sense in it: the
+	// schema refuses them (TestHelmSchemaRejectsTypos).
+	notInChart := map[string]string{
+		"csv_dir":      "the chart's pods write to Neo4j; CSV output would vanish with the pod",
+		"pushgateway":  "metrics.pushgateway.url",
+		"serve.listen": "serve.port (the chart passes --listen)",
+	}
+	seen := map[string]bool{}
 	var cover func(prefix string, doc map[string]any, s map[string]any)
 	cover = func(prefix string, doc map[string]any, s map[string]any) {
 		props, _ := s["properties"].(map[string]any)
 		for k, v := range doc {
 			key := strings.TrimPrefix(prefix+"."+k, ".")
 			p, ok := props[k].(map[string]any)
+			if _, skip := notInChart[key]; skip {
+				seen[key] = true
+				if ok {
+					t.Errorf("config.%s is in values.schema.json, but the chart sets it elsewhere or cannot use it: %s", key, notInChart[key])
+				}
+				continue
+			}
 			if !ok {
 				t.Errorf("config.%s (config.example.yaml) is not reachable through values.schema.json", key)
 				continue
@@ -344,6 +410,11 @@ func TestHelmSchemaIsClosed(t *testing.T) {
 		}
 	}
 	cover("", doc, cfgSchema)
+	for key := range notInChart {
+		if !seen[key] {
+			t.Errorf("config.%s is no longer in config.example.yaml: drop it from notInChart", key)
+		}
+	}
 }
 
 // deadlineInputs are what the full sync's deadline depends on.
@@ -421,7 +492,7 @@ func TestDeadlineTable(t *testing.T) {
 	for _, users := range []int{10_000, 100_000, 1_000_000} {
 		in := deadlineInputs{users: users, pageSize: 200, perMinute: 600, share: 0.5, reserve: 0.1}
 		want := fullDeadlineSeconds(in)
-		objs, _ := renderObjects(t, c, map[string]any{"deadlines": map[string]any{"expectedUsers": users}})
+		objs, _ := renderObjects(t, c, overCI(t, map[string]any{"deadlines": map[string]any{"expectedUsers": users}}))
 		if got := *objs.cronJobs["oktasync-full"].Spec.JobTemplate.Spec.ActiveDeadlineSeconds; got != want {
 			t.Errorf("%d users: the chart renders activeDeadlineSeconds %d, the formula says %d", users, got, want)
 		}

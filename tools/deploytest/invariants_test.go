@@ -81,6 +81,7 @@ func checkRendering(t *testing.T, r rendering) {
 	t.Run("no secret in a ConfigMap", func(t *testing.T) { checkConfigMaps(t, r) })
 	t.Run("config accepted by oktasync", func(t *testing.T) { checkConfigAccepted(t, r) })
 	t.Run("exposure", func(t *testing.T) { checkExposure(t, r) })
+	t.Run("schedules apart", func(t *testing.T) { checkSchedules(t, r) })
 }
 
 func checkPodSpec(t *testing.T, r rendering, spec *corev1.PodSpec) {
@@ -534,11 +535,16 @@ func checkConfigAccepted(t *testing.T, r rendering) {
 		}
 
 		env := map[string]string{}
+		unknown := false // an envFrom Secret the user creates, contents unknown
 		for _, s := range envFromSecrets(c) {
-			if sec, _ := r.secret(s); sec != nil {
+			sec, known := r.secret(s)
+			switch {
+			case sec != nil:
 				for k, v := range secretData(sec) {
 					env[k] = v
 				}
+			case known:
+				unknown = true
 			}
 		}
 		for _, e := range c.Env {
@@ -547,23 +553,23 @@ func checkConfigAccepted(t *testing.T, r rendering) {
 			}
 		}
 		// What a real deployment adds: the key file's contents (the file
-		// the pod mounts; a key of the test's own here), and credentials
-		// held by Secrets the user creates.
+		// the pod mounts; a key of the test's own here), and what a Secret
+		// of unknown contents holds. A Secret the rendering creates is
+		// taken as it is: nothing is filled in for it.
 		oauth := cfg.Okta.ClientID != "" || env["OKTA_CLIENT_ID"] != ""
 		switch {
 		case oauth && env[privateKeyEnv] == "":
 			t.Errorf("%s: an OAuth service app is configured, but %s is not set", name, privateKeyEnv)
 		case oauth:
-			delete(env, "OKTA_API_TOKEN")
 			env["OKTA_PRIVATE_KEY"] = key
-		case env["OKTA_API_TOKEN"] == "" || strings.Contains(env["OKTA_API_TOKEN"], "REPLACE_ME"):
+		case unknown && env["OKTA_API_TOKEN"] == "":
 			env["OKTA_API_TOKEN"] = "test-token"
 		}
 		delete(env, privateKeyEnv)
-		if cfg.Okta.OrgURL == "" && env["OKTA_ORG_URL"] == "" {
-			env["OKTA_ORG_URL"] = "https://example.okta.com" // from a Secret the user creates
+		if unknown && cfg.Okta.OrgURL == "" && env["OKTA_ORG_URL"] == "" {
+			env["OKTA_ORG_URL"] = "https://example.okta.com"
 		}
-		if c.Args[0] == "serve" && env[hookSecretsEnv] == "" {
+		if unknown && c.Args[0] == "serve" && env[hookSecretsEnv] == "" {
 			env[hookSecretsEnv] = "a-hook-secret-of-32-characters!!"
 		}
 

@@ -222,3 +222,25 @@ volumes:
 {{- $serve := (.Values.config | default dict).serve | default dict -}}
 {{- $serve.hook_path | default "/okta/events" -}}
 {{- end -}}
+
+{{/*
+What every install needs, checked before anything renders: a `helm install`
+with the default values fails here, with what to set, instead of creating
+CronJobs that can never succeed. With secrets.existingSecret the chart cannot
+see the credentials (nor OKTA_ORG_URL, which that Secret may hold).
+*/}}
+{{- define "oktasync.validate" -}}
+{{- $secrets := .Values.secrets -}}
+{{- $okta := (.Values.config | default dict).okta | default dict -}}
+{{- if not $secrets.existingSecret -}}
+{{- if not (or $secrets.oktaApiToken (include "oktasync.hasPrivateKey" .)) -}}
+{{- fail "oktasync: no Okta credentials: set secrets.existingSecret (a Secret with OKTA_API_TOKEN, NEO4J_PASSWORD, ...), secrets.oktaApiToken, or an OAuth service app (secrets.oktaPrivateKey and config.okta.client_id); see ci/default-values.yaml for the least a values file needs" -}}
+{{- end -}}
+{{- if not $okta.org_url -}}
+{{- fail "oktasync: config.okta.org_url is not set (e.g. https://acme.okta.com), and there is no secrets.existingSecret that could hold OKTA_ORG_URL" -}}
+{{- end -}}
+{{- end -}}
+{{- if and (include "oktasync.hasPrivateKey" .) (not $okta.client_id) (not $secrets.existingSecret) -}}
+{{- fail "oktasync: secrets.oktaPrivateKey is set but config.okta.client_id is not: a service app needs its client id" -}}
+{{- end -}}
+{{- end -}}
