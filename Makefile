@@ -56,7 +56,7 @@ compat-run: build compat-venv
 # crasher is written to testdata/fuzz/FuzzXxx/ and fails the target: commit
 # it, and it stays a regression test. Add targets as package:FuzzName.
 FUZZTIME ?= 4s
-FUZZ_TARGETS := ./extractor/okta:FuzzHookDelivery ./extractor/okta:FuzzTransform
+FUZZ_TARGETS := ./extractor/okta:FuzzHookDelivery ./extractor/okta:FuzzTransform ./cmd/oktasync:FuzzConfigFile ./publisher/csv:FuzzCSVWriter
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz: $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
