@@ -14,8 +14,19 @@ import (
 // one transaction. It reads the current pairs first and writes only the rows
 // that differ: stale pairs are removed, then the current pair is ensured, so
 // every user ends with at most one manager. Managers named by
-// Okta id are resolved through the okta_id index.
+// Okta id are resolved through the okta_id index. Like PublishNodes, it
+// splits a batch the server has no transaction memory for.
 func (p *Publisher) PublishManagers(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
+	write := func(ctx context.Context, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
+		return p.publishManagers(ctx, run, rows)
+	}
+	if p.tx.inDryRun() {
+		return write(ctx, rows)
+	}
+	return splitOnMemory(ctx, p.log, rows, write)
+}
+
+func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
 	var stats publisher.ManagerStats
 	if len(rows) == 0 {
 		return stats, nil
