@@ -121,8 +121,21 @@ func writeOnce(ctx context.Context, d neo4j.DriverWithContext, database string, 
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	// Once COMMIT is sent the server may commit whatever the client does;
+	// wait for its answer even if ctx ends meanwhile (bounded), so that a
+	// write reports exactly what committed and an interrupted run counts
+	// every batch it left behind. Before this point, ctx aborts the work.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitWait)
+	defer cancel()
+	if err := tx.Commit(cctx); err != nil {
 		return nil, err
 	}
 	return v, nil
 }
+
+// commitWait bounds the wait for a commit's answer after the run's context
+// has ended.
+const commitWait = 15 * time.Second
