@@ -156,7 +156,7 @@ func freePort() (int, error) {
 // the sync state's clock times.
 func RunMetadata() []string {
 	return []string{"published_tag", "publisher_last_updated_epoch_ms", "oktasync_seen_epoch_ms",
-		"last_full_sync", "last_incremental_sync"}
+		"last_full_sync", "last_incremental_sync", "updated_epoch_ms"}
 }
 
 // Export dumps the whole graph deterministically as JSON: every node (its
@@ -200,7 +200,7 @@ func Export(t testing.TB, d neo4j.DriverWithContext, omit ...string) string {
 	}
 	var schema []string
 	for _, r := range Exec(t, d, `SHOW INDEXES YIELD name, type, labelsOrTypes, properties, owningConstraint
-		RETURN type + ' ' + coalesce(reduce(s = '', x IN labelsOrTypes | s + x), '') + ' ' + coalesce(reduce(s = '', x IN properties | s + x + ','), '') + ' ' + (owningConstraint IS NOT NULL) AS d`, nil) {
+		RETURN type + ' ' + coalesce(reduce(s = '', x IN labelsOrTypes | s + x), '') + ' ' + coalesce(reduce(s = '', x IN properties | s + x + ','), '') + CASE WHEN owningConstraint IS NULL THEN ' index' ELSE ' constraint' END AS d`, nil) {
 		schema = append(schema, r.AsMap()["d"].(string))
 	}
 	enc := func(v any) string { b, _ := json.Marshal(v); return string(b) }

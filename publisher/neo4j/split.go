@@ -89,11 +89,11 @@ func writeRetried(ctx context.Context, d neo4j.DriverWithContext, database strin
 		if outOfMemory(err) || !neo4j.IsRetryable(err) {
 			return nil, err
 		}
-		wait := time.Duration(float64(delay) * (0.8 + 0.4*rand.Float64()))
-		if time.Since(start)+wait > maxRetry {
+		// As the driver does: no new attempt once maxRetry has passed.
+		if time.Since(start) > maxRetry {
 			return nil, fmt.Errorf("gave up after %d attempts in %s: %w", attempt, time.Since(start).Round(time.Millisecond), err)
 		}
-		timer := time.NewTimer(wait)
+		timer := time.NewTimer(time.Duration(float64(delay) * (0.8 + 0.4*rand.Float64())))
 		select {
 		case <-timer.C:
 		case <-ctx.Done():
