@@ -82,7 +82,7 @@ func TestCLINeo4jKilledMidPublish(t *testing.T) {
 			wait(p)
 			killed := time.Now()
 			srv.Kill(t)
-			release() // its connection died with the server
+			release()                        // its connection died with the server
 			code := p.wait(t, 3*time.Minute) // a hang guard
 			took := time.Since(killed)
 			stderr := p.stderr.String()
