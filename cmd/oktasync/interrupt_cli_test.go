@@ -76,7 +76,7 @@ func runPhases() []struct {
 // uninterrupted twin.
 func TestCLIInterruptedRunsStopCleanly(t *testing.T) {
 	srv := neo4jtest.StartServer(t, neo4jtest.ServerOptions{})
-	tw := newTwin(t, 1000*soakScale(), 43, srv.URI, srv.Driver(t, neo4jdriver.NoAuth()))
+	tw := newTwin(t, 600*soakScale(), 43, srv.URI, srv.Driver(t, neo4jdriver.NoAuth()))
 	tw.syncBoth(t)
 	for _, ph := range runPhases() {
 		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {

@@ -70,7 +70,7 @@ func TestCLINeo4jUnreachableAtStart(t *testing.T) {
 // nodes, properties but run metadata, relationships, schema).
 func TestCLINeo4jKilledMidPublish(t *testing.T) {
 	srv := neo4jtest.StartServer(t, neo4jtest.ServerOptions{})
-	tw := newTwin(t, 1500*soakScale(), 47, srv.URI, srv.Driver(t, neo4jdriver.NoAuth()))
+	tw := newTwin(t, 800*soakScale(), 47, srv.URI, srv.Driver(t, neo4jdriver.NoAuth()))
 	tw.syncBoth(t)
 	phases := runPhases()
 	for _, ph := range []int{1, 2} { // node_batches, manager_pass

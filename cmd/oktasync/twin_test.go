@@ -40,7 +40,9 @@ type twin struct {
 }
 
 // twinConfig keeps runs small and phases long enough to catch: pages of
-// 100, batches of 200, two writers, and Neo4j failures retried for 10 s.
+// 100, batches of 200, two writers, and Neo4j failures retried for 15 s
+// (enough for the deadlocks two writers of manager edges can meet on a
+// loaded machine, short enough for a killed server).
 const twinConfig = `okta:
   page_size: 100
   max_retries: 1
@@ -48,7 +50,7 @@ const twinConfig = `okta:
 sync:
   batch_size: 200
 neo4j:
-  max_transaction_retry_time: 10s
+  max_transaction_retry_time: 15s
 `
 
 // newTwin starts the simulator with users (plus staged users, skipped,

@@ -43,7 +43,7 @@ func TestBatchTooLargeForTransactionMemoryIsSplitIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const n = 4000
+	const n = 2500
 	us := make([]extractor.User, n)
 	managers := make([]loader.ManagerRow, n)
 	for i := range us {
