@@ -71,7 +71,7 @@ compat-run: build compat-venv
 # crasher is written to testdata/fuzz/FuzzXxx/ and fails the target: commit
 # it, and it stays a regression test. Add targets as package:FuzzName.
 FUZZTIME ?= 4s
-FUZZ_TARGETS := ./extractor/okta:FuzzHookDelivery ./extractor/okta:FuzzTransform
+FUZZ_TARGETS := ./extractor/okta:FuzzHookDelivery ./extractor/okta:FuzzTransform ./cmd/oktasync:FuzzConfigFile ./publisher/csv:FuzzCSVWriter
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz: $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
@@ -85,11 +85,11 @@ fuzz:
 SOAK_SCALE    ?= 10
 SOAK_COUNT    ?= 3
 SOAK_FUZZTIME ?= 60s
-SOAK_TESTS    := ^(TestOktaFaults|TestCLIOktaFaultsDeactivateNobody|TestServeHookAbuse|TestSecretCanaries)$$
+SOAK_TESTS    := ^(TestOktaFaults|TestCLIOktaFaultsDeactivateNobody|TestServeHookAbuse|TestSecretCanaries|TestCLINeo4jKilledMidPublish|TestCLIInterruptedRunsStopCleanly|TestCLIFullSyncRacesHookBurst|TestBatchTooLargeForTransactionMemoryIsSplitIntegration|TestInterruptedCommitIsCountedIntegration)$$
 soak: build
 	@echo "soak: $(SOAK_TESTS) x$(SOAK_COUNT) at scale $(SOAK_SCALE) (-race), then fuzz targets $(FUZZ_TARGETS) for $(SOAK_FUZZTIME) each"
-	OKTASYNC_SOAK_SCALE=$(SOAK_SCALE) scripts/with-neo4j scripts/gotest -race -count=$(SOAK_COUNT) -p 1 -timeout 60m \
-		-run '$(SOAK_TESTS)' ./extractor/okta/ ./cmd/oktasync/
+	OKTASYNC_SOAK_SCALE=$(SOAK_SCALE) scripts/with-neo4j scripts/gotest -race -count=$(SOAK_COUNT) -p 1 -timeout 120m \
+		-run '$(SOAK_TESTS)' ./extractor/okta/ ./publisher/neo4j/ ./cmd/oktasync/
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(SOAK_FUZZTIME)
 	@echo "soak: done: $(SOAK_TESTS) x$(SOAK_COUNT) at scale $(SOAK_SCALE); fuzzed $(FUZZ_TARGETS) for $(SOAK_FUZZTIME) each"
 

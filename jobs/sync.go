@@ -230,6 +230,7 @@ func (r *syncRun) do(ctx context.Context) error {
 		return nil
 	}
 	if mode == Full {
+		r.log.Debug("manager edges published; reconciling")
 		if err := r.reconcile(ctx, rec); err != nil {
 			return err
 		}

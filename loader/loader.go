@@ -100,6 +100,10 @@ type ManagerRow struct {
 	UserKey string
 	UserID  string
 	Manager ManagerRef
+	// UpdatedAt is the update time of the record the row comes from: a
+	// row never replaces the pair a newer record of the user wrote
+	// (Supersedes, as for nodes). 0 means unknown.
+	UpdatedAt int64
 }
 
 // Node builds the node row of u, in the property order of databuilder's
@@ -141,7 +145,7 @@ func Manager(u extractor.User) ManagerRow {
 	default:
 		ref = ManagerRef{}
 	}
-	return ManagerRow{UserKey: u.Key, UserID: u.SourceID, Manager: ref}
+	return ManagerRow{UserKey: u.Key, UserID: u.SourceID, Manager: ref, UpdatedAt: u.UpdatedAt}
 }
 
 func claim(u extractor.User) Claim {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -34,7 +35,7 @@ func (s *Spool) Add(r ManagerRow) error {
 			return fmt.Errorf("manager spool: value %q contains a tab or newline", v)
 		}
 	}
-	if _, err := fmt.Fprintf(s.w, "%s\t%s\t%s\t%s\n", r.UserKey, r.UserID, r.Manager.Kind, r.Manager.Value); err != nil {
+	if _, err := fmt.Fprintf(s.w, "%s\t%s\t%d\t%s\t%s\n", r.UserKey, r.UserID, r.UpdatedAt, r.Manager.Kind, r.Manager.Value); err != nil {
 		return fmt.Errorf("write manager spool: %w", err)
 	}
 	s.count++
@@ -57,12 +58,16 @@ func (s *Spool) Batches(batchSize int, fn func([]ManagerRow) error) error {
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	batch := make([]ManagerRow, 0, batchSize)
 	for sc.Scan() {
-		parts := strings.SplitN(sc.Text(), "\t", 4)
-		if len(parts) != 4 {
+		parts := strings.SplitN(sc.Text(), "\t", 5)
+		if len(parts) != 5 {
 			return errors.New("manager spool: corrupt line")
 		}
-		batch = append(batch, ManagerRow{UserKey: parts[0], UserID: parts[1],
-			Manager: ManagerRef{Kind: ManagerKind(parts[2]), Value: parts[3]}})
+		at, err := strconv.ParseInt(parts[2], 10, 64)
+		if err != nil {
+			return errors.New("manager spool: corrupt line")
+		}
+		batch = append(batch, ManagerRow{UserKey: parts[0], UserID: parts[1], UpdatedAt: at,
+			Manager: ManagerRef{Kind: ManagerKind(parts[3]), Value: parts[4]}})
 		if len(batch) == batchSize {
 			if err := fn(batch); err != nil {
 				return err

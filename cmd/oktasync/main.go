@@ -175,6 +175,10 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	job := &jobs.Sync{Config: cfg.Sync, Source: src, Publisher: sink, Log: log,
 		Mode: mode, Org: cfg.Okta.OrgURL, Force: f.force}
 	sum, runErr := job.Run(ctx)
+	if runErr != nil && ctx.Err() != nil && !errors.Is(runErr, ctx.Err()) {
+		// The driver says a cancelled read in its own words: name the cause.
+		runErr = fmt.Errorf("%w (%w)", runErr, ctx.Err())
+	}
 	if csv != nil {
 		if err := csv.Close(); err != nil && runErr == nil {
 			runErr = fmt.Errorf("close csv files: %w", err)

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	neo4jdriver "github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
 	"github.com/oktasync/oktasync/internal/neo4jtest"
 	"github.com/oktasync/oktasync/internal/oktasim"
 	"github.com/oktasync/oktasync/internal/oktasim/oktasimtest"
@@ -50,11 +52,14 @@ func (c *captured) add(name, s string) {
 // panic prints) — with canary secrets, and greps every captured output for
 // them and for pieces of the private key.
 //
-// Neo4j runs without authentication here (scripts/neo4j cannot enable it);
-// the password still goes through the driver configuration of every run.
+// The shared Neo4j runs without authentication (the password still goes
+// through the driver configuration of those runs); a private server with
+// native auth on, whose password is the canary, takes syncs with the right
+// and a wrong password and a lookup.
 func TestSecretCanaries(t *testing.T) {
 	d := neo4jtest.Driver(t)
 	neo4jtest.Reset(t, d)
+	authSrv := neo4jtest.StartServer(t, neo4jtest.ServerOptions{Auth: "neo4j/" + canaryNeo4jPass})
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +132,41 @@ func TestSecretCanaries(t *testing.T) {
 			t.Errorf("%s: exit %d, want %d\n%s", r.name, code, r.code, stderr)
 		}
 	}
+	// Against the server that checks the password: the right one syncs and
+	// looks up, a wrong one is refused (and neither is printed).
+	authed := with("OKTA_API_TOKEN", canaryToken, "NEO4J_URI", authSrv.URI)
+	wrongPass := with("OKTA_API_TOKEN", canaryToken, "NEO4J_URI", authSrv.URI, "NEO4J_PASSWORD", canaryNeo4jPass+"-wrong")
+	noPass := with("OKTA_API_TOKEN", canaryToken, "NEO4J_URI", authSrv.URI, "NEO4J_USERNAME", "", "NEO4J_PASSWORD", "")
+	authRuns := []struct {
+		name string
+		env  map[string]string
+		code int
+		args []string
+		want string
+	}{
+		{"auth sync", authed, exitOK, []string{"sync", "--log-level", "debug", "--summary", "json"}, ""},
+		{"auth sync text", authed, exitOK, []string{"sync", "--log-level", "debug", "--log-format", "console", "--summary", "text"}, ""},
+		{"auth lookup", authed, exitOK, []string{"lookup", strings.ToLower(fmt.Sprint(activeSimUser(sim, 0).Profile["email"]))}, ""},
+		{"auth wrong password", wrongPass, exitFailed, []string{"sync", "--log-level", "debug", "--summary", "json"}, "unauthorized"},
+		{"auth wrong password lookup", wrongPass, exitFailed, []string{"lookup", "x@example.com"}, "unauthorized"},
+		{"auth no password", noPass, exitFailed, []string{"sync", "--log-level", "debug", "--summary", "text"}, "Unauthorized"},
+	}
+	for _, r := range authRuns {
+		code, stdout, stderr := runBinary(t, r.env, r.args...)
+		out.add(r.name+" stdout", stdout)
+		out.add(r.name+" stderr", stderr)
+		if code != r.code {
+			t.Errorf("%s: exit %d, want %d\n%s", r.name, code, r.code, stderr)
+		}
+		if r.want != "" && !strings.Contains(stderr, r.want) {
+			t.Errorf("%s: stderr does not say %q:\n%s", r.name, r.want, stderr)
+		}
+	}
+	ad := authSrv.Driver(t, neo4jdriver.BasicAuth("neo4j", canaryNeo4jPass, ""))
+	if n := neo4jtest.Exec(t, ad, `MATCH (u:User) RETURN count(u) AS n`, nil)[0].AsMap()["n"].(int64); n == 0 {
+		t.Error("the sync with the right password wrote nothing to the server with auth")
+	}
+
 	// A forced failure in the middle of a read: Okta starts failing after
 	// one page (debug logs of every retry).
 	sim.SetFaults(oktasim.Faults{FailAfter: 1})

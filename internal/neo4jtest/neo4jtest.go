@@ -18,6 +18,11 @@
 // use this helper must not call t.Parallel.
 //
 // NEO4J_TEST_URI must point at a disposable server: Reset deletes everything in it.
+//
+// A test that must own its server — kill it, restart it, turn auth on or
+// limit its transaction memory — starts a private one with StartServer (on
+// a free port, gated like the shared one). Export dumps a whole graph for
+// comparing two.
 package neo4jtest
 
 import (

@@ -181,9 +181,9 @@ WHERE u.okta_id = row.id
 OPTIONAL MATCH (u)-[:MANAGE_BY]->(m:User)
 WITH row, u, collect(m.key) AS by
 OPTIONAL MATCH (x:User)-[:MANAGE]->(u)
-WITH row, by, collect(x.key) AS mirror
+WITH row, u, by, collect(x.key) AS mirror
 OPTIONAL MATCH (w:User {key: row.manager}) /*hint:w:key*/
-RETURN row, by, mirror, w IS NOT NULL AS exists`
+RETURN row, by, mirror, w IS NOT NULL AS exists, u.updated_at AS at`
 
 // cypherUnlinkStale removes MANAGE_BY edges that no longer match the user's
 // manager, and their MANAGE mirror. $rows: [{key, id, manager}], manager

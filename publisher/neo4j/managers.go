@@ -14,8 +14,19 @@ import (
 // one transaction. It reads the current pairs first and writes only the rows
 // that differ: stale pairs are removed, then the current pair is ensured, so
 // every user ends with at most one manager. Managers named by
-// Okta id are resolved through the okta_id index.
+// Okta id are resolved through the okta_id index. Like PublishNodes, it
+// splits a batch the server has no transaction memory for.
 func (p *Publisher) PublishManagers(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
+	write := func(ctx context.Context, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
+		return p.publishManagers(ctx, run, rows)
+	}
+	if p.tx.inDryRun() {
+		return write(ctx, rows)
+	}
+	return splitOnMemory(ctx, p.log, rows, write)
+}
+
+func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
 	var stats publisher.ManagerStats
 	if len(rows) == 0 {
 		return stats, nil
@@ -42,7 +53,7 @@ func (p *Publisher) PublishManagers(ctx context.Context, run publisher.Run, rows
 			case loader.ManagerByKey:
 				manager = r.Manager.Value
 			}
-			all = append(all, map[string]any{"key": r.UserKey, "id": r.UserID, "manager": manager})
+			all = append(all, map[string]any{"key": r.UserKey, "id": r.UserID, "manager": manager, "at": r.UpdatedAt})
 		}
 		// Read first: only the rows whose pair differs are written.
 		recs, err := collect(ctx, tx, p.q(cypherReadManagers), map[string]any{"rows": all})
@@ -59,6 +70,13 @@ func (p *Publisher) PublishManagers(ctx context.Context, run publisher.Run, rows
 			mirror, _ := m["mirror"].([]any)
 			want, _ := row["manager"].(string)
 			exists, _ := m["exists"].(bool)
+			// The node holds a newer record of the user (a hook wrote it
+			// after this row was read): its pair stands, as its node does.
+			rowAt, _ := row["at"].(int64)
+			if heldAt, ok := m["at"].(int64); ok && rowAt > 0 && !loader.Supersedes(loader.Claim{UpdatedAt: rowAt}, loader.Claim{UpdatedAt: heldAt}) {
+				s.Kept++
+				continue
+			}
 			if want != "" && !exists {
 				want = "" // the manager is not in the graph: no pair, and any old one goes
 				row = map[string]any{"key": row["key"], "id": row["id"], "manager": nil}

@@ -74,7 +74,7 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 		driver:   d,
 		examples: map[string][]string{},
 	}
-	p.tx = &txRunner{driver: d, database: cfg.Database, dryRun: cfg.DryRun}
+	p.tx = &txRunner{driver: d, database: cfg.Database, dryRun: cfg.DryRun, maxRetry: cfg.MaxTransactionRetryTime}
 	return p, nil
 }
 

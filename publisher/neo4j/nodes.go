@@ -6,7 +6,6 @@ import (
 	"maps"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
-	"go.uber.org/zap"
 
 	"github.com/oktasync/oktasync/loader"
 	"github.com/oktasync/oktasync/publisher"
@@ -23,18 +22,18 @@ func (p *Publisher) PublishNodes(ctx context.Context, run publisher.Run, rows []
 	if len(rows) == 0 {
 		return publisher.NodeStats{}, nil
 	}
+	write := func(ctx context.Context, rows []loader.NodeRow) (publisher.NodeStats, error) {
+		return p.publishNodes(ctx, run, rows)
+	}
+	if p.tx.inDryRun() {
+		return write(ctx, rows) // one shared transaction: a failed statement ends it
+	}
+	return splitOnMemory(ctx, p.log, rows, write)
+}
+
+func (p *Publisher) publishNodes(ctx context.Context, run publisher.Run, rows []loader.NodeRow) (publisher.NodeStats, error) {
 	out, err := p.tx.write(ctx, func(tx runner) (any, error) { return p.upsertTx(ctx, tx, run, rows) })
 	if err != nil {
-		if outOfMemory(err) && len(rows) > 1 && !p.tx.inDryRun() {
-			p.log.Debug("splitting node batch after a memory error", zap.Int("rows", len(rows)))
-			a, err := p.PublishNodes(ctx, run, rows[:len(rows)/2])
-			if err != nil {
-				return a, err
-			}
-			b, err := p.PublishNodes(ctx, run, rows[len(rows)/2:])
-			a.Add(b)
-			return a, err
-		}
 		return publisher.NodeStats{}, fmt.Errorf("upsert %d users: %w", len(rows), err)
 	}
 	res := out.(upsertResult)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 )
@@ -22,6 +23,7 @@ type txRunner struct {
 	driver   neo4j.DriverWithContext
 	database string
 	dryRun   bool
+	maxRetry time.Duration // how long write retries transient errors
 	sess     neo4j.SessionWithContext
 	dryTx    neo4j.ExplicitTransaction
 }
@@ -45,11 +47,7 @@ func (r *txRunner) write(ctx context.Context, work func(runner) (any, error)) (a
 	if r.dryTx != nil {
 		return work(r.dryTx)
 	}
-	sess := r.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: r.database, AccessMode: neo4j.AccessModeWrite})
-	// The transaction has committed or failed by the time the session closes;
-	// a close error changes neither.
-	defer func() { _ = sess.Close(ctx) }()
-	return sess.ExecuteWrite(ctx, func(tx neo4j.ManagedTransaction) (any, error) { return work(tx) })
+	return writeRetried(ctx, r.driver, r.database, r.maxRetry, work)
 }
 
 // inDryRun reports whether statements go through the dry run's transaction.
@@ -137,9 +135,4 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
-}
-
-func outOfMemory(err error) bool {
-	var ne *neo4j.Neo4jError
-	return errors.As(err, &ne) && strings.Contains(ne.Code, "MemoryPoolOutOfMemoryError")
 }

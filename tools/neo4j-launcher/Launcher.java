@@ -19,11 +19,18 @@
 // runs until stdin reaches EOF, so a parent that holds the stdin pipe owns its
 // lifetime. Detached it runs until SIGTERM/SIGINT. Either way the shutdown hook
 // stops the DBMS cleanly. Any failure prints a stack trace and exits non-zero.
+//
+// Environment (optional; scripts/neo4j checks and passes them):
+//   NEO4J_AUTH            "none" (default) or USER/PASSWORD: native auth on, and USER
+//                         ("neo4j", or a user it creates) has PASSWORD, no change required
+//   NEO4J_TX_MEMORY_MAX   db.memory.transaction.max, e.g. 8m: a transaction that needs more
+//                         fails with a memory error (for tests of oversized batches)
 
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 import org.neo4j.configuration.GraphDatabaseSettings;
@@ -57,6 +64,27 @@ public class Launcher {
             builder.setConfig((Setting<Duration>) setting, Duration.ofSeconds(1));
         } catch (ReflectiveOperationException | ClassCastException e) {
             System.err.println("note: cannot shorten the Bolt shutdown wait: " + e);
+        }
+    }
+
+    /**
+     * Gives USER the password through the system database, as an administrator would
+     * with ALTER USER (the embedded API runs with full rights). The built-in "neo4j" user
+     * is altered; another user is created (or replaced). Setting the password it already
+     * has (a restart on the same data) is not an error.
+     */
+    private static void setPassword(DatabaseManagementService dbms, String user, String password) {
+        GraphDatabaseService system = dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME);
+        String stmt = user.equals("neo4j")
+                ? "ALTER USER neo4j SET PASSWORD $pw CHANGE NOT REQUIRED"
+                : "CREATE OR REPLACE USER `" + user.replace("`", "``") + "` SET PASSWORD $pw CHANGE NOT REQUIRED";
+        try {
+            system.executeTransactionally(stmt, Map.of("pw", password));
+        } catch (RuntimeException e) {
+            String msg = String.valueOf(e.getMessage());
+            if (!msg.contains("cannot be the same")) {
+                throw e;
+            }
         }
     }
 
@@ -103,6 +131,21 @@ public class Launcher {
                     .setConfig(GraphDatabaseSettings.logical_log_rotation_threshold, ByteUnit.mebiBytes(4))
                     .setConfig(GraphDatabaseSettings.udc_enabled, false);
             fastBoltShutdown(builder);
+            String auth = System.getenv().getOrDefault("NEO4J_AUTH", "none");
+            String authUser = null, authPassword = null;
+            if (!auth.isEmpty() && !auth.equals("none")) {
+                int slash = auth.indexOf('/');
+                if (slash <= 0 || slash == auth.length() - 1) {
+                    throw new IllegalArgumentException("NEO4J_AUTH must be none or USER/PASSWORD");
+                }
+                authUser = auth.substring(0, slash);
+                authPassword = auth.substring(slash + 1);
+                builder.setConfig(GraphDatabaseSettings.auth_enabled, true);
+            }
+            String txMax = System.getenv().getOrDefault("NEO4J_TX_MEMORY_MAX", "");
+            if (!txMax.isEmpty()) {
+                builder.setConfig(GraphDatabaseSettings.memory_transaction_max_size, ByteUnit.parse(txMax));
+            }
             DatabaseManagementService dbms = builder.build();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 System.out.println("NEO4J_STOPPING");
@@ -124,6 +167,11 @@ public class Launcher {
                 System.exit(2);
             }
 
+            if (authUser != null) {
+                setPassword(dbms, authUser, authPassword);
+            }
+            System.out.printf("NEO4J_SETTINGS auth=%s tx_memory_max=%s%n", authUser != null ? authUser : "none",
+                    txMax.isEmpty() ? "default" : txMax);
             System.out.println("NEO4J_READY bolt://" + HOST + ":" + port);
             System.out.flush();
 

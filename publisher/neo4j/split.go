@@ -1,0 +1,141 @@
+package neo4j
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"go.uber.org/zap"
+)
+
+// MemoryError means the server refused a transaction for want of memory:
+// it would exceed db.memory.transaction.max, or the server's pool for all
+// transactions. Neo4j calls these transient and the driver would retry the
+// same transaction until its retry time is spent (30 s), only to fail the
+// same way; a write that gets one returns it at once instead
+// (writeRetried), and a batch write splits its batch (splitOnMemory).
+type MemoryError struct {
+	Code    string // e.g. Neo.TransientError.General.MemoryPoolOutOfMemoryError
+	Message string
+}
+
+func (e *MemoryError) Error() string {
+	return fmt.Sprintf("neo4j: out of transaction memory (%s): %s", e.Code, firstLine(e.Message))
+}
+
+// memoryCode reports whether a Neo4j status code is a memory refusal.
+func memoryCode(code string) bool {
+	return strings.HasPrefix(code, "Neo.TransientError.General.") &&
+		(strings.Contains(code, "OutOfMemory") || strings.Contains(code, "MemoryLimit"))
+}
+
+// notRetried turns a memory refusal into a *MemoryError.
+func notRetried(err error) error {
+	var ne *neo4j.Neo4jError
+	if errors.As(err, &ne) && memoryCode(ne.Code) {
+		return &MemoryError{Code: ne.Code, Message: ne.Msg}
+	}
+	return err
+}
+
+func outOfMemory(err error) bool {
+	var me *MemoryError
+	return errors.As(err, &me)
+}
+
+// splitOnMemory writes rows with write, one transaction; if the server has
+// not the memory for it, it writes each half the same way, down to single
+// rows. A row alone that still does not fit fails the call. The stats add
+// up what committed, also when a later part fails.
+func splitOnMemory[R any, S any, PS interface {
+	*S
+	Add(S)
+}](ctx context.Context, log *zap.Logger, rows []R, write func(context.Context, []R) (S, error)) (S, error) {
+	st, err := write(ctx, rows)
+	if err == nil || !outOfMemory(err) || len(rows) < 2 {
+		return st, err
+	}
+	log.Debug("splitting a batch the server has no transaction memory for", zap.Int("rows", len(rows)), zap.Error(err))
+	half := len(rows) / 2
+	a, err := splitOnMemory[R, S, PS](ctx, log, rows[:half], write)
+	if err != nil {
+		return a, err
+	}
+	b, err := splitOnMemory[R, S, PS](ctx, log, rows[half:], write)
+	PS(&a).Add(b)
+	return a, err
+}
+
+// writeRetried runs work in a write transaction and commits it, retrying
+// like the driver's managed transactions (transient errors and lost
+// connections, with exponential backoff and jitter, for up to maxRetry)
+// except for a memory refusal, be it a statement's or the commit's: the
+// same transaction would fail the same way, so it returns at once as a
+// *MemoryError. (A managed transaction cannot tell: a commit's refusal
+// reaches only its retry loop.)
+func writeRetried(ctx context.Context, d neo4j.DriverWithContext, database string, maxRetry time.Duration, work func(runner) (any, error)) (any, error) {
+	start := time.Now()
+	delay := time.Second
+	for attempt := 1; ; attempt++ {
+		v, err := writeOnce(ctx, d, database, work)
+		if err == nil {
+			return v, nil
+		}
+		err = notRetried(err)
+		if outOfMemory(err) || !neo4j.IsRetryable(err) {
+			return nil, err
+		}
+		// As the driver does: no new attempt once maxRetry has passed.
+		if time.Since(start) > maxRetry {
+			return nil, fmt.Errorf("gave up after %d attempts in %s: %w", attempt, time.Since(start).Round(time.Millisecond), err)
+		}
+		timer := time.NewTimer(time.Duration(float64(delay) * (0.8 + 0.4*rand.Float64())))
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, fmt.Errorf("%w (after %d attempts; last: %v)", ctx.Err(), attempt, err)
+		}
+		delay *= 2
+	}
+}
+
+func writeOnce(ctx context.Context, d neo4j.DriverWithContext, database string, work func(runner) (any, error)) (any, error) {
+	sess := d.NewSession(ctx, neo4j.SessionConfig{DatabaseName: database, AccessMode: neo4j.AccessModeWrite})
+	// Closing the session rolls back a transaction left open; the outcome
+	// is decided by then, and a close error changes nothing.
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = sess.Close(cctx)
+	}()
+	tx, err := sess.BeginTransaction(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v, err := work(tx)
+	if err != nil {
+		return nil, err
+	}
+	// Once COMMIT is sent the server may commit whatever the client does;
+	// wait for its answer even if ctx ends meanwhile (bounded), so that a
+	// write reports exactly what committed and an interrupted run counts
+	// every batch it left behind. Before this point, ctx aborts the work.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitWait)
+	defer cancel()
+	if err := tx.Commit(cctx); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// commitWait bounds the wait for a commit's answer after the run's context
+// has ended.
+const commitWait = 15 * time.Second
