@@ -218,19 +218,27 @@ func (r *syncRun) do(ctx context.Context) error {
 		}
 	}()
 
+	t0 := time.Now()
 	maxSeen, err := r.nodePass(ctx, extract, loader.NewStager(cfg.BatchSize, spool))
+	r.sum.Timings.NodePass = time.Since(t0)
 	if err != nil {
 		return err
 	}
 	r.log.Debug("nodes published; writing manager edges", zap.Int("users", spool.Len()))
-	if err := r.managerPass(ctx, spool); err != nil {
+	t0 = time.Now()
+	err = r.managerPass(ctx, spool)
+	r.sum.Timings.ManagerPass = time.Since(t0)
+	if err != nil {
 		return err
 	}
 	if rec == nil {
 		return nil
 	}
 	if mode == Full {
-		if err := r.reconcile(ctx, rec); err != nil {
+		t0 = time.Now()
+		err := r.reconcile(ctx, rec)
+		r.sum.Timings.Reconcile = time.Since(t0)
+		if err != nil {
 			return err
 		}
 	}
@@ -368,8 +376,11 @@ func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager
 // writeBatch writes one batch: its nodes, then the seen markers of the
 // users it did not write. Counts are added once committed.
 func (r *syncRun) writeBatch(ctx context.Context, rec publisher.Reconciler, b loader.Batch) error {
+	t0 := time.Now()
 	st, err := publishNodes(ctx, r.Publisher, rec, r.values, b)
+	took := time.Since(t0)
 	r.update(func(s *Summary) {
+		s.Timings.Publish += took
 		s.addNodes(st)
 		s.Duplicates += b.Duplicates
 	})
@@ -410,8 +421,12 @@ func (r *syncRun) managerPass(ctx context.Context, spool *loader.Spool) error {
 		w.Go(func() error {
 			t0 := time.Now()
 			st, err := r.Publisher.PublishManagers(wctx, r.values, rows)
-			r.log.Debug("published manager edges", zap.Int("rows", len(rows)), zap.Duration("took", time.Since(t0)))
-			r.update(func(s *Summary) { s.addManagers(st) })
+			took := time.Since(t0)
+			r.log.Debug("published manager edges", zap.Int("rows", len(rows)), zap.Duration("took", took))
+			r.update(func(s *Summary) {
+				s.Timings.Publish += took
+				s.addManagers(st)
+			})
 			return err
 		})
 		return nil

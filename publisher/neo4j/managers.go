@@ -77,21 +77,24 @@ func (p *Publisher) PublishManagers(ctx context.Context, run publisher.Run, rows
 		}
 		var unlinked, linked []string
 		if len(changed) > 0 {
-			rec, err := single(ctx, tx, p.q(cypherUnlinkStale), map[string]any{"rows": changed})
+			recs, err := counted(ctx, tx, &s.Writes, allMeta, p.q(cypherUnlinkStale), map[string]any{"rows": changed})
 			if err != nil {
 				return nil, err
 			}
+			rec := recs[0]
 			s.Unlinked = intValue(rec, "removed")
 			unlinked = stringList(rec, "examples")
-			if _, err := single(ctx, tx, p.q(cypherUnlinkStaleMirror), map[string]any{"rows": changed}); err != nil {
+			if _, err := counted(ctx, tx, &s.Writes, allMeta, p.q(cypherUnlinkStaleMirror), map[string]any{"rows": changed}); err != nil {
 				return nil, err
 			}
 		}
 		if len(changedLinks) > 0 {
-			rec, err := single(ctx, tx, p.q(cypherLink), map[string]any{"rows": changedLinks, "tag": run.Tag})
+			// Edges carry run metadata only.
+			recs, err := counted(ctx, tx, &s.Writes, allMeta, p.q(cypherLink), map[string]any{"rows": changedLinks, "tag": run.Tag})
 			if err != nil {
 				return nil, err
 			}
+			rec := recs[0]
 			s.Linked = intValue(rec, "linked")
 			s.Kept += intValue(rec, "kept")
 			linked = stringList(rec, "examples")

@@ -113,7 +113,7 @@ func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, 
 			return res, err
 		}
 		pl, outcomes := p.decide(run, pending, byKey, byID)
-		raced, err := p.apply(ctx, tx, run, pl)
+		raced, err := p.apply(ctx, tx, run, pl, &res.stats.Writes)
 		if err != nil {
 			return res, err
 		}
@@ -281,17 +281,22 @@ func sameValue(a, b any) bool {
 }
 
 // apply runs the planned writes and returns the keys whose guard failed
-// (another batch wrote them after the read).
-func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl plan) ([]string, error) {
+// (another batch wrote them after the read), counting the writes into w.
+func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl plan, w *publisher.Writes) ([]string, error) {
 	if len(pl.renames) > 0 {
-		if _, err := tx.Run(ctx, p.q(cypherRenameKeys), map[string]any{"rows": pl.renames}); err != nil {
+		if _, err := counted(ctx, tx, w, noMeta, p.q(cypherRenameKeys), map[string]any{"rows": pl.renames}); err != nil {
 			return nil, err
 		}
 	}
 	var raced []string
 	meta := map[string]any{"tag": run.Tag, "run": run.Marker}
+	// A created or updated node gets three properties of run metadata:
+	// published_tag, publisher_last_updated_epoch_ms and the seen marker.
+	written := func(rows int) func([]*neo4j.Record) int {
+		return func(recs []*neo4j.Record) int { return 3 * (rows - len(recs)) }
+	}
 	if len(pl.create) > 0 {
-		recs, err := collect(ctx, tx, p.q(cypherCreateNodes), with(meta, "rows", pl.create))
+		recs, err := counted(ctx, tx, w, written(len(pl.create)), p.q(cypherCreateNodes), with(meta, "rows", pl.create))
 		if err != nil {
 			return nil, err
 		}
@@ -301,7 +306,7 @@ func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl 
 		}
 	}
 	if len(pl.update) > 0 {
-		recs, err := collect(ctx, tx, p.q(cypherUpdateNodes), with(meta, "rows", pl.update))
+		recs, err := counted(ctx, tx, w, written(len(pl.update)), p.q(cypherUpdateNodes), with(meta, "rows", pl.update))
 		if err != nil {
 			return nil, err
 		}
@@ -315,12 +320,12 @@ func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl 
 		if p.cfg.RunMetadata == RunMetadataAll {
 			stmt = cypherRefreshKeys
 		}
-		if _, err := tx.Run(ctx, p.q(stmt), with(meta, "keys", pl.seen)); err != nil {
+		if _, err := counted(ctx, tx, w, allMeta, p.q(stmt), with(meta, "keys", pl.seen)); err != nil {
 			return nil, err
 		}
 	}
 	if len(pl.seenIDs) > 0 {
-		if _, err := tx.Run(ctx, p.q(cypherMarkSeen), map[string]any{"ids": pl.seenIDs, "run": run.Marker}); err != nil {
+		if _, err := counted(ctx, tx, w, allMeta, p.q(cypherMarkSeen), map[string]any{"ids": pl.seenIDs, "run": run.Marker}); err != nil {
 			return nil, err
 		}
 	}
