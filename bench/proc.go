@@ -206,11 +206,14 @@ func runSync(ctx context.Context, o syncOptions) (runResult, error) {
 	cmd.Stderr = logf
 	load := loadAvg()
 	start := time.Now()
-	err = cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return runResult{}, err
+	}
+	peak := watchPeakRSS(cmd.Process.Pid)
+	err = cmd.Wait()
 	wall := time.Since(start)
-	res := runResult{Binary: filepath.Base(o.bin), WallS: wall.Seconds(), LoadAvg: load}
+	res := runResult{Binary: filepath.Base(o.bin), WallS: wall.Seconds(), LoadAvg: load, RSSMiB: float64(<-peak) / 1024}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		res.RSSMiB = float64(ru.Maxrss) / 1024 // KiB on Linux
 		res.CPUS = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	}
 	if err != nil {
@@ -224,6 +227,45 @@ func runSync(ctx context.Context, o syncOptions) (runResult, error) {
 	res.Users = sum.Seen
 	res.UsersPerS = float64(sum.Seen) / wall.Seconds()
 	return res, nil
+}
+
+// watchPeakRSS reads the child's peak resident set (VmHWM of
+// /proc/PID/status, in KiB) every 20 ms until the process is gone, and then
+// sends the last value read. VmHWM only grows, so at most the last 20 ms of
+// growth can be missed. (The rusage maxrss of a child cannot be used: Go
+// starts children with vfork, and the kernel then counts the parent's —
+// this harness's — resident set into the child's maxrss at exec.)
+func watchPeakRSS(pid int) <-chan int64 {
+	out := make(chan int64, 1)
+	go func() {
+		var peak int64
+		path := fmt.Sprintf("/proc/%d/status", pid)
+		for {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				out <- peak
+				return
+			}
+			kb, ok := statusField(string(b), "VmHWM:")
+			if !ok { // a zombie has no memory fields left: the run is over
+				out <- peak
+				return
+			}
+			peak = max(peak, kb)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return out
+}
+
+func statusField(status, name string) (int64, bool) {
+	for _, l := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(l, name); ok {
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }
 
 // runPublisher times one of databuilder's publishers on a CSV directory
