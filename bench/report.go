@@ -21,6 +21,7 @@ type report struct {
 	Machine   machine                `json:"machine"`
 	Neo4jURI  string                 `json:"neo4j_uri"`
 	Scenarios map[string][]runResult `json:"scenarios"`
+	Notes     []string               `json:"notes,omitempty"`
 	order     []string
 }
 
@@ -42,6 +43,8 @@ func newReport(o options, started time.Time) report {
 		Scenarios: map[string][]runResult{},
 	}
 }
+
+func (r *report) note(scenario, text string) { r.Notes = append(r.Notes, scenario+": "+text) }
 
 func (r *report) add(scenario string, res runResult) {
 	if _, ok := r.Scenarios[scenario]; !ok {
@@ -117,7 +120,7 @@ func (r *report) markdown() string {
 				sc, x.Label, x.WallS, x.UsersPerS, req, node, mgr, pub, up, mp, rss, cpu, x.LoadAvg, verified)
 		}
 	}
-	if ratios := r.ratios(); len(ratios) > 0 {
+	if ratios := append(r.ratios(), r.Notes...); len(ratios) > 0 {
 		b.WriteString("\nRatios (same run, same server):\n\n")
 		for _, l := range ratios {
 			b.WriteString("- " + l + "\n")

@@ -210,22 +210,19 @@ RETURN count(r) AS removed`
 
 // cypherLink ensures (u)-[:MANAGE_BY]->(m) and (m)-[:MANAGE]->(u), each
 // merged on its own so a half-present pair is completed, not duplicated.
+// Only rows whose read showed the pair incomplete come here, so what was
+// linked and what kept is known without reading again.
 // $rows: [{key, id, manager}] with manager non-null.
 const cypherLink = `
 UNWIND $rows AS row
 MATCH (u:User {key: row.key}) /*hint:u:key*/
 WHERE u.okta_id = row.id
 MATCH (m:User {key: row.manager}) /*hint:m:key*/
-OPTIONAL MATCH (u)-[e1:MANAGE_BY]->(m)
-OPTIONAL MATCH (m)-[e2:MANAGE]->(u)
-WITH u, m, e1 IS NOT NULL AND e2 IS NOT NULL AS had
 MERGE (u)-[r1:MANAGE_BY]->(m)
 MERGE (m)-[r2:MANAGE]->(u)
 SET r1.published_tag = $tag, r1.publisher_last_updated_epoch_ms = timestamp(),
     r2.published_tag = $tag, r2.publisher_last_updated_epoch_ms = timestamp()
-RETURN sum(CASE WHEN had THEN 0 ELSE 1 END) AS linked,
-       sum(CASE WHEN had THEN 1 ELSE 0 END) AS kept,
-       collect(CASE WHEN had THEN null ELSE u.key + ' -> ' + m.key END)[0..5] AS examples`
+RETURN count(*) AS linked`
 
 // cypherGetUser is Amundsen metadata's get_user query, verbatim
 // (neo4j_proxy.get_user): what the Amundsen UI will show for $user_id.

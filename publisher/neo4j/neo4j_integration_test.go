@@ -110,7 +110,10 @@ func TestPublishNodesIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (publisher.NodeStats{Created: 2, Updated: 1}); st != want {
+	if want := (publisher.NodeStats{Created: 2, Updated: 1,
+		// Two new nodes: the key and 13 properties each, one extra (cost_center) on ann; the stub gets 13;
+		// three nodes get published_tag, publisher_last_updated_epoch_ms and the seen marker.
+		Writes: publisher.Writes{UserProperties: 2*14 + 1 + 13, MetadataProperties: 3 * 3, NodesCreated: 2}}); st != want {
 		t.Errorf("first publish = %+v, want %+v", st, want)
 	}
 	if n := count(t, d, `MATCH (u:User) RETURN count(u) AS n`, nil); n != 3 {
@@ -146,7 +149,9 @@ func TestPublishNodesIntegration(t *testing.T) {
 	if st, err = p.PublishNodes(ctx, testRun(), nodes(ann, bob, cyd)); err != nil {
 		t.Fatal(err)
 	}
-	if want := (publisher.NodeStats{Updated: 1, Unchanged: 2}); st != want {
+	if want := (publisher.NodeStats{Updated: 1, Unchanged: 2,
+		// The changed user's properties and its run metadata; nothing on the unchanged ones.
+		Writes: publisher.Writes{UserProperties: 13, MetadataProperties: 3}}); st != want {
 		t.Errorf("third publish = %+v, want %+v", st, want)
 	}
 	// A property of the wrong type written by someone else is corrected.
@@ -185,7 +190,8 @@ func TestPublishManagersIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (publisher.ManagerStats{Linked: 2, Missing: 1}); st != want {
+	if want := (publisher.ManagerStats{Linked: 2, Missing: 1,
+		Writes: publisher.Writes{MetadataProperties: 2 * 4, RelationshipsCreated: 2 * 2}}); st != want {
 		t.Errorf("first pass = %+v, want %+v", st, want)
 	}
 	managerOf := func(key string) []string {
@@ -219,7 +225,9 @@ func TestPublishManagersIntegration(t *testing.T) {
 	if st, err = p.PublishManagers(ctx, testRun(), rows); err != nil {
 		t.Fatal(err)
 	}
-	if want := (publisher.ManagerStats{Linked: 2, Unlinked: 2}); st != want {
+	if want := (publisher.ManagerStats{Linked: 2, Unlinked: 2,
+		// ann's new pair, and the MANAGE that completes bob's half pair; ann's and vp's old pairs go.
+		Writes: publisher.Writes{MetadataProperties: 2 * 4, RelationshipsCreated: 3, RelationshipsDeleted: 4}}); st != want {
 		t.Errorf("change pass = %+v, want %+v", st, want)
 	}
 	if got := managerOf("ann@x.io"); len(got) != 1 || got[0] != "boss@x.io" {
