@@ -92,10 +92,10 @@ demo: build
 # own process; it rewrites BENCHMARKS.md's table and keeps the raw JSON in
 # bench/results/. SCENARIOS and USERS select (USERS: comma-separated org
 # sizes); LARGE=1 adds the 1M-user S1/S2; BASE=path/to/older/oktasync runs
-# S1/S2 A-B-A against it. Not a test: nothing asserts a speed.
+# S1/S2 A-B-A against it (REPEATS=2: A-B-A-B-A). Not a test: nothing asserts a speed.
 SCENARIOS ?= S1,S2,S5
 USERS     ?=
-BENCH_FLAGS = --scenarios '$(SCENARIOS)' $(if $(USERS),--users '$(USERS)') $(if $(LARGE),--large) $(if $(BASE),--base '$(BASE)')
+BENCH_FLAGS = --scenarios '$(SCENARIOS)' $(if $(USERS),--users '$(USERS)') $(if $(REPEATS),--repeats $(REPEATS)) $(if $(LARGE),--large) $(if $(BASE),--base '$(BASE)')
 bench: build compat-venv
 	scripts/with-neo4j $(GO) run ./bench $(BENCH_FLAGS) --command "make bench SCENARIOS=$(SCENARIOS)$(if $(USERS), USERS=$(USERS))$(if $(LARGE), LARGE=1)$(if $(BASE), BASE=$(BASE))"
 

@@ -64,7 +64,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.oktasim, "oktasim", "bin/oktasim", "the simulator binary")
 	fs.StringVar(&o.baseBin, "base", "", "an older oktasync binary: S1 and S2 then run A-B-A (this, base, this) on the same server")
 	fs.StringVar(&o.syncConfig, "sync-config", "", "a YAML config file for the oktasync under test (e.g. sync.writers)")
-	fs.IntVar(&o.repeats, "repeats", 1, "runs of each measurement without --base")
+	fs.IntVar(&o.repeats, "repeats", 1, "runs of each measurement; with --base, runs of the base between runs of this build")
 	fs.StringVar(&o.python, "python", "compat/amundsen/.venv/bin/python", "the compat venv's python (databuilder, for S5)")
 	fs.StringVar(&o.out, "out", "BENCHMARKS.md", "the report to update (its generated section), \"\" for none")
 	fs.StringVar(&o.resultsDir, "results", "bench/results", "directory for the raw JSON results")

@@ -179,10 +179,14 @@ func (b *bench) measure(ctx context.Context, scenario, label, bin string, s *sim
 }
 
 // order is the binaries of one measurement: this build alone (repeated),
-// or A-B-A against --base.
+// or A-B-A against --base (A-B-A-B-A with --repeats 2, and so on).
 func (b *bench) order() []string {
 	if b.o.baseBin != "" {
-		return []string{b.o.oktasync, b.o.baseBin, b.o.oktasync}
+		out := []string{b.o.oktasync}
+		for range b.o.repeats {
+			out = append(out, b.o.baseBin, b.o.oktasync)
+		}
+		return out
 	}
 	out := make([]string, b.o.repeats)
 	for i := range out {

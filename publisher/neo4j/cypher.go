@@ -29,11 +29,17 @@ RETURN properties[0] AS prop`
 // what the read showed, and returns the rows whose guard failed (another
 // batch of the run wrote them in between), to be decided again.
 
-// cypherReadByKey reads the nodes holding the batch's keys. $keys.
+// cypherReadByKey reads the nodes holding the batch's keys, as they were,
+// and marks seen, in the same pass, each node its row's source user holds:
+// the source returned that user, whatever the run then writes, so an
+// unchanged user costs no second lookup. $rows: [{key, id}], $run.
 const cypherReadByKey = `
-UNWIND $keys AS k
-MATCH (u:User {key: k}) /*hint:u:key*/
-RETURN u.key AS key, properties(u) AS props`
+UNWIND $rows AS row
+MATCH (u:User {key: row.key}) /*hint:u:key*/
+WITH row, u, properties(u) AS props
+FOREACH (_ IN CASE WHEN u.okta_id = row.id AND coalesce(u.oktasync_seen_epoch_ms, 0) < $run THEN [1] ELSE [] END |
+  SET u.oktasync_seen_epoch_ms = $run)
+RETURN u.key AS key, props`
 
 // cypherReadByID reads the nodes of the batch's Okta users, wherever their
 // key is (a renamed user is still under the old one). $ids.
@@ -76,17 +82,9 @@ FOREACH (_ IN CASE WHEN held THEN [1] ELSE [] END |
 WITH row, held WHERE NOT held
 RETURN row.key AS raced`
 
-// cypherSeenKeys marks unchanged users seen by the run: one property, and
-// only where the marker is behind. $keys, $run.
-const cypherSeenKeys = `
-UNWIND $keys AS k
-MATCH (u:User {key: k}) /*hint:u:key*/
-WITH u WHERE coalesce(u.oktasync_seen_epoch_ms, 0) < $run
-SET u.oktasync_seen_epoch_ms = $run`
-
-// cypherRefreshKeys is cypherSeenKeys with neo4j.run_metadata: all: the
-// publisher metadata of unchanged users is refreshed too, as databuilder
-// refreshes it on every run. $keys, $tag, $run.
+// cypherRefreshKeys, with neo4j.run_metadata: all, refreshes the publisher
+// metadata of unchanged users, as databuilder refreshes it on every run
+// (cypherReadByKey marked them seen already). $keys, $tag, $run.
 const cypherRefreshKeys = `
 UNWIND $keys AS k
 MATCH (u:User {key: k}) /*hint:u:key*/

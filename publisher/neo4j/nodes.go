@@ -85,16 +85,11 @@ func (h *held) claim() loader.Claim {
 	return loader.Claim{SourceID: id, Active: active, UpdatedAt: at}
 }
 
-func (h *held) seen() int64 {
-	v, _ := h.props["oktasync_seen_epoch_ms"].(int64)
-	return v
-}
-
 // plan is what one upsert round writes.
 type plan struct {
 	create, update []any // {key, props}
 	renames        []any // {from, to, email}
-	seen           []any // keys of unchanged nodes whose seen marker is behind
+	seen           []any // keys of unchanged nodes whose run metadata is refreshed (run_metadata: all)
 	seenIDs        []any // source ids of rows left unwritten that must still look seen
 }
 
@@ -108,7 +103,7 @@ func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, 
 		if round == 4 {
 			return res, fmt.Errorf("%d users changed concurrently in every round", len(pending))
 		}
-		byKey, byID, err := p.readBatch(ctx, tx, pending)
+		byKey, byID, err := p.readBatch(ctx, tx, run, pending, &res.stats.Writes)
 		if err != nil {
 			return res, err
 		}
@@ -134,14 +129,15 @@ func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, 
 	return res, nil
 }
 
-// readBatch reads the nodes holding the rows' keys and, for renames, the
-// nodes holding their source ids under another key.
-func (p *Publisher) readBatch(ctx context.Context, tx runner, rows []loader.NodeRow) (map[string]*held, map[string]*held, error) {
+// readBatch reads the nodes holding the rows' keys (marking seen those
+// their row's user holds) and, for renames, the nodes holding their source
+// ids under another key.
+func (p *Publisher) readBatch(ctx context.Context, tx runner, run publisher.Run, rows []loader.NodeRow, w *publisher.Writes) (map[string]*held, map[string]*held, error) {
 	keys := make([]any, len(rows))
 	for i, r := range rows {
-		keys[i] = r.Key
+		keys[i] = map[string]any{"key": r.Key, "id": r.Claim.SourceID}
 	}
-	recs, err := collect(ctx, tx, p.q(cypherReadByKey), map[string]any{"keys": keys})
+	recs, err := counted(ctx, tx, w, allMeta, p.q(cypherReadByKey), map[string]any{"rows": keys, "run": run.Marker})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -231,7 +227,7 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 	case holder.claim().SourceID == r.Claim.SourceID && !loader.Supersedes(r.Claim, holder.claim()),
 		!differs(props, holder.props):
 		res.stats.Unchanged++
-		if holder.seen() < run.Marker || p.cfg.RunMetadata == RunMetadataAll {
+		if p.cfg.RunMetadata == RunMetadataAll { // the read marked it seen
 			pl.seen = append(pl.seen, r.Key)
 		}
 		return
@@ -316,11 +312,7 @@ func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl 
 		}
 	}
 	if len(pl.seen) > 0 {
-		stmt := cypherSeenKeys
-		if p.cfg.RunMetadata == RunMetadataAll {
-			stmt = cypherRefreshKeys
-		}
-		if _, err := counted(ctx, tx, w, allMeta, p.q(stmt), with(meta, "keys", pl.seen)); err != nil {
+		if _, err := counted(ctx, tx, w, allMeta, p.q(cypherRefreshKeys), with(meta, "keys", pl.seen)); err != nil {
 			return nil, err
 		}
 	}
