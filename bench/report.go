@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -150,8 +151,8 @@ func (r *report) ratios() []string {
 			}
 		}
 		if len(base) > 0 && len(this) > 0 {
-			out = append(out, fmt.Sprintf("%s base/this (%d users): %.2f s / mean(%s) s = %.2f× (above 1: this build is faster)",
-				sc, users, mean(base), join(this), mean(base)/mean(this)))
+			out = append(out, fmt.Sprintf("%s base/this (%d users): median(%s) s / median(%s) s = %.2f× (above 1: this build is faster)",
+				sc, users, join(base), join(this), median(base)/median(this)))
 		}
 	}
 	// In S5 each publisher run sits between two oktasync runs (A-B-A).
@@ -175,6 +176,15 @@ func mean(xs []float64) float64 {
 		s += x
 	}
 	return s / float64(len(xs))
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func join(xs []float64) string {

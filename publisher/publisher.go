@@ -87,6 +87,11 @@ type NodeStats struct {
 	Renamed     int // nodes whose key changed in place (same source id, new email)
 	Conflicts   int // rows left unwritten: their new key belongs to another node, or another source user holds the key
 	Writes      Writes
+	// ManagersInOrder lists the keys of rows whose node already had exactly
+	// the MANAGE_BY/MANAGE pair (or none) their NodeRow.Manager states:
+	// their manager rows need no manager pass. A sink that does not check
+	// leaves it empty, and every row goes through PublishManagers.
+	ManagersInOrder []string
 }
 
 // Add accumulates o into s.
@@ -99,6 +104,7 @@ func (s *NodeStats) Add(o NodeStats) {
 	s.Renamed += o.Renamed
 	s.Conflicts += o.Conflicts
 	s.Writes.Add(o.Writes)
+	s.ManagersInOrder = append(s.ManagersInOrder, o.ManagersInOrder...)
 }
 
 // ManagerStats counts what the manager pass did.

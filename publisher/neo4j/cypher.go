@@ -30,16 +30,20 @@ RETURN properties[0] AS prop`
 // batch of the run wrote them in between), to be decided again.
 
 // cypherReadByKey reads the nodes holding the batch's keys, as they were,
-// and marks seen, in the same pass, each node its row's source user holds:
-// the source returned that user, whatever the run then writes, so an
-// unchanged user costs no second lookup. $rows: [{key, id}], $run.
+// with their manager pairs ([key, okta_id] of each MANAGE_BY target, key
+// of each MANAGE source), and marks seen, in the same pass, each node its
+// row's source user holds: the source returned that user, whatever the run
+// then writes, so an unchanged user costs no second lookup.
+// $rows: [{key, id}], $run.
 const cypherReadByKey = `
 UNWIND $rows AS row
 MATCH (u:User {key: row.key}) /*hint:u:key*/
-WITH row, u, properties(u) AS props
+WITH row, u, properties(u) AS props,
+     [(u)-[:MANAGE_BY]->(m:User) | [m.key, m.okta_id]] AS by,
+     [(x:User)-[:MANAGE]->(u) | x.key] AS mirror
 FOREACH (_ IN CASE WHEN u.okta_id = row.id AND coalesce(u.oktasync_seen_epoch_ms, 0) < $run THEN [1] ELSE [] END |
   SET u.oktasync_seen_epoch_ms = $run)
-RETURN u.key AS key, props`
+RETURN u.key AS key, props, by, mirror`
 
 // cypherReadByID reads the nodes of the batch's Okta users, wherever their
 // key is (a renamed user is still under the old one). $ids.

@@ -49,8 +49,11 @@ type upsertResult struct {
 	examples map[string][]string
 }
 
-func (r *upsertResult) add(o outcome) {
+func (r *upsertResult) add(key string, o outcome) {
 	r.stats.Add(o.stats)
+	if o.managerInOrder {
+		r.stats.ManagersInOrder = append(r.stats.ManagersInOrder, key)
+	}
 	for _, ex := range o.examples {
 		if len(r.examples[ex[0]]) < publisherExamples {
 			r.examples[ex[0]] = append(r.examples[ex[0]], ex[1])
@@ -62,6 +65,9 @@ func (r *upsertResult) add(o outcome) {
 type outcome struct {
 	stats    publisher.NodeStats
 	examples [][2]string // kind, example
+	// managerInOrder: the node the row leaves at its key already has the
+	// manager pair the row states (see NodeStats.ManagersInOrder).
+	managerInOrder bool
 }
 
 func (o *outcome) example(kind, key string) { o.examples = append(o.examples, [2]string{kind, key}) }
@@ -69,10 +75,32 @@ func (o *outcome) example(kind, key string) { o.examples = append(o.examples, [2
 // publisherExamples is how many examples of each kind a batch reports.
 const publisherExamples = 5
 
-// held is what the graph holds for a key or a source id.
+// held is what the graph holds for a key or a source id: the node's
+// properties and, when read by key, its manager pair.
 type held struct {
-	key   string
-	props map[string]any
+	key    string
+	props  map[string]any
+	byKeys []string // keys of its MANAGE_BY targets
+	byIDs  []string // their okta_id ("" if none)
+	mirror []string // keys of the users with a MANAGE edge to it
+	pairs  bool     // the pair was read
+}
+
+// managerInOrder reports whether the node has exactly the pair ref states:
+// one MANAGE_BY to the manager, mirrored by one MANAGE from it, or neither.
+func (h *held) managerInOrder(ref loader.ManagerRef) bool {
+	if !h.pairs {
+		return false
+	}
+	switch ref.Kind {
+	case loader.ManagerNone:
+		return len(h.byKeys) == 0 && len(h.mirror) == 0
+	case loader.ManagerBySourceID:
+		return len(h.byKeys) == 1 && h.byIDs[0] == ref.Value && len(h.mirror) == 1 && h.mirror[0] == h.byKeys[0]
+	case loader.ManagerByKey:
+		return len(h.byKeys) == 1 && h.byKeys[0] == ref.Value && len(h.mirror) == 1 && h.mirror[0] == ref.Value
+	}
+	return false
 }
 
 func (h *held) claim() loader.Claim {
@@ -121,7 +149,7 @@ func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, 
 			if again[r.Key] {
 				next = append(next, r) // decided again on what is there now
 			} else {
-				res.add(outcomes[r.Key])
+				res.add(r.Key, outcomes[r.Key])
 			}
 		}
 		pending = next
@@ -175,7 +203,30 @@ func (p *Publisher) readBatch(ctx context.Context, tx runner, run publisher.Run,
 func heldOf(rec *neo4j.Record) *held {
 	key, _, _ := neo4j.GetRecordValue[string](rec, "key")
 	props, _, _ := neo4j.GetRecordValue[map[string]any](rec, "props")
-	return &held{key: key, props: props}
+	h := &held{key: key, props: props}
+	rawBy, found := rec.Get("by")
+	if !found {
+		return h // read by okta_id, without the pair
+	}
+	by, _ := rawBy.([]any)
+	rawMirror, _ := rec.Get("mirror")
+	mirror, _ := rawMirror.([]any)
+	h.pairs = true
+	for _, b := range by {
+		pair, _ := b.([]any)
+		if len(pair) != 2 {
+			h.pairs = false
+			continue
+		}
+		k, _ := pair[0].(string)
+		id, _ := pair[1].(string)
+		h.byKeys, h.byIDs = append(h.byKeys, k), append(h.byIDs, id)
+	}
+	for _, m := range mirror {
+		k, _ := m.(string)
+		h.mirror = append(h.mirror, k)
+	}
+	return h
 }
 
 // decide compares each row with what the graph holds and plans the writes.
@@ -219,6 +270,7 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 		res.stats.Created++
 		res.example("created", r.Key)
 		pl.create = append(pl.create, map[string]any{"key": r.Key, "props": props})
+		res.managerInOrder = r.Manager.Kind == loader.ManagerNone // a new node has no edges
 		return
 	case holder.claim().SourceID != "" && holder.claim().SourceID != r.Claim.SourceID && !loader.Wins(r.Claim, holder.claim()):
 		res.stats.Conflicts++
@@ -227,6 +279,7 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 	case holder.claim().SourceID == r.Claim.SourceID && !loader.Supersedes(r.Claim, holder.claim()),
 		!differs(props, holder.props):
 		res.stats.Unchanged++
+		res.managerInOrder = holder.managerInOrder(r.Manager)
 		if p.cfg.RunMetadata == RunMetadataAll { // the read marked it seen
 			pl.seen = append(pl.seen, r.Key)
 		}
@@ -234,6 +287,7 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 	}
 	res.stats.Updated++
 	res.example("updated", r.Key)
+	res.managerInOrder = holder.managerInOrder(r.Manager)
 	was, hasWas := holder.props["is_active"].(bool)
 	switch {
 	case hasWas && !was && r.Claim.Active:
