@@ -289,8 +289,11 @@ func runPublisher(ctx context.Context, python, script, kind, csvDir, neo4jURI st
 		NodeRows  int     `json:"node_rows"`
 		Seconds   float64 `json:"seconds"`
 	}
-	if err := json.Unmarshal([]byte(out[i:]), &rs); err != nil || len(rs) != 1 {
-		return runResult{}, fmt.Errorf("publish_bench %s output: %v: %s", kind, err, out)
+	if err := json.Unmarshal([]byte(out[i:]), &rs); err != nil {
+		return runResult{}, fmt.Errorf("publish_bench %s output %q: %w", kind, out, err)
+	}
+	if len(rs) != 1 {
+		return runResult{}, fmt.Errorf("publish_bench %s: %d results, want 1: %s", kind, len(rs), out)
 	}
 	r := rs[0]
 	return runResult{Binary: r.Publisher, Users: r.NodeRows, WallS: r.Seconds, UsersPerS: float64(r.NodeRows) / r.Seconds,
