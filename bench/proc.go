@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -120,6 +121,54 @@ func (s *sim) admin(ctx context.Context, method, path string, body, out any) err
 		return nil
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// export returns every user of the org, DEPROVISIONED included, in Okta's
+// shape. Small orgs come from the admin export in one answer; from
+// 200,000 users on, the simulator could not render that in time, so the
+// users are read page by page from the Users API itself (the plain list,
+// then the DEPROVISIONED filter, following the Link headers) — plain HTTP,
+// not oktasync's code.
+func (s *sim) export(ctx context.Context, users int) ([]oktaUser, error) {
+	if users < 200000 {
+		var out []oktaUser
+		err := s.admin(ctx, "GET", "/admin/users", nil, &out)
+		return out, err
+	}
+	out := make([]oktaUser, 0, users)
+	for _, first := range []string{"/api/v1/users?limit=200", "/api/v1/users?limit=200&filter=" + url.QueryEscape(`status eq "DEPROVISIONED"`)} {
+		next := s.URL + first
+		for next != "" {
+			req, err := http.NewRequestWithContext(ctx, "GET", next, nil)
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Authorization", "SSWS bench-token")
+			req.Header.Set("Accept", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return nil, fmt.Errorf("read users for the check: %w", err)
+			}
+			var page []oktaUser
+			if resp.StatusCode != http.StatusOK {
+				_ = resp.Body.Close()
+				return nil, fmt.Errorf("read users for the check: %s: HTTP %d", next, resp.StatusCode)
+			}
+			err = json.NewDecoder(resp.Body).Decode(&page)
+			_ = resp.Body.Close()
+			if err != nil {
+				return nil, fmt.Errorf("read users for the check: %w", err)
+			}
+			out = append(out, page...)
+			next = ""
+			for _, l := range resp.Header.Values("Link") {
+				if u, rel, ok := strings.Cut(l, ";"); ok && strings.Contains(rel, `rel="next"`) {
+					next = strings.Trim(strings.TrimSpace(u), "<>")
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // runResult is one run of a child process: oktasync or a databuilder publisher.

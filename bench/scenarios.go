@@ -12,7 +12,7 @@ import (
 )
 
 // scenarioNames lists the scenarios in the order they run.
-func scenarioNames() []string { return []string{"S1", "S2", "S4", "S5"} }
+func scenarioNames() []string { return []string{"S1", "S2", "S3", "S4", "S5"} }
 
 // bench is one invocation: one Neo4j server, a work directory, the results.
 type bench struct {
@@ -72,7 +72,7 @@ func (b *bench) say(format string, args ...any) {
 // runAll runs the selected scenarios and writes the results.
 func (b *bench) runAll(ctx context.Context) error {
 	var errs []error
-	if b.selected("S1") || b.selected("S2") {
+	if b.selected("S1") || b.selected("S2") || b.selected("S3") {
 		sizes := b.o.users
 		if len(sizes) == 0 {
 			sizes = []int{10000, 100000}
@@ -122,8 +122,8 @@ func (b *bench) withSim(ctx context.Context, o simOptions, fn func(s *sim, expor
 		return err
 	}
 	defer s.stop()
-	var export []oktaUser
-	if err := s.admin(ctx, "GET", "/admin/users", nil, &export); err != nil {
+	export, err := s.export(ctx, o.users)
+	if err != nil {
 		return err
 	}
 	return fn(s, export)
@@ -221,6 +221,21 @@ func (b *bench) syncPair(ctx context.Context, n int) error {
 			if b.selected("S2") {
 				if _, err := b.measure(ctx, "S2", label, bin, s, export, false); err != nil {
 					return err
+				}
+			}
+			if b.selected("S3") {
+				var err error
+				for round, incremental := range []bool{true, false} {
+					if export, err = b.changeOnePercent(ctx, s, export, fmt.Sprintf("%d-%d", i, round)); err != nil {
+						return err
+					}
+					kind := "full"
+					if incremental {
+						kind = "incremental"
+					}
+					if _, err := b.measure(ctx, "S3", fmt.Sprintf("%s, %s after 1%% changed", label, kind), bin, s, export, incremental); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -331,4 +346,28 @@ func (b *bench) rateLimited(ctx context.Context) error {
 		b.say("S4 %s", r.ExtraNotes)
 		return nil
 	})
+}
+
+// changeOnePercent changes the title of 1% of the active users through the
+// simulator's admin API (every hundredth, from an offset that differs per
+// call) and returns the export after the change.
+func (b *bench) changeOnePercent(ctx context.Context, s *sim, export []oktaUser, tag string) ([]oktaUser, error) {
+	offset := len(tag) % 100
+	for _, c := range tag {
+		offset = (offset*31 + int(c)) % 100
+	}
+	changed := 0
+	for i := offset; i < len(export); i += 100 {
+		u := export[i]
+		if !isActive(u.Status) {
+			continue
+		}
+		body := map[string]any{"profile": map[string]any{"title": "Bench change " + tag}}
+		if err := s.admin(ctx, "PATCH", "/admin/users/"+u.ID, body, nil); err != nil {
+			return nil, err
+		}
+		changed++
+	}
+	b.say("S3 changed the title of %d users", changed)
+	return s.export(ctx, len(export))
 }
