@@ -71,14 +71,15 @@ FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END |
 WITH row, created WHERE NOT created
 RETURN row.key AS raced`
 
-// cypherUpdateNodes writes the users whose properties changed, guarded by
-// the holder the decision was made on and by never writing older data over
-// newer of the same user. $rows: [{key, props, holder}], $tag, $run.
+// cypherUpdateNodes writes the properties that changed (props holds only
+// those), guarded by the holder the decision was made on and by never
+// writing older data over newer of the same user (id and at are the row's
+// okta_id and updated_at). $rows: [{key, props, holder, id, at}], $tag, $run.
 const cypherUpdateNodes = `
 UNWIND $rows AS row
 OPTIONAL MATCH (u:User {key: row.key}) /*hint:u:key*/
 WITH row, u, u IS NOT NULL AND coalesce(u.okta_id, '') = row.holder AND
-     (u.okta_id IS NULL OR u.okta_id <> row.props.okta_id OR coalesce(u.updated_at, 0) <= row.props.updated_at) AS held
+     (u.okta_id IS NULL OR u.okta_id <> row.id OR coalesce(u.updated_at, 0) <= row.at) AS held
 FOREACH (_ IN CASE WHEN held THEN [1] ELSE [] END |
   SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp(),
       u.oktasync_seen_epoch_ms = CASE WHEN coalesce(u.oktasync_seen_epoch_ms, 0) > $run

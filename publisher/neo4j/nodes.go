@@ -298,7 +298,8 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 		res.example("deactivated", r.Key)
 	}
 	heldID, _ := holder.props[loader.OktaIDProperty].(string)
-	pl.update = append(pl.update, map[string]any{"key": r.Key, "props": props, "holder": heldID})
+	pl.update = append(pl.update, map[string]any{"key": r.Key, "props": changed(props, holder.props), "holder": heldID,
+		"id": r.Claim.SourceID, "at": r.Claim.UpdatedAt})
 }
 
 // differs reports whether any property of the row differs from the node's
@@ -310,6 +311,18 @@ func differs(row, node map[string]any) bool {
 		}
 	}
 	return false
+}
+
+// changed returns the properties of the row that differ from the node's:
+// an update writes only those.
+func changed(row, node map[string]any) map[string]any {
+	out := make(map[string]any, len(row))
+	for k, v := range row {
+		if !sameValue(v, node[k]) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func sameValue(a, b any) bool {
