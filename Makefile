@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PKGS  := ./...
 
-.PHONY: all build test vet lint unit integration demo bench neo4j-start neo4j-stop clean compat compat-venv compat-run fuzz soak
+.PHONY: all build test vet lint unit integration demo bench bench-smoke neo4j-start neo4j-stop clean compat compat-venv compat-run fuzz soak
 
 COMPAT := compat/amundsen
 # The harness's pytest (needs NEO4J_TEST_URI). Not a recursive make, so that
@@ -24,8 +24,9 @@ vet:
 # test is what CI runs: vet, then every Go test with the race detector,
 # including the integration tests against a private, fresh Neo4j 5.26.
 # Packages run one at a time (-p 1) because they share that server.
-# Then, on the same server, the Amundsen compatibility harness (compat-run);
-# it runs even when Go tests fail, and either failing fails the target.
+# Then, on the same server, the Amundsen compatibility harness (compat-run)
+# and the benchmark harness's smoke run (bench-smoke); they run even when Go
+# tests fail, and any failing fails the target.
 # lint checks our conventions (CONTRIBUTING.md) with oktalint, a go vet tool
 # in its own module (tools/lint) so that its dependencies stay out of go.mod.
 lint:
@@ -34,7 +35,8 @@ lint:
 
 test: vet lint build compat-venv fuzz deploytest
 	scripts/with-neo4j bash -c 'rc=0; scripts/gotest -race -count=1 -p 1 -timeout 20m $(PKGS) || rc=$$?; \
-		($(COMPAT_PYTEST)) || rc=1; exit $$rc'
+		($(COMPAT_PYTEST)) || rc=1; \
+		$(BENCH_SMOKE) || rc=1; exit $$rc'
 
 # deploytest renders the Helm chart (deploy/helm/oktasync) with Helm's own
 # engine for its defaults and every examples/*.yaml, lints it (--strict) and
@@ -100,10 +102,24 @@ unit:
 demo: build
 	scripts/demo
 
-# bench measures full syncs of OKTASYNC_BENCH_USERS (default 20000) simulated
-# users into a private Neo4j: users/s, peak heap, Okta requests.
-bench:
-	scripts/with-neo4j $(GO) test -run '^$$' -bench . -benchtime 1x -count 3 -timeout 60m ./jobs/
+# bench runs the benchmark scenarios (bench/, see BENCHMARKS.md) against a
+# fresh private Neo4j and the simulator, oktasync as the real binary in its
+# own process; it rewrites BENCHMARKS.md's table and keeps the raw JSON in
+# bench/results/. SCENARIOS and USERS select (USERS: comma-separated org
+# sizes); LARGE=1 adds the 1M-user S1/S2; BASE=path/to/older/oktasync runs
+# S1/S2 A-B-A against it (REPEATS=2: A-B-A-B-A). Not a test: nothing asserts a speed.
+SCENARIOS ?= S1,S2,S5
+USERS     ?=
+BENCH_FLAGS = --scenarios '$(SCENARIOS)' $(if $(USERS),--users '$(USERS)') $(if $(REPEATS),--repeats $(REPEATS)) $(if $(LARGE),--large) $(if $(BASE),--base '$(BASE)')
+bench: build compat-venv
+	scripts/with-neo4j $(GO) run ./bench $(BENCH_FLAGS) --command "make bench SCENARIOS=$(SCENARIOS)$(if $(USERS), USERS=$(USERS))$(if $(LARGE), LARGE=1)$(if $(BASE), BASE=$(BASE))"
+
+# bench-smoke: the harness on a small org against $NEO4J_TEST_URI (make test
+# runs it on its server): every scenario's graph is checked; nothing is timed
+# or recorded.
+BENCH_SMOKE := $(GO) run ./bench --smoke --scenarios S1,S2,S3,S5 --users 3000
+bench-smoke: build compat-venv
+	$(BENCH_SMOKE)
 
 neo4j-start:
 	scripts/neo4j start

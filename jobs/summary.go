@@ -59,6 +59,21 @@ type Summary struct {
 	ManagersMissing  int `json:"managers_missing"`
 
 	CSVFiles []string `json:"csv_files,omitempty"`
+
+	// Writes is what the sink reports it wrote (Neo4j's query statistics).
+	Writes publisher.Writes `json:"writes"`
+	// Timings says where the run's time went.
+	Timings Timings `json:"timings"`
+}
+
+// Timings splits a run's wall time by pass. Publish is the time spent in
+// the sink's node and manager calls, summed over the writers (so it may
+// exceed the passes' wall time).
+type Timings struct {
+	NodePass    time.Duration `json:"node_pass"`
+	ManagerPass time.Duration `json:"manager_pass"`
+	Reconcile   time.Duration `json:"reconcile"`
+	Publish     time.Duration `json:"publish"`
 }
 
 // addSource copies the source's traffic counters.
@@ -71,6 +86,7 @@ func (s *Summary) addManagers(st publisher.ManagerStats) {
 	s.ManagersKept += st.Kept
 	s.ManagersUnlinked += st.Unlinked
 	s.ManagersMissing += st.Missing
+	s.Writes.Add(st.Writes)
 }
 
 func (s *Summary) addNodes(st publisher.NodeStats) {
@@ -81,6 +97,7 @@ func (s *Summary) addNodes(st publisher.NodeStats) {
 	s.DeactivatedByStatus += st.Deactivated
 	s.Renamed += st.Renamed
 	s.Conflicts += st.Conflicts
+	s.Writes.Add(st.Writes)
 }
 
 // Fields renders the summary as zap fields for the one INFO line of a run.

@@ -218,12 +218,17 @@ func (r *syncRun) do(ctx context.Context) error {
 		}
 	}()
 
-	maxSeen, err := r.nodePass(ctx, extract, loader.NewStager(cfg.BatchSize, spool))
+	t0 := time.Now()
+	maxSeen, err := r.nodePass(ctx, extract, loader.NewStager(cfg.BatchSize, nil), spool)
+	r.sum.Timings.NodePass = time.Since(t0)
 	if err != nil {
 		return err
 	}
 	r.log.Debug("nodes published; writing manager edges", zap.Int("users", spool.Len()))
-	if err := r.managerPass(ctx, spool); err != nil {
+	t0 = time.Now()
+	err = r.managerPass(ctx, spool)
+	r.sum.Timings.ManagerPass = time.Since(t0)
+	if err != nil {
 		return err
 	}
 	if rec == nil {
@@ -231,7 +236,10 @@ func (r *syncRun) do(ctx context.Context) error {
 	}
 	if mode == Full {
 		r.log.Debug("manager edges published; reconciling")
-		if err := r.reconcile(ctx, rec); err != nil {
+		t0 = time.Now()
+		err := r.reconcile(ctx, rec)
+		r.sum.Timings.Reconcile = time.Since(t0)
+		if err != nil {
 			return err
 		}
 	}
@@ -253,12 +261,25 @@ func (r *syncRun) do(ctx context.Context) error {
 func (r *syncRun) writers() int { return max(1, min(r.Config.Writers, r.caps.MaxWriters)) }
 
 // nodePass reads the source and writes every batch of nodes as it fills,
-// on up to writers() goroutines, while the source reads on. It returns the
-// newest change time read. Any failure stops every goroutine of the pass,
-// which returns only once all of them have.
-func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, func(context.Context, extractor.Page) error) error, stager *loader.Stager) (time.Time, error) {
+// on up to writers() goroutines, while the source reads on. The manager
+// rows the sink did not find in order go to the spool, for the manager
+// pass; one goroutine owns the spool. It returns the newest change time
+// read. Any failure stops every goroutine of the pass, which returns only
+// once all of them have.
+func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, func(context.Context, extractor.Page) error) error, stager *loader.Stager, spool *loader.Spool) (time.Time, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	pages := make(chan extractor.Page, r.Config.Prefetch)
+	pending := make(chan []loader.ManagerRow, r.writers())
+	g.Go(func() error {
+		for rows := range pending {
+			for _, m := range rows {
+				if err := spool.Add(m); err != nil {
+					return err // the writers' sends give up on the cancelled ctx
+				}
+			}
+		}
+		return nil
+	})
 	g.Go(func() error {
 		defer close(pages)
 		err := extract(gctx, func(ctx context.Context, p extractor.Page) error {
@@ -277,9 +298,10 @@ func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, fu
 	})
 	var maxSeen time.Time
 	g.Go(func() error {
+		defer close(pending)
 		w, wctx := errgroup.WithContext(gctx)
 		w.SetLimit(r.writers())
-		err := r.stage(wctx, pages, stager, w, &maxSeen)
+		err := r.stage(wctx, pages, stager, w, &maxSeen, pending)
 		// Wait for the writers always. A staging failure of its own is the
 		// cause; a cancelled stage was stopped by a writer's failure.
 		werr := w.Wait()
@@ -295,7 +317,7 @@ func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, fu
 
 // stage turns pages into batches and hands each full batch to a writer. It
 // stops at the first failure of a writer (ctx is then done).
-func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager *loader.Stager, w *errgroup.Group, maxSeen *time.Time) error {
+func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager *loader.Stager, w *errgroup.Group, maxSeen *time.Time, pending chan<- []loader.ManagerRow) error {
 	rec := r.caps.Reconciler
 	prepared := false
 	flush := func() error {
@@ -311,7 +333,7 @@ func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager
 			}
 			prepared = true
 		}
-		w.Go(func() error { return r.writeBatch(ctx, rec, b) })
+		w.Go(func() error { return r.writeBatch(ctx, rec, b, pending) })
 		return nil
 	}
 	for {
@@ -367,16 +389,58 @@ func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager
 }
 
 // writeBatch writes one batch: its nodes, then the seen markers of the
-// users it did not write. Counts are added once committed.
-func (r *syncRun) writeBatch(ctx context.Context, rec publisher.Reconciler, b loader.Batch) error {
+// users it did not write; then it hands the manager rows the sink did not
+// find in order to the spool. Counts are added once committed.
+func (r *syncRun) writeBatch(ctx context.Context, rec publisher.Reconciler, b loader.Batch, pending chan<- []loader.ManagerRow) error {
+	t0 := time.Now()
 	st, err := publishNodes(ctx, r.Publisher, rec, r.values, b)
+	took := time.Since(t0)
+	var rest []loader.ManagerRow
+	kept := 0
+	if err == nil {
+		rest, kept = outOfOrder(b.Managers, st.ManagersInOrder)
+	}
 	r.update(func(s *Summary) {
+		s.Timings.Publish += took
 		s.addNodes(st)
+		s.ManagersKept += kept
 		s.Duplicates += b.Duplicates
 	})
 	r.log.Debug("published users", zap.Int("rows", len(b.Nodes)), zap.Int("unwritten", len(b.Unwritten)),
-		zap.Int("created", st.Created), zap.Int("updated", st.Updated))
-	return err
+		zap.Int("created", st.Created), zap.Int("updated", st.Updated), zap.Int("managers_pending", len(rest)))
+	if err != nil {
+		return err
+	}
+	select {
+	case pending <- rest:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// outOfOrder returns the manager rows whose user the sink did not report
+// in order, and how many of the others name a manager (pairs kept as
+// they are).
+func outOfOrder(rows []loader.ManagerRow, inOrder []string) ([]loader.ManagerRow, int) {
+	if len(inOrder) == 0 {
+		return rows, 0
+	}
+	done := make(map[string]bool, len(inOrder))
+	for _, k := range inOrder {
+		done[k] = true
+	}
+	rest := make([]loader.ManagerRow, 0, len(rows)-len(inOrder))
+	kept := 0
+	for _, m := range rows {
+		switch {
+		case !done[m.UserKey]:
+			rest = append(rest, m)
+		case m.Manager.Kind != loader.ManagerNone:
+			kept++
+		}
+	}
+	return rest, kept
 }
 
 // publishNodes is the node half of the one write path, for sync and the
@@ -411,8 +475,12 @@ func (r *syncRun) managerPass(ctx context.Context, spool *loader.Spool) error {
 		w.Go(func() error {
 			t0 := time.Now()
 			st, err := r.Publisher.PublishManagers(wctx, r.values, rows)
-			r.log.Debug("published manager edges", zap.Int("rows", len(rows)), zap.Duration("took", time.Since(t0)))
-			r.update(func(s *Summary) { s.addManagers(st) })
+			took := time.Since(t0)
+			r.log.Debug("published manager edges", zap.Int("rows", len(rows)), zap.Duration("took", took))
+			r.update(func(s *Summary) {
+				s.Timings.Publish += took
+				s.addManagers(st)
+			})
 			return err
 		})
 		return nil

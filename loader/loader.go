@@ -59,11 +59,14 @@ func Supersedes(a, b Claim) bool { return a.UpdatedAt >= b.UpdatedAt }
 
 // NodeRow is one :User node. Props are in databuilder's column order and
 // never include the key; Claim repeats the source id, status and update time
-// the props hold, for sinks that decide between users.
+// the props hold, for sinks that decide between users. Manager is the
+// user's manager, as in the user's ManagerRow: a sink that reads the node
+// anyway may tell that the pair is already in place (NodeStats).
 type NodeRow struct {
-	Key   string
-	Claim Claim
-	Props []Prop
+	Key     string
+	Claim   Claim
+	Props   []Prop
+	Manager ManagerRef
 }
 
 // Map returns the properties as a map, the form the Neo4j driver packs.
@@ -131,7 +134,7 @@ func Node(u extractor.User) NodeRow {
 			props = append(props, Prop{a.Name, a.Value})
 		}
 	}
-	return NodeRow{Key: u.Key, Claim: claim(u), Props: props}
+	return NodeRow{Key: u.Key, Claim: claim(u), Props: props, Manager: Manager(u).Manager}
 }
 
 // Manager builds the manager row of u.

@@ -86,6 +86,12 @@ type NodeStats struct {
 	Deactivated int // of Updated: active users whose source status is now inactive
 	Renamed     int // nodes whose key changed in place (same source id, new email)
 	Conflicts   int // rows left unwritten: their new key belongs to another node, or another source user holds the key
+	Writes      Writes
+	// ManagersInOrder lists the keys of rows whose node already had exactly
+	// the MANAGE_BY/MANAGE pair (or none) their NodeRow.Manager states:
+	// their manager rows need no manager pass. A sink that does not check
+	// leaves it empty, and every row goes through PublishManagers.
+	ManagersInOrder []string
 }
 
 // Add accumulates o into s.
@@ -97,6 +103,8 @@ func (s *NodeStats) Add(o NodeStats) {
 	s.Deactivated += o.Deactivated
 	s.Renamed += o.Renamed
 	s.Conflicts += o.Conflicts
+	s.Writes.Add(o.Writes)
+	s.ManagersInOrder = append(s.ManagersInOrder, o.ManagersInOrder...)
 }
 
 // ManagerStats counts what the manager pass did.
@@ -105,6 +113,7 @@ type ManagerStats struct {
 	Kept     int // pairs that already matched
 	Unlinked int // stale pairs removed (manager changed or gone)
 	Missing  int // users whose manager is not in the graph
+	Writes   Writes
 }
 
 // Add accumulates o into s.
@@ -113,6 +122,27 @@ func (s *ManagerStats) Add(o ManagerStats) {
 	s.Kept += o.Kept
 	s.Unlinked += o.Unlinked
 	s.Missing += o.Missing
+	s.Writes.Add(o.Writes)
+}
+
+// Writes counts what a sink wrote, as its target reports it (for Neo4j,
+// the statements' query statistics), for the summary and benchmarks. A
+// sink that cannot tell leaves it zero.
+type Writes struct {
+	UserProperties       int `json:"user_properties"`     // user properties set (key, email, names, is_active, ...)
+	MetadataProperties   int `json:"metadata_properties"` // run metadata set: published_tag, publisher_last_updated_epoch_ms, seen markers
+	NodesCreated         int `json:"nodes_created"`
+	RelationshipsCreated int `json:"relationships_created"`
+	RelationshipsDeleted int `json:"relationships_deleted"`
+}
+
+// Add accumulates o into w.
+func (w *Writes) Add(o Writes) {
+	w.UserProperties += o.UserProperties
+	w.MetadataProperties += o.MetadataProperties
+	w.NodesCreated += o.NodesCreated
+	w.RelationshipsCreated += o.RelationshipsCreated
+	w.RelationshipsDeleted += o.RelationshipsDeleted
 }
 
 // Planner collects examples for a plan.

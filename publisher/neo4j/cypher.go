@@ -29,11 +29,21 @@ RETURN properties[0] AS prop`
 // what the read showed, and returns the rows whose guard failed (another
 // batch of the run wrote them in between), to be decided again.
 
-// cypherReadByKey reads the nodes holding the batch's keys. $keys.
+// cypherReadByKey reads the nodes holding the batch's keys, as they were,
+// with their manager pairs ([key, okta_id] of each MANAGE_BY target, key
+// of each MANAGE source), and marks seen, in the same pass, each node its
+// row's source user holds: the source returned that user, whatever the run
+// then writes, so an unchanged user costs no second lookup.
+// $rows: [{key, id}], $run.
 const cypherReadByKey = `
-UNWIND $keys AS k
-MATCH (u:User {key: k}) /*hint:u:key*/
-RETURN u.key AS key, properties(u) AS props`
+UNWIND $rows AS row
+MATCH (u:User {key: row.key}) /*hint:u:key*/
+WITH row, u, properties(u) AS props,
+     [(u)-[:MANAGE_BY]->(m:User) | [m.key, m.okta_id]] AS by,
+     [(x:User)-[:MANAGE]->(u) | x.key] AS mirror
+FOREACH (_ IN CASE WHEN u.okta_id = row.id AND coalesce(u.oktasync_seen_epoch_ms, 0) < $run THEN [1] ELSE [] END |
+  SET u.oktasync_seen_epoch_ms = $run)
+RETURN u.key AS key, props, by, mirror`
 
 // cypherReadByID reads the nodes of the batch's Okta users, wherever their
 // key is (a renamed user is still under the old one). $ids.
@@ -61,14 +71,15 @@ FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END |
 WITH row, created WHERE NOT created
 RETURN row.key AS raced`
 
-// cypherUpdateNodes writes the users whose properties changed, guarded by
-// the holder the decision was made on and by never writing older data over
-// newer of the same user. $rows: [{key, props, holder}], $tag, $run.
+// cypherUpdateNodes writes the properties that changed (props holds only
+// those), guarded by the holder the decision was made on and by never
+// writing older data over newer of the same user (id and at are the row's
+// okta_id and updated_at). $rows: [{key, props, holder, id, at}], $tag, $run.
 const cypherUpdateNodes = `
 UNWIND $rows AS row
 OPTIONAL MATCH (u:User {key: row.key}) /*hint:u:key*/
 WITH row, u, u IS NOT NULL AND coalesce(u.okta_id, '') = row.holder AND
-     (u.okta_id IS NULL OR u.okta_id <> row.props.okta_id OR coalesce(u.updated_at, 0) <= row.props.updated_at) AS held
+     (u.okta_id IS NULL OR u.okta_id <> row.id OR coalesce(u.updated_at, 0) <= row.at) AS held
 FOREACH (_ IN CASE WHEN held THEN [1] ELSE [] END |
   SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp(),
       u.oktasync_seen_epoch_ms = CASE WHEN coalesce(u.oktasync_seen_epoch_ms, 0) > $run
@@ -76,17 +87,9 @@ FOREACH (_ IN CASE WHEN held THEN [1] ELSE [] END |
 WITH row, held WHERE NOT held
 RETURN row.key AS raced`
 
-// cypherSeenKeys marks unchanged users seen by the run: one property, and
-// only where the marker is behind. $keys, $run.
-const cypherSeenKeys = `
-UNWIND $keys AS k
-MATCH (u:User {key: k}) /*hint:u:key*/
-WITH u WHERE coalesce(u.oktasync_seen_epoch_ms, 0) < $run
-SET u.oktasync_seen_epoch_ms = $run`
-
-// cypherRefreshKeys is cypherSeenKeys with neo4j.run_metadata: all: the
-// publisher metadata of unchanged users is refreshed too, as databuilder
-// refreshes it on every run. $keys, $tag, $run.
+// cypherRefreshKeys, with neo4j.run_metadata: all, refreshes the publisher
+// metadata of unchanged users, as databuilder refreshes it on every run
+// (cypherReadByKey marked them seen already). $keys, $tag, $run.
 const cypherRefreshKeys = `
 UNWIND $keys AS k
 MATCH (u:User {key: k}) /*hint:u:key*/
@@ -210,22 +213,19 @@ RETURN count(r) AS removed`
 
 // cypherLink ensures (u)-[:MANAGE_BY]->(m) and (m)-[:MANAGE]->(u), each
 // merged on its own so a half-present pair is completed, not duplicated.
+// Only rows whose read showed the pair incomplete come here, so what was
+// linked and what kept is known without reading again.
 // $rows: [{key, id, manager}] with manager non-null.
 const cypherLink = `
 UNWIND $rows AS row
 MATCH (u:User {key: row.key}) /*hint:u:key*/
 WHERE u.okta_id = row.id
 MATCH (m:User {key: row.manager}) /*hint:m:key*/
-OPTIONAL MATCH (u)-[e1:MANAGE_BY]->(m)
-OPTIONAL MATCH (m)-[e2:MANAGE]->(u)
-WITH u, m, e1 IS NOT NULL AND e2 IS NOT NULL AS had
 MERGE (u)-[r1:MANAGE_BY]->(m)
 MERGE (m)-[r2:MANAGE]->(u)
 SET r1.published_tag = $tag, r1.publisher_last_updated_epoch_ms = timestamp(),
     r2.published_tag = $tag, r2.publisher_last_updated_epoch_ms = timestamp()
-RETURN sum(CASE WHEN had THEN 0 ELSE 1 END) AS linked,
-       sum(CASE WHEN had THEN 1 ELSE 0 END) AS kept,
-       collect(CASE WHEN had THEN null ELSE u.key + ' -> ' + m.key END)[0..5] AS examples`
+RETURN count(*) AS linked`
 
 // cypherGetUser is Amundsen metadata's get_user query, verbatim
 // (neo4j_proxy.get_user): what the Amundsen UI will show for $user_id.

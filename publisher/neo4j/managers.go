@@ -61,8 +61,12 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 			return nil, err
 		}
 		var s publisher.ManagerStats
-		changed := make([]any, 0, len(recs))
-		changedLinks := make([]any, 0, len(recs))
+		// Rows with an edge to anyone but the wanted manager (either
+		// direction) are unlinked; rows whose wanted pair is incomplete
+		// are linked. What the read showed in order needs no write.
+		unlink := make([]any, 0)
+		link := make([]any, 0)
+		var linked []string
 		for _, rec := range recs {
 			m := rec.AsMap()
 			row, _ := m["row"].(map[string]any)
@@ -81,38 +85,39 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 				want = "" // the manager is not in the graph: no pair, and any old one goes
 				row = map[string]any{"key": row["key"], "id": row["id"], "manager": nil}
 			}
-			if want != "" && len(by) == 1 && len(mirror) == 1 && by[0] == want && mirror[0] == want {
+			if others(by, want) || others(mirror, want) {
+				unlink = append(unlink, row)
+			}
+			switch {
+			case want == "":
+			case contains(by, want) && contains(mirror, want):
 				s.Kept++
-				continue
-			}
-			if want == "" && len(by) == 0 && len(mirror) == 0 {
-				continue
-			}
-			changed = append(changed, row)
-			if want != "" {
-				changedLinks = append(changedLinks, row)
+			default:
+				link = append(link, row)
+				if len(linked) < publisherExamples {
+					linked = append(linked, fmt.Sprintf("%v -> %s", row["key"], want))
+				}
 			}
 		}
-		var unlinked, linked []string
-		if len(changed) > 0 {
-			rec, err := single(ctx, tx, p.q(cypherUnlinkStale), map[string]any{"rows": changed})
+		var unlinked []string
+		if len(unlink) > 0 {
+			recs, err := counted(ctx, tx, &s.Writes, allMeta, p.q(cypherUnlinkStale), map[string]any{"rows": unlink})
 			if err != nil {
 				return nil, err
 			}
-			s.Unlinked = intValue(rec, "removed")
-			unlinked = stringList(rec, "examples")
-			if _, err := single(ctx, tx, p.q(cypherUnlinkStaleMirror), map[string]any{"rows": changed}); err != nil {
+			s.Unlinked = intValue(recs[0], "removed")
+			unlinked = stringList(recs[0], "examples")
+			if _, err := counted(ctx, tx, &s.Writes, allMeta, p.q(cypherUnlinkStaleMirror), map[string]any{"rows": unlink}); err != nil {
 				return nil, err
 			}
 		}
-		if len(changedLinks) > 0 {
-			rec, err := single(ctx, tx, p.q(cypherLink), map[string]any{"rows": changedLinks, "tag": run.Tag})
+		if len(link) > 0 {
+			// Edges carry run metadata only.
+			recs, err := counted(ctx, tx, &s.Writes, allMeta, p.q(cypherLink), map[string]any{"rows": link, "tag": run.Tag})
 			if err != nil {
 				return nil, err
 			}
-			s.Linked = intValue(rec, "linked")
-			s.Kept += intValue(rec, "kept")
-			linked = stringList(rec, "examples")
+			s.Linked = intValue(recs[0], "linked") // rows whose user or manager went meanwhile link nothing
 		}
 		return managersResult{s, unlinked, linked}, nil
 	})
@@ -130,6 +135,25 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 type managersResult struct {
 	stats            publisher.ManagerStats
 	unlinked, linked []string
+}
+
+// others reports whether keys hold any key but want.
+func others(keys []any, want string) bool {
+	for _, k := range keys {
+		if k != want {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(keys []any, want string) bool {
+	for _, k := range keys {
+		if k == want {
+			return true
+		}
+	}
+	return false
 }
 
 // resolveOktaIDs maps the Okta manager ids of rows to their users' keys.

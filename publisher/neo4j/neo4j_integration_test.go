@@ -2,6 +2,8 @@ package neo4j_test
 
 import (
 	"context"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +55,12 @@ func user(key, id, first string, active bool) extractor.User {
 		TeamName: "Data", RoleName: "Engineer", EmployeeType: "Employee", IsActive: active,
 		UpdatedAt: 1700000000, SourceID: id, Status: "ACTIVE",
 	}
+}
+
+// withoutInOrder is st without its list, for comparing the counts.
+func withoutInOrder(st publisher.NodeStats) publisher.NodeStats {
+	st.ManagersInOrder = nil
+	return st
 }
 
 func nodes(us ...extractor.User) []loader.NodeRow {
@@ -110,7 +118,11 @@ func TestPublishNodesIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (publisher.NodeStats{Created: 2, Updated: 1}); st != want {
+	if want := (publisher.NodeStats{Created: 2, Updated: 1,
+		// Two new nodes: the key and 13 properties each, one extra (cost_center) on ann; the stub gets
+		// the 12 it lacks (its email is right already);
+		// three nodes get published_tag, publisher_last_updated_epoch_ms and the seen marker.
+		Writes: publisher.Writes{UserProperties: 2*14 + 1 + 12, MetadataProperties: 3 * 3, NodesCreated: 2}}); !reflect.DeepEqual(withoutInOrder(st), want) {
 		t.Errorf("first publish = %+v, want %+v", st, want)
 	}
 	if n := count(t, d, `MATCH (u:User) RETURN count(u) AS n`, nil); n != 3 {
@@ -138,7 +150,7 @@ func TestPublishNodesIntegration(t *testing.T) {
 	if st, err = p.PublishNodes(ctx, testRun(), nodes(ann, bob, cyd)); err != nil {
 		t.Fatal(err)
 	}
-	if want := (publisher.NodeStats{Unchanged: 3}); st != want {
+	if want := (publisher.NodeStats{Unchanged: 3}); !reflect.DeepEqual(withoutInOrder(st), want) {
 		t.Errorf("second publish = %+v, want %+v", st, want)
 	}
 	// One change.
@@ -146,7 +158,9 @@ func TestPublishNodesIntegration(t *testing.T) {
 	if st, err = p.PublishNodes(ctx, testRun(), nodes(ann, bob, cyd)); err != nil {
 		t.Fatal(err)
 	}
-	if want := (publisher.NodeStats{Updated: 1, Unchanged: 2}); st != want {
+	if want := (publisher.NodeStats{Updated: 1, Unchanged: 2,
+		// The changed property and the user's run metadata; nothing on the unchanged ones.
+		Writes: publisher.Writes{UserProperties: 1, MetadataProperties: 3}}); !reflect.DeepEqual(withoutInOrder(st), want) {
 		t.Errorf("third publish = %+v, want %+v", st, want)
 	}
 	// A property of the wrong type written by someone else is corrected.
@@ -185,7 +199,8 @@ func TestPublishManagersIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (publisher.ManagerStats{Linked: 2, Missing: 1}); st != want {
+	if want := (publisher.ManagerStats{Linked: 2, Missing: 1,
+		Writes: publisher.Writes{MetadataProperties: 2 * 4, RelationshipsCreated: 2 * 2}}); st != want {
 		t.Errorf("first pass = %+v, want %+v", st, want)
 	}
 	managerOf := func(key string) []string {
@@ -219,7 +234,9 @@ func TestPublishManagersIntegration(t *testing.T) {
 	if st, err = p.PublishManagers(ctx, testRun(), rows); err != nil {
 		t.Fatal(err)
 	}
-	if want := (publisher.ManagerStats{Linked: 2, Unlinked: 2}); st != want {
+	if want := (publisher.ManagerStats{Linked: 2, Unlinked: 2,
+		// ann's new pair, and the MANAGE that completes bob's half pair; ann's and vp's old pairs go.
+		Writes: publisher.Writes{MetadataProperties: 2 * 4, RelationshipsCreated: 3, RelationshipsDeleted: 4}}); st != want {
 		t.Errorf("change pass = %+v, want %+v", st, want)
 	}
 	if got := managerOf("ann@x.io"); len(got) != 1 || got[0] != "boss@x.io" {
@@ -297,4 +314,45 @@ func TestPrepareRefusesWithoutKeyConstraintIntegration(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no uniqueness constraint on :User(key)") {
 		t.Fatalf("Prepare with a plain index on :User(key): %v", err)
 	}
+}
+
+// TestManagersInOrderIntegration: the node read tells which rows already
+// have the manager pair they state, so that only the others go through the
+// manager pass; a missing half, a changed manager or a new node with a
+// manager is never taken for in order.
+func TestManagersInOrderIntegration(t *testing.T) {
+	ctx := context.Background()
+	p, d := newPublisher(t, 0)
+	boss, ann, bob := user("boss@x.io", "00uboss", "Boss", true), user("ann@x.io", "00uann", "Ann", true), user("bob@x.io", "00ubob", "Bob", true)
+	ann.Manager = extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: "00uboss"}
+	bob.Manager = extractor.ManagerRef{Kind: extractor.ManagerByKey, Value: "boss@x.io"}
+	publish := func(step string, want ...string) {
+		t.Helper()
+		st, err := p.PublishNodes(ctx, testRun(), nodes(boss, ann, bob))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := append([]string(nil), st.ManagersInOrder...)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: managers in order = %v, want %v", step, got, want)
+		}
+	}
+	link := func() {
+		t.Helper()
+		rows := []loader.ManagerRow{loader.Manager(boss), loader.Manager(ann), loader.Manager(bob)}
+		if _, err := p.PublishManagers(ctx, testRun(), rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("new nodes", "boss@x.io") // only the one without a manager
+	link()
+	publish("after the manager pass", "ann@x.io", "bob@x.io", "boss@x.io")
+	neo4jtest.Exec(t, d, `MATCH (:User {key: 'boss@x.io'})-[r:MANAGE]->(:User {key: 'ann@x.io'}) DELETE r`, nil)
+	publish("ann's mirror gone", "bob@x.io", "boss@x.io")
+	link()
+	bob.Manager = extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: "00uann"}
+	publish("bob's manager changed", "ann@x.io", "boss@x.io")
+	neo4jtest.Exec(t, d, `MATCH (a:User {key: 'ann@x.io'}), (b:User {key: 'bob@x.io'}) CREATE (b)-[:MANAGE_BY]->(a), (a)-[:MANAGE]->(b)`, nil)
+	publish("bob with two managers", "ann@x.io", "boss@x.io")
 }

@@ -48,8 +48,11 @@ type upsertResult struct {
 	examples map[string][]string
 }
 
-func (r *upsertResult) add(o outcome) {
+func (r *upsertResult) add(key string, o outcome) {
 	r.stats.Add(o.stats)
+	if o.managerInOrder {
+		r.stats.ManagersInOrder = append(r.stats.ManagersInOrder, key)
+	}
 	for _, ex := range o.examples {
 		if len(r.examples[ex[0]]) < publisherExamples {
 			r.examples[ex[0]] = append(r.examples[ex[0]], ex[1])
@@ -61,6 +64,9 @@ func (r *upsertResult) add(o outcome) {
 type outcome struct {
 	stats    publisher.NodeStats
 	examples [][2]string // kind, example
+	// managerInOrder: the node the row leaves at its key already has the
+	// manager pair the row states (see NodeStats.ManagersInOrder).
+	managerInOrder bool
 }
 
 func (o *outcome) example(kind, key string) { o.examples = append(o.examples, [2]string{kind, key}) }
@@ -68,10 +74,32 @@ func (o *outcome) example(kind, key string) { o.examples = append(o.examples, [2
 // publisherExamples is how many examples of each kind a batch reports.
 const publisherExamples = 5
 
-// held is what the graph holds for a key or a source id.
+// held is what the graph holds for a key or a source id: the node's
+// properties and, when read by key, its manager pair.
 type held struct {
-	key   string
-	props map[string]any
+	key    string
+	props  map[string]any
+	byKeys []string // keys of its MANAGE_BY targets
+	byIDs  []string // their okta_id ("" if none)
+	mirror []string // keys of the users with a MANAGE edge to it
+	pairs  bool     // the pair was read
+}
+
+// managerInOrder reports whether the node has exactly the pair ref states:
+// one MANAGE_BY to the manager, mirrored by one MANAGE from it, or neither.
+func (h *held) managerInOrder(ref loader.ManagerRef) bool {
+	if !h.pairs {
+		return false
+	}
+	switch ref.Kind {
+	case loader.ManagerNone:
+		return len(h.byKeys) == 0 && len(h.mirror) == 0
+	case loader.ManagerBySourceID:
+		return len(h.byKeys) == 1 && h.byIDs[0] == ref.Value && len(h.mirror) == 1 && h.mirror[0] == h.byKeys[0]
+	case loader.ManagerByKey:
+		return len(h.byKeys) == 1 && h.byKeys[0] == ref.Value && len(h.mirror) == 1 && h.mirror[0] == ref.Value
+	}
+	return false
 }
 
 func (h *held) claim() loader.Claim {
@@ -84,16 +112,11 @@ func (h *held) claim() loader.Claim {
 	return loader.Claim{SourceID: id, Active: active, UpdatedAt: at}
 }
 
-func (h *held) seen() int64 {
-	v, _ := h.props["oktasync_seen_epoch_ms"].(int64)
-	return v
-}
-
 // plan is what one upsert round writes.
 type plan struct {
 	create, update []any // {key, props}
 	renames        []any // {from, to, email}
-	seen           []any // keys of unchanged nodes whose seen marker is behind
+	seen           []any // keys of unchanged nodes whose run metadata is refreshed (run_metadata: all)
 	seenIDs        []any // source ids of rows left unwritten that must still look seen
 }
 
@@ -107,12 +130,12 @@ func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, 
 		if round == 4 {
 			return res, fmt.Errorf("%d users changed concurrently in every round", len(pending))
 		}
-		byKey, byID, err := p.readBatch(ctx, tx, pending)
+		byKey, byID, err := p.readBatch(ctx, tx, run, pending, &res.stats.Writes)
 		if err != nil {
 			return res, err
 		}
 		pl, outcomes := p.decide(run, pending, byKey, byID)
-		raced, err := p.apply(ctx, tx, run, pl)
+		raced, err := p.apply(ctx, tx, run, pl, &res.stats.Writes)
 		if err != nil {
 			return res, err
 		}
@@ -125,7 +148,7 @@ func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, 
 			if again[r.Key] {
 				next = append(next, r) // decided again on what is there now
 			} else {
-				res.add(outcomes[r.Key])
+				res.add(r.Key, outcomes[r.Key])
 			}
 		}
 		pending = next
@@ -133,14 +156,15 @@ func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, 
 	return res, nil
 }
 
-// readBatch reads the nodes holding the rows' keys and, for renames, the
-// nodes holding their source ids under another key.
-func (p *Publisher) readBatch(ctx context.Context, tx runner, rows []loader.NodeRow) (map[string]*held, map[string]*held, error) {
+// readBatch reads the nodes holding the rows' keys (marking seen those
+// their row's user holds) and, for renames, the nodes holding their source
+// ids under another key.
+func (p *Publisher) readBatch(ctx context.Context, tx runner, run publisher.Run, rows []loader.NodeRow, w *publisher.Writes) (map[string]*held, map[string]*held, error) {
 	keys := make([]any, len(rows))
 	for i, r := range rows {
-		keys[i] = r.Key
+		keys[i] = map[string]any{"key": r.Key, "id": r.Claim.SourceID}
 	}
-	recs, err := collect(ctx, tx, p.q(cypherReadByKey), map[string]any{"keys": keys})
+	recs, err := counted(ctx, tx, w, allMeta, p.q(cypherReadByKey), map[string]any{"rows": keys, "run": run.Marker})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -178,7 +202,30 @@ func (p *Publisher) readBatch(ctx context.Context, tx runner, rows []loader.Node
 func heldOf(rec *neo4j.Record) *held {
 	key, _, _ := neo4j.GetRecordValue[string](rec, "key")
 	props, _, _ := neo4j.GetRecordValue[map[string]any](rec, "props")
-	return &held{key: key, props: props}
+	h := &held{key: key, props: props}
+	rawBy, found := rec.Get("by")
+	if !found {
+		return h // read by okta_id, without the pair
+	}
+	by, _ := rawBy.([]any)
+	rawMirror, _ := rec.Get("mirror")
+	mirror, _ := rawMirror.([]any)
+	h.pairs = true
+	for _, b := range by {
+		pair, _ := b.([]any)
+		if len(pair) != 2 {
+			h.pairs = false
+			continue
+		}
+		k, _ := pair[0].(string)
+		id, _ := pair[1].(string)
+		h.byKeys, h.byIDs = append(h.byKeys, k), append(h.byIDs, id)
+	}
+	for _, m := range mirror {
+		k, _ := m.(string)
+		h.mirror = append(h.mirror, k)
+	}
+	return h
 }
 
 // decide compares each row with what the graph holds and plans the writes.
@@ -222,6 +269,7 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 		res.stats.Created++
 		res.example("created", r.Key)
 		pl.create = append(pl.create, map[string]any{"key": r.Key, "props": props})
+		res.managerInOrder = r.Manager.Kind == loader.ManagerNone // a new node has no edges
 		return
 	case holder.claim().SourceID != "" && holder.claim().SourceID != r.Claim.SourceID && !loader.Wins(r.Claim, holder.claim()):
 		res.stats.Conflicts++
@@ -230,13 +278,15 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 	case holder.claim().SourceID == r.Claim.SourceID && !loader.Supersedes(r.Claim, holder.claim()),
 		!differs(props, holder.props):
 		res.stats.Unchanged++
-		if holder.seen() < run.Marker || p.cfg.RunMetadata == RunMetadataAll {
+		res.managerInOrder = holder.managerInOrder(r.Manager)
+		if p.cfg.RunMetadata == RunMetadataAll { // the read marked it seen
 			pl.seen = append(pl.seen, r.Key)
 		}
 		return
 	}
 	res.stats.Updated++
 	res.example("updated", r.Key)
+	res.managerInOrder = holder.managerInOrder(r.Manager)
 	was, hasWas := holder.props["is_active"].(bool)
 	switch {
 	case hasWas && !was && r.Claim.Active:
@@ -247,7 +297,8 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 		res.example("deactivated", r.Key)
 	}
 	heldID, _ := holder.props[loader.OktaIDProperty].(string)
-	pl.update = append(pl.update, map[string]any{"key": r.Key, "props": props, "holder": heldID})
+	pl.update = append(pl.update, map[string]any{"key": r.Key, "props": changed(props, holder.props), "holder": heldID,
+		"id": r.Claim.SourceID, "at": r.Claim.UpdatedAt})
 }
 
 // differs reports whether any property of the row differs from the node's
@@ -259,6 +310,18 @@ func differs(row, node map[string]any) bool {
 		}
 	}
 	return false
+}
+
+// changed returns the properties of the row that differ from the node's:
+// an update writes only those.
+func changed(row, node map[string]any) map[string]any {
+	out := make(map[string]any, len(row))
+	for k, v := range row {
+		if !sameValue(v, node[k]) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func sameValue(a, b any) bool {
@@ -280,17 +343,22 @@ func sameValue(a, b any) bool {
 }
 
 // apply runs the planned writes and returns the keys whose guard failed
-// (another batch wrote them after the read).
-func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl plan) ([]string, error) {
+// (another batch wrote them after the read), counting the writes into w.
+func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl plan, w *publisher.Writes) ([]string, error) {
 	if len(pl.renames) > 0 {
-		if _, err := tx.Run(ctx, p.q(cypherRenameKeys), map[string]any{"rows": pl.renames}); err != nil {
+		if _, err := counted(ctx, tx, w, noMeta, p.q(cypherRenameKeys), map[string]any{"rows": pl.renames}); err != nil {
 			return nil, err
 		}
 	}
 	var raced []string
 	meta := map[string]any{"tag": run.Tag, "run": run.Marker}
+	// A created or updated node gets three properties of run metadata:
+	// published_tag, publisher_last_updated_epoch_ms and the seen marker.
+	written := func(rows int) func([]*neo4j.Record) int {
+		return func(recs []*neo4j.Record) int { return 3 * (rows - len(recs)) }
+	}
 	if len(pl.create) > 0 {
-		recs, err := collect(ctx, tx, p.q(cypherCreateNodes), with(meta, "rows", pl.create))
+		recs, err := counted(ctx, tx, w, written(len(pl.create)), p.q(cypherCreateNodes), with(meta, "rows", pl.create))
 		if err != nil {
 			return nil, err
 		}
@@ -300,7 +368,7 @@ func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl 
 		}
 	}
 	if len(pl.update) > 0 {
-		recs, err := collect(ctx, tx, p.q(cypherUpdateNodes), with(meta, "rows", pl.update))
+		recs, err := counted(ctx, tx, w, written(len(pl.update)), p.q(cypherUpdateNodes), with(meta, "rows", pl.update))
 		if err != nil {
 			return nil, err
 		}
@@ -310,16 +378,12 @@ func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl 
 		}
 	}
 	if len(pl.seen) > 0 {
-		stmt := cypherSeenKeys
-		if p.cfg.RunMetadata == RunMetadataAll {
-			stmt = cypherRefreshKeys
-		}
-		if _, err := tx.Run(ctx, p.q(stmt), with(meta, "keys", pl.seen)); err != nil {
+		if _, err := counted(ctx, tx, w, allMeta, p.q(cypherRefreshKeys), with(meta, "keys", pl.seen)); err != nil {
 			return nil, err
 		}
 	}
 	if len(pl.seenIDs) > 0 {
-		if _, err := tx.Run(ctx, p.q(cypherMarkSeen), map[string]any{"ids": pl.seenIDs, "run": run.Marker}); err != nil {
+		if _, err := counted(ctx, tx, w, allMeta, p.q(cypherMarkSeen), map[string]any{"ids": pl.seenIDs, "run": run.Marker}); err != nil {
 			return nil, err
 		}
 	}

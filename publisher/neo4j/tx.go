@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/oktasync/oktasync/publisher"
 )
 
 // runner is what both a managed transaction and a dry run's explicit
@@ -136,3 +138,38 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+// counted runs a statement, reads its records and adds its query
+// statistics to w: meta of the properties it set are run metadata (the
+// caller knows how many per row it writes), the rest user properties.
+func counted(ctx context.Context, tx runner, w *publisher.Writes, meta func(recs []*neo4j.Record) int, cypher string, params map[string]any) ([]*neo4j.Record, error) {
+	res, err := tx.Run(ctx, cypher, params)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := res.Collect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := res.Consume(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := sum.Counters()
+	m := c.PropertiesSet()
+	if meta != nil {
+		m = min(m, meta(recs))
+	}
+	w.MetadataProperties += m
+	w.UserProperties += c.PropertiesSet() - m
+	w.NodesCreated += c.NodesCreated()
+	w.RelationshipsCreated += c.RelationshipsCreated()
+	w.RelationshipsDeleted += c.RelationshipsDeleted()
+	return recs, nil
+}
+
+// allMeta says every property a statement set is run metadata.
+func allMeta([]*neo4j.Record) int { return 1 << 62 }
+
+// noMeta says a statement set user properties only.
+func noMeta([]*neo4j.Record) int { return 0 }
