@@ -151,6 +151,10 @@ type syncRun struct {
 
 	mu  sync.Mutex
 	sum *Summary
+	// moved counts the renames and key takeovers the node pass wrote:
+	// either can change which node a manager reference names after a
+	// batch's pairs were judged in order (under mu).
+	moved int
 }
 
 func (r *syncRun) update(fn func(*Summary)) {
@@ -208,25 +212,39 @@ func (r *syncRun) do(ctx context.Context) error {
 		}
 	}
 
-	spool, err := loader.NewSpool(cfg.SpoolDir)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := spool.Close(); err != nil {
-			r.log.Warn("remove manager spool", zap.Error(err))
+	// Two spools: the manager rows to write, and those the sink found in
+	// order, kept in case a rename or takeover later in the run makes
+	// that judgement stale.
+	spools := [2]*loader.Spool{}
+	for i := range spools {
+		if spools[i], err = loader.NewSpool(cfg.SpoolDir); err != nil {
+			return err
 		}
-	}()
+		defer func(s *loader.Spool) {
+			if err := s.Close(); err != nil {
+				r.log.Warn("remove manager spool", zap.Error(err))
+			}
+		}(spools[i])
+	}
+	spool, inOrder := spools[0], spools[1]
 
 	t0 := time.Now()
-	maxSeen, err := r.nodePass(ctx, extract, loader.NewStager(cfg.BatchSize, nil), spool)
+	maxSeen, err := r.nodePass(ctx, extract, loader.NewStager(cfg.BatchSize, nil), spool, inOrder)
 	r.sum.Timings.NodePass = time.Since(t0)
 	if err != nil {
 		return err
 	}
-	r.log.Debug("nodes published; writing manager edges", zap.Int("users", spool.Len()))
+	r.log.Debug("nodes published; writing manager edges", zap.Int("users", spool.Len()), zap.Int("in_order", inOrder.Len()))
 	t0 = time.Now()
-	err = r.managerPass(ctx, spool)
+	err = r.managerPass(ctx, spool, false)
+	if err == nil && r.moved > 0 && inOrder.Len() > 0 {
+		// A manager's key or source id moved in this run: a pair judged in
+		// order before may now name the wrong node. The sink reads first,
+		// so the rows still in order cost a read.
+		r.log.Debug("renames or takeovers in this run: rechecking the manager pairs found in order",
+			zap.Int("moved", r.moved), zap.Int("rows", inOrder.Len()))
+		err = r.managerPass(ctx, inOrder, true)
+	}
 	r.sum.Timings.ManagerPass = time.Since(t0)
 	if err != nil {
 		return err
@@ -262,19 +280,24 @@ func (r *syncRun) writers() int { return max(1, min(r.Config.Writers, r.caps.Max
 
 // nodePass reads the source and writes every batch of nodes as it fills,
 // on up to writers() goroutines, while the source reads on. The manager
-// rows the sink did not find in order go to the spool, for the manager
-// pass; one goroutine owns the spool. It returns the newest change time
+// rows the sink did not find in order go to spool, for the manager pass,
+// the others to inOrder; one goroutine owns both spools. It returns the newest change time
 // read. Any failure stops every goroutine of the pass, which returns only
 // once all of them have.
-func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, func(context.Context, extractor.Page) error) error, stager *loader.Stager, spool *loader.Spool) (time.Time, error) {
+func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, func(context.Context, extractor.Page) error) error, stager *loader.Stager, spool, inOrder *loader.Spool) (time.Time, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	pages := make(chan extractor.Page, r.Config.Prefetch)
-	pending := make(chan []loader.ManagerRow, r.writers())
+	pending := make(chan managerRows, r.writers())
 	g.Go(func() error {
 		for rows := range pending {
-			for _, m := range rows {
-				if err := spool.Add(m); err != nil {
-					return err // the writers' sends give up on the cancelled ctx
+			for _, s := range []struct {
+				to   *loader.Spool
+				rows []loader.ManagerRow
+			}{{spool, rows.write}, {inOrder, rows.inOrder}} {
+				for _, m := range s.rows {
+					if err := s.to.Add(m); err != nil {
+						return err // the writers' sends give up on the cancelled ctx
+					}
 				}
 			}
 		}
@@ -317,7 +340,7 @@ func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, fu
 
 // stage turns pages into batches and hands each full batch to a writer. It
 // stops at the first failure of a writer (ctx is then done).
-func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager *loader.Stager, w *errgroup.Group, maxSeen *time.Time, pending chan<- []loader.ManagerRow) error {
+func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager *loader.Stager, w *errgroup.Group, maxSeen *time.Time, pending chan<- managerRows) error {
 	rec := r.caps.Reconciler
 	prepared := false
 	flush := func() error {
@@ -391,56 +414,64 @@ func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager
 // writeBatch writes one batch: its nodes, then the seen markers of the
 // users it did not write; then it hands the manager rows the sink did not
 // find in order to the spool. Counts are added once committed.
-func (r *syncRun) writeBatch(ctx context.Context, rec publisher.Reconciler, b loader.Batch, pending chan<- []loader.ManagerRow) error {
+func (r *syncRun) writeBatch(ctx context.Context, rec publisher.Reconciler, b loader.Batch, pending chan<- managerRows) error {
 	t0 := time.Now()
 	st, err := publishNodes(ctx, r.Publisher, rec, r.values, b)
 	took := time.Since(t0)
-	var rest []loader.ManagerRow
+	var rows managerRows
 	kept := 0
 	if err == nil {
-		rest, kept = outOfOrder(b.Managers, st.ManagersInOrder)
+		rows, kept = outOfOrder(b.Managers, st.ManagersInOrder)
 	}
 	r.update(func(s *Summary) {
 		s.Timings.Publish += took
 		s.addNodes(st)
 		s.ManagersKept += kept
 		s.Duplicates += b.Duplicates
+		r.moved += st.Renamed + st.TakenOver
 	})
 	r.log.Debug("published users", zap.Int("rows", len(b.Nodes)), zap.Int("unwritten", len(b.Unwritten)),
-		zap.Int("created", st.Created), zap.Int("updated", st.Updated), zap.Int("managers_pending", len(rest)))
+		zap.Int("created", st.Created), zap.Int("updated", st.Updated), zap.Int("managers_pending", len(rows.write)))
 	if err != nil {
 		return err
 	}
 	select {
-	case pending <- rest:
+	case pending <- rows:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// outOfOrder returns the manager rows whose user the sink did not report
-// in order, and how many of the others name a manager (pairs kept as
-// they are).
-func outOfOrder(rows []loader.ManagerRow, inOrder []string) ([]loader.ManagerRow, int) {
+// managerRows are one batch's manager rows: those to write, and those the
+// sink found in order.
+type managerRows struct{ write, inOrder []loader.ManagerRow }
+
+// outOfOrder splits the manager rows by whether the sink reported their
+// user in order, and counts how many of those in order name a manager
+// (pairs kept as they are).
+func outOfOrder(rows []loader.ManagerRow, inOrder []string) (managerRows, int) {
 	if len(inOrder) == 0 {
-		return rows, 0
+		return managerRows{write: rows}, 0
 	}
 	done := make(map[string]bool, len(inOrder))
 	for _, k := range inOrder {
 		done[k] = true
 	}
-	rest := make([]loader.ManagerRow, 0, len(rows)-len(inOrder))
+	out := managerRows{write: make([]loader.ManagerRow, 0, len(rows)-len(inOrder))}
 	kept := 0
 	for _, m := range rows {
 		switch {
 		case !done[m.UserKey]:
-			rest = append(rest, m)
-		case m.Manager.Kind != loader.ManagerNone:
-			kept++
+			out.write = append(out.write, m)
+		default:
+			out.inOrder = append(out.inOrder, m)
+			if m.Manager.Kind != loader.ManagerNone {
+				kept++
+			}
 		}
 	}
-	return rest, kept
+	return out, kept
 }
 
 // publishNodes is the node half of the one write path, for sync and the
@@ -464,7 +495,10 @@ func publishNodes(ctx context.Context, pub publisher.Publisher, rec publisher.Re
 }
 
 // managerPass writes the manager edges from the spool, after every node.
-func (r *syncRun) managerPass(ctx context.Context, spool *loader.Spool) error {
+// managerPass writes the spool's manager rows. A recheck passes rows
+// already counted as kept, so the pairs it finds in order are not counted
+// again.
+func (r *syncRun) managerPass(ctx context.Context, spool *loader.Spool, recheck bool) error {
 	w, wctx := errgroup.WithContext(ctx)
 	w.SetLimit(r.writers())
 	err := spool.Batches(r.Config.BatchSize, func(rows []loader.ManagerRow) error {
@@ -477,6 +511,9 @@ func (r *syncRun) managerPass(ctx context.Context, spool *loader.Spool) error {
 			st, err := r.Publisher.PublishManagers(wctx, r.values, rows)
 			took := time.Since(t0)
 			r.log.Debug("published manager edges", zap.Int("rows", len(rows)), zap.Duration("took", took))
+			if recheck {
+				st.Kept = 0
+			}
 			r.update(func(s *Summary) {
 				s.Timings.Publish += took
 				s.addManagers(st)

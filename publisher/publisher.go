@@ -85,12 +85,15 @@ type NodeStats struct {
 	Reactivated int // of Updated: inactive users made active again
 	Deactivated int // of Updated: active users whose source status is now inactive
 	Renamed     int // nodes whose key changed in place (same source id, new email)
+	TakenOver   int // of Updated: nodes whose key passed from one source user to another (loader.Wins)
 	Conflicts   int // rows left unwritten: their new key belongs to another node, or another source user holds the key
 	Writes      Writes
 	// ManagersInOrder lists the keys of rows whose node already had exactly
-	// the MANAGE_BY/MANAGE pair (or none) their NodeRow.Manager states:
-	// their manager rows need no manager pass. A sink that does not check
-	// leaves it empty, and every row goes through PublishManagers.
+	// the MANAGE_BY/MANAGE pair (or none) their NodeRow.Manager states
+	// when the batch was read: their manager rows need no manager pass,
+	// unless a rename or a takeover later in the run moved a manager's
+	// key or source id (a job then replays them). A sink that does not
+	// check leaves it empty, and every row goes through PublishManagers.
 	ManagersInOrder []string
 }
 
@@ -102,6 +105,7 @@ func (s *NodeStats) Add(o NodeStats) {
 	s.Reactivated += o.Reactivated
 	s.Deactivated += o.Deactivated
 	s.Renamed += o.Renamed
+	s.TakenOver += o.TakenOver
 	s.Conflicts += o.Conflicts
 	s.Writes.Add(o.Writes)
 	s.ManagersInOrder = append(s.ManagersInOrder, o.ManagersInOrder...)

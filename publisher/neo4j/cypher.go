@@ -53,11 +53,17 @@ MATCH (u:User {okta_id: id}) /*hint:u:okta_id*/
 RETURN u.key AS key, properties(u) AS props`
 
 // cypherRenameKeys moves nodes to their user's new key (the email changed):
-// key and email move, every relationship stays. $rows: [{from, to, email}].
+// key and email move, every relationship stays. The node is written, so it
+// gets the run metadata and is marked seen here: the key read of this run
+// looked under the new key and did not find it. $rows: [{from, to, email}],
+// $tag, $run.
 const cypherRenameKeys = `
 UNWIND $rows AS row
 MATCH (old:User {key: row.from}) /*hint:old:key*/
-SET old.key = row.to, old.email = row.email`
+SET old.key = row.to, old.email = row.email,
+    old.published_tag = $tag, old.publisher_last_updated_epoch_ms = timestamp(),
+    old.oktasync_seen_epoch_ms = CASE WHEN coalesce(old.oktasync_seen_epoch_ms, 0) > $run
+                                      THEN old.oktasync_seen_epoch_ms ELSE $run END`
 
 // cypherCreateNodes creates the users whose key the read found free. MERGE
 // locks the key: a key another batch created meanwhile is returned raced.

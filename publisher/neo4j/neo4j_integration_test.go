@@ -356,3 +356,32 @@ func TestManagersInOrderIntegration(t *testing.T) {
 	neo4jtest.Exec(t, d, `MATCH (a:User {key: 'ann@x.io'}), (b:User {key: 'bob@x.io'}) CREATE (b)-[:MANAGE_BY]->(a), (a)-[:MANAGE]->(b)`, nil)
 	publish("bob with two managers", "ann@x.io", "boss@x.io")
 }
+
+// TestRenameMarksSeenIntegration: a user whose key moved, with nothing
+// else changed (same updated_at), is written: the renamed node carries this
+// run's seen marker and run metadata, so reconciliation never takes it for
+// a leaver.
+func TestRenameMarksSeenIntegration(t *testing.T) {
+	p, d := newPublisher(t, 10)
+	ctx := context.Background()
+	first := publisher.Run{Tag: "first", Marker: 1000}
+	if _, err := p.PublishNodes(ctx, first, nodes(user("old.key@example.com", "00u-mover", "Mo", true))); err != nil {
+		t.Fatal(err)
+	}
+	second := publisher.Run{Tag: "second", Marker: 2000}
+	st, err := p.PublishNodes(ctx, second, nodes(user("new.key@example.com", "00u-mover", "Mo", true)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Renamed != 1 {
+		t.Fatalf("stats %+v, want one rename", withoutInOrder(st))
+	}
+	r := neo4jtest.Exec(t, d, `MATCH (u:User {okta_id: '00u-mover'}) RETURN u.key AS key, u.oktasync_seen_epoch_ms AS seen, u.published_tag AS tag`, nil)
+	if len(r) != 1 {
+		t.Fatalf("%d nodes for the mover", len(r))
+	}
+	m := r[0].AsMap()
+	if m["key"] != "new.key@example.com" || m["seen"] != int64(2000) || m["tag"] != "second" {
+		t.Errorf("renamed node %v, want key new.key@example.com, seen 2000, tag second", m)
+	}
+}

@@ -297,6 +297,9 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 		res.example("deactivated", r.Key)
 	}
 	heldID, _ := holder.props[loader.OktaIDProperty].(string)
+	if heldID != "" && heldID != r.Claim.SourceID {
+		res.stats.TakenOver++
+	}
 	pl.update = append(pl.update, map[string]any{"key": r.Key, "props": changed(props, holder.props), "holder": heldID,
 		"id": r.Claim.SourceID, "at": r.Claim.UpdatedAt})
 }
@@ -345,13 +348,15 @@ func sameValue(a, b any) bool {
 // apply runs the planned writes and returns the keys whose guard failed
 // (another batch wrote them after the read), counting the writes into w.
 func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl plan, w *publisher.Writes) ([]string, error) {
+	meta := map[string]any{"tag": run.Tag, "run": run.Marker}
 	if len(pl.renames) > 0 {
-		if _, err := counted(ctx, tx, w, noMeta, p.q(cypherRenameKeys), map[string]any{"rows": pl.renames}); err != nil {
+		// Three properties of run metadata per renamed node, as for updates.
+		renamed := func([]*neo4j.Record) int { return 3 * len(pl.renames) }
+		if _, err := counted(ctx, tx, w, renamed, p.q(cypherRenameKeys), map[string]any{"rows": pl.renames, "tag": run.Tag, "run": run.Marker}); err != nil {
 			return nil, err
 		}
 	}
 	var raced []string
-	meta := map[string]any{"tag": run.Tag, "run": run.Marker}
 	// A created or updated node gets three properties of run metadata:
 	// published_tag, publisher_last_updated_epoch_ms and the seen marker.
 	written := func(rows int) func([]*neo4j.Record) int {
