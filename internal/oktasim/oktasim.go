@@ -89,6 +89,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -120,6 +121,9 @@ type Config struct {
 	Users int
 	// Seed makes generation (and fault decisions) deterministic.
 	Seed int64
+	// Shape is the org's manager structure: ShapeDefault (also ""),
+	// ShapeFlat or ShapeDeep.
+	Shape string
 	// Token, if non-empty, is the only accepted SSWS API token; otherwise
 	// any non-empty SSWS token is accepted.
 	Token string
@@ -300,6 +304,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Users < 0 || cfg.Users > MaxUsers {
 		errs = append(errs, fmt.Errorf("users must be between 0 and %d, got %d", MaxUsers, cfg.Users))
 	}
+	if cfg.Shape != "" && !slices.Contains(Shapes(), cfg.Shape) {
+		errs = append(errs, fmt.Errorf("shape must be one of %v, got %q", Shapes(), cfg.Shape))
+	}
 	if cfg.RateLimit < 0 {
 		errs = append(errs, fmt.Errorf("rate limit must not be negative, got %d", cfg.RateLimit))
 	}
@@ -345,7 +352,7 @@ func New(cfg Config) (*Server, error) {
 		tokens:   make(map[string]time.Time),
 		jtis:     make(map[string]time.Time),
 	}
-	for _, u := range generate(cfg.Users, cfg.Seed) {
+	for _, u := range generate(cfg.Users, cfg.Seed, cfg.Shape) {
 		s.users[u.id] = u
 		s.ids = append(s.ids, u.id)
 		s.logins[lowerLogin(u.profile)] = u.id
