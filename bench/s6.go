@@ -77,20 +77,27 @@ func (b *bench) hooks(ctx context.Context) error {
 			}
 		}
 		slices.SortFunc(targets, func(a, c expected) int { return strings.Compare(a.oktaID, c.oktaID) })
-		if len(targets) < changes {
-			changes = len(targets)
+		if len(targets) == 0 {
+			return fmt.Errorf("the org of %d users has no active user to change", n)
 		}
+		changes = min(changes, len(targets))
 
 		r, err := b.hookHandler(ctx, srv, targets, handler)
+		if r.Label != "" {
+			b.report.add("S6", r)
+			b.report.note("S6", r.ExtraNotes)
+			b.say("S6 %s", r.ExtraNotes)
+		}
 		if err != nil {
 			return err
 		}
-		b.report.add("S6", r)
-		b.report.note("S6", r.ExtraNotes)
-		b.say("S6 %s", r.ExtraNotes)
 
 		r, err = b.hookToVisible(ctx, s, srv, targets[:changes])
 		if err != nil {
+			if r.Label != "" {
+				b.report.add("S6", r)
+				b.report.note("S6", r.ExtraNotes)
+			}
 			return err
 		}
 		after, err := s.export(ctx, len(export))
