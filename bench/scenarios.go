@@ -12,7 +12,7 @@ import (
 )
 
 // scenarioNames lists the scenarios in the order they run.
-func scenarioNames() []string { return []string{"S1", "S2", "S3", "S4", "S5"} }
+func scenarioNames() []string { return []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7"} }
 
 // bench is one invocation: one Neo4j server, a work directory, the results.
 type bench struct {
@@ -98,6 +98,16 @@ func (b *bench) runAll(ctx context.Context) error {
 		}
 		if err := b.sideBySide(ctx, sizes[len(sizes)-1]); err != nil {
 			errs = append(errs, fmt.Errorf("S5: %w", err))
+		}
+	}
+	if b.selected("S6") {
+		if err := b.hooks(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("S6: %w", err))
+		}
+	}
+	if b.selected("S7") {
+		if err := b.shapes(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("S7: %w", err))
 		}
 	}
 	if ctx.Err() != nil {

@@ -36,6 +36,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -63,6 +64,7 @@ func main() {
 type options struct {
 	users         int
 	seed          int64
+	shape         string
 	addr          string
 	allowRemote   bool
 	token         string
@@ -92,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.users, "users", 1000, "number of generated users")
 	fs.Int64Var(&o.seed, "seed", 1, "seed for deterministic generation and fault decisions")
+	fs.StringVar(&o.shape, "shape", oktasim.ShapeDefault, "org shape: "+strings.Join(oktasim.Shapes(), ", ")+" (flat: no managers; deep: manager chains of "+strconv.Itoa(oktasim.DeepChain)+")")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address (port 0 picks a free port)")
 	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow binding to a non-loopback address")
 	fs.StringVar(&o.token, "token", "", "the only accepted SSWS API token (default: any non-empty token)")
@@ -183,6 +186,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := oktasim.Config{
 		Users:      o.users,
 		Seed:       o.seed,
+		Shape:      o.shape,
 		Token:      o.token,
 		RateLimit:  o.rateLimit,
 		RateWindow: o.rateWindow,

@@ -85,9 +85,29 @@ type draft struct {
 	email       int
 }
 
-// generate builds n users deterministically from seed. Every manager is
-// generated before its reports, so the manager graph is a forest.
-func generate(n int, seed int64) []*user {
+// Org shapes of Config.Shape: the manager forest generate builds.
+const (
+	// ShapeDefault is breadth-first teams of 3-10 reports under 1-3 roots.
+	ShapeDefault = "default"
+	// ShapeFlat is an org without managers: every user is a root.
+	ShapeFlat = "flat"
+	// ShapeDeep is chains of DeepChain users, each reporting to the one
+	// before it: every manager has one report, and the manager graph is
+	// DeepChain levels deep.
+	ShapeDeep = "deep"
+)
+
+// DeepChain is the length of ShapeDeep's manager chains.
+const DeepChain = 50
+
+// Shapes lists the org shapes.
+func Shapes() []string { return []string{ShapeDefault, ShapeFlat, ShapeDeep} }
+
+// generate builds n users deterministically from seed in the given shape
+// ("" is ShapeDefault, whose output does not depend on the other shapes
+// existing). Every manager is generated before its reports, so the
+// manager graph is a forest.
+func generate(n int, seed int64, shape string) []*user {
 	if n == 0 {
 		return nil
 	}
@@ -110,6 +130,19 @@ func generate(n int, seed int64) []*user {
 		d.loc = locations[rng.IntN(len(locations))]
 		d.manager = -1
 		switch {
+		case shape == ShapeFlat:
+			d.dept = pickDepartment(rng)
+		case shape == ShapeDeep && i%DeepChain == 0:
+			d.dept = executive
+		case shape == ShapeDeep:
+			d.manager = i - 1
+			d.depth = ds[i-1].depth + 1
+			ds[i-1].reports++
+			if d.depth == 1 {
+				d.dept = pickDepartment(rng)
+			} else {
+				d.dept = ds[i-1].dept
+			}
 		case i < roots:
 			d.dept = executive
 		default:

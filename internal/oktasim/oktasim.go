@@ -97,6 +97,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -128,6 +129,9 @@ type Config struct {
 	Users int
 	// Seed makes generation (and fault decisions) deterministic.
 	Seed int64
+	// Shape is the org's manager structure: ShapeDefault (also ""),
+	// ShapeFlat or ShapeDeep.
+	Shape string
 	// Token, if non-empty, is the only accepted SSWS API token; otherwise
 	// any non-empty SSWS token is accepted.
 	Token string
@@ -312,6 +316,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Users < 0 || cfg.Users > MaxUsers {
 		errs = append(errs, fmt.Errorf("users must be between 0 and %d, got %d", MaxUsers, cfg.Users))
 	}
+	if cfg.Shape != "" && !slices.Contains(Shapes(), cfg.Shape) {
+		errs = append(errs, fmt.Errorf("shape must be one of %v, got %q", Shapes(), cfg.Shape))
+	}
 	if cfg.RateLimit < 0 {
 		errs = append(errs, fmt.Errorf("rate limit must not be negative, got %d", cfg.RateLimit))
 	}
@@ -357,7 +364,7 @@ func New(cfg Config) (*Server, error) {
 		tokens:   make(map[string]time.Time),
 		jtis:     make(map[string]time.Time),
 	}
-	for _, u := range generate(cfg.Users, cfg.Seed) {
+	for _, u := range generate(cfg.Users, cfg.Seed, cfg.Shape) {
 		s.users[u.id] = u
 		s.ids = append(s.ids, u.id)
 		s.logins[lowerLogin(u.profile)] = u.id
