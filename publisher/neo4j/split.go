@@ -47,6 +47,32 @@ func outOfMemory(err error) bool {
 	return errors.As(err, &me)
 }
 
+// CommitError means the connection failed while a transaction's COMMIT was
+// under way: the server may have committed it or not. It is never
+// retried, because a second attempt would find the first one's writes in
+// place and report them as unchanged; the run fails, and the next one
+// converges (every write is idempotent).
+type CommitError struct{ Err error }
+
+func (e *CommitError) Error() string { return "neo4j: commit outcome unknown: " + e.Err.Error() }
+func (e *CommitError) Unwrap() error { return e.Err }
+
+// retryable reports whether err, or any error it wraps, is one the driver
+// retries. The driver checks its connectivity errors by type, not with
+// errors.As, so a wrapped lost connection would otherwise fail at once.
+func retryable(err error) bool {
+	var ce *CommitError
+	if errors.As(err, &ce) || outOfMemory(err) {
+		return false
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if neo4j.IsRetryable(e) {
+			return true
+		}
+	}
+	return false
+}
+
 // splitOnMemory writes rows with write, one transaction; if the server has
 // not the memory for it, it writes each half the same way, down to single
 // rows. A row alone that still does not fit fails the call. The stats add
@@ -86,7 +112,12 @@ func writeRetried(ctx context.Context, d neo4j.DriverWithContext, database strin
 			return v, nil
 		}
 		err = notRetried(err)
-		if outOfMemory(err) || !neo4j.IsRetryable(err) {
+		if ctx.Err() != nil {
+			// The driver words a cancelled statement its own way: callers
+			// must still see the cancellation.
+			return nil, fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		if !retryable(err) {
 			return nil, err
 		}
 		// As the driver does: no new attempt once maxRetry has passed.
@@ -128,10 +159,22 @@ func writeOnce(ctx context.Context, d neo4j.DriverWithContext, database string, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitWait)
+	// The commit outlives ctx by commitWait at most: the bound starts when
+	// ctx ends, not when the commit starts, so a slow commit of a live run
+	// is not cut short.
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(commitWait, cancel)
+		context.AfterFunc(cctx, func() { t.Stop() })
+	})
+	defer stop()
 	if err := tx.Commit(cctx); err != nil {
-		return nil, err
+		var ne *neo4j.Neo4jError
+		if errors.As(err, &ne) {
+			return nil, err // the server answered: it did not commit
+		}
+		return nil, &CommitError{Err: err}
 	}
 	return v, nil
 }

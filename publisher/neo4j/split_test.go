@@ -83,3 +83,27 @@ func TestSplitOnMemoryHalvesDownToOneRow(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryable: a lost connection is retried also when a statement's
+// error wraps it (the driver checks its type without errors.As); a commit
+// whose outcome is unknown, a memory refusal and a client error are not.
+func TestRetryable(t *testing.T) {
+	lost := &neo4j.ConnectivityError{Inner: errors.New("EOF")}
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"lost connection", lost, true},
+		{"wrapped lost connection", fmt.Errorf("resolve 3 manager ids: %w", lost), true},
+		{"deadlock", fmt.Errorf("link: %w", &neo4j.Neo4jError{Code: "Neo.TransientError.Transaction.DeadlockDetected"}), true},
+		{"commit outcome unknown", &CommitError{Err: lost}, false},
+		{"memory refusal", notRetried(&neo4j.Neo4jError{Code: "Neo.TransientError.General.MemoryPoolOutOfMemoryError"}), false},
+		{"syntax error", &neo4j.Neo4jError{Code: "Neo.ClientError.Statement.SyntaxError"}, false},
+		{"plain error", errors.New("boom"), false},
+	} {
+		if got := retryable(c.err); got != c.want {
+			t.Errorf("%s: retryable = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
