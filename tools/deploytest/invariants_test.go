@@ -398,8 +398,8 @@ func checkDeployment(t *testing.T, r rendering, name string) {
 		}
 	}
 	pod := s.Template.Spec
-	if pod.TerminationGracePeriodSeconds == nil || *pod.TerminationGracePeriodSeconds < 30 {
-		t.Error("terminationGracePeriodSeconds unset or under 30 (serve drains for up to 25 s)")
+	if pod.TerminationGracePeriodSeconds == nil || *pod.TerminationGracePeriodSeconds < 50 {
+		t.Error("terminationGracePeriodSeconds unset or under 50 (serve drains for up to 20 s, then waits up to 15 s for an in-flight commit's answer and 10 s for its session to close)")
 	}
 	if pod.RestartPolicy != "" && pod.RestartPolicy != corev1.RestartPolicyAlways {
 		t.Errorf("restartPolicy %q", pod.RestartPolicy)
