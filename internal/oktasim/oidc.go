@@ -660,21 +660,9 @@ func (s *Server) oidcErrorPage(w http.ResponseWriter, status int, code, desc str
 // oidcTokenEndpoint serves a custom authorization server's token endpoint.
 // The org server's is token.go's, which hands these grants to oidcToken.
 func (s *Server) oidcTokenEndpoint(w http.ResponseWriter, r *http.Request, server string) {
-	s.st.token.Add(1)
-	if !s.rateLimit(w, bucketToken) {
-		return
+	if s.tokenRequest(w, r) {
+		s.oidcToken(w, r, server)
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, oauthError{"invalid_request", "The token endpoint only supports POST."})
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "The request could not be parsed: " + err.Error()})
-		return
-	}
-	s.oidcToken(w, r, server)
 }
 
 type oidcTokenResponse struct {

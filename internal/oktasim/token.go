@@ -54,18 +54,7 @@ type oauthError struct {
 // private_key_jwt client assertion. Parameters are read from the URL query
 // (as okta-sdk-golang v2 sends them) and from a form body.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	s.st.token.Add(1)
-	if !s.rateLimit(w, bucketToken) {
-		return
-	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, oauthError{"invalid_request", "The token endpoint only supports POST."})
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "The request could not be parsed: " + err.Error()})
+	if !s.tokenRequest(w, r) {
 		return
 	}
 	switch r.Form.Get("grant_type") {
@@ -269,4 +258,26 @@ func audienceMatches(raw json.RawMessage, want string) bool {
 		return slices.Contains(many, want)
 	}
 	return false
+}
+
+// tokenRequest is what every token endpoint does first: count the request,
+// apply the token bucket's rate limit, accept POST only and parse the form
+// (64 KiB at most). It reports whether the request may go on; if not, the
+// answer is written.
+func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) bool {
+	s.st.token.Add(1)
+	if !s.rateLimit(w, bucketToken) {
+		return false
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, oauthError{"invalid_request", "The token endpoint only supports POST."})
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "The request could not be parsed: " + err.Error()})
+		return false
+	}
+	return true
 }
