@@ -78,7 +78,9 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 			// after this row was read): its pair stands, as its node does.
 			rowAt, _ := row["at"].(int64)
 			if heldAt, ok := m["at"].(int64); ok && rowAt > 0 && !loader.Supersedes(loader.Claim{UpdatedAt: rowAt}, loader.Claim{UpdatedAt: heldAt}) {
-				s.Kept++
+				if want != "" {
+					s.Kept++ // counted among the wanted pairs, so Missing stays exact
+				}
 				continue
 			}
 			if want != "" && !exists {
