@@ -207,7 +207,7 @@ func (w *HookWorker) process(ctx context.Context, ids []string) {
 // the loader stages them, publishNodes writes the nodes, then the manager
 // rows; users Okta no longer has become inactive.
 func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) error {
-	stager := loader.NewStager(len(ids), nil)
+	stager := loader.NewStager(len(ids))
 	var gone []string
 	for _, id := range ids {
 		mu, reason, err := w.okta.MappedUser(ctx, id)
@@ -230,10 +230,7 @@ func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) er
 	if err != nil {
 		return err
 	}
-	b, err := stager.Take()
-	if err != nil {
-		return err
-	}
+	b := stager.Take()
 	if len(b.Nodes) > 0 {
 		if err := w.pub.Prepare(ctx); err != nil {
 			return err

@@ -229,7 +229,7 @@ func (r *syncRun) do(ctx context.Context) error {
 	spool, inOrder := spools[0], spools[1]
 
 	t0 := time.Now()
-	maxSeen, err := r.nodePass(ctx, extract, loader.NewStager(cfg.BatchSize, nil), spool, inOrder)
+	maxSeen, err := r.nodePass(ctx, extract, loader.NewStager(cfg.BatchSize), spool, inOrder)
 	r.sum.Timings.NodePass = time.Since(t0)
 	if err != nil {
 		return err
@@ -281,24 +281,28 @@ func (r *syncRun) writers() int { return max(1, min(r.Config.Writers, r.caps.Max
 // nodePass reads the source and writes every batch of nodes as it fills,
 // on up to writers() goroutines, while the source reads on. The manager
 // rows the sink did not find in order go to spool, for the manager pass,
-// the others to inOrder; one goroutine owns both spools. It returns the newest change time
-// read. Any failure stops every goroutine of the pass, which returns only
-// once all of them have.
+// the others to inOrder; one goroutine owns both spools. It returns the
+// newest change time read. Any failure stops every goroutine of the pass,
+// which returns only once all of them have.
 func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, func(context.Context, extractor.Page) error) error, stager *loader.Stager, spool, inOrder *loader.Spool) (time.Time, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	pages := make(chan extractor.Page, r.Config.Prefetch)
 	pending := make(chan managerRows, r.writers())
 	g.Go(func() error {
-		for rows := range pending {
-			for _, s := range []struct {
-				to   *loader.Spool
-				rows []loader.ManagerRow
-			}{{spool, rows.write}, {inOrder, rows.inOrder}} {
-				for _, m := range s.rows {
-					if err := s.to.Add(m); err != nil {
-						return err // the writers' sends give up on the cancelled ctx
-					}
+		add := func(to *loader.Spool, rows []loader.ManagerRow) error {
+			for _, m := range rows {
+				if err := to.Add(m); err != nil {
+					return err // the writers' sends give up on the cancelled ctx
 				}
+			}
+			return nil
+		}
+		for rows := range pending {
+			if err := add(spool, rows.write); err != nil {
+				return err
+			}
+			if err := add(inOrder, rows.inOrder); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -344,10 +348,7 @@ func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager
 	rec := r.caps.Reconciler
 	prepared := false
 	flush := func() error {
-		b, err := stager.Take()
-		if err != nil {
-			return err
-		}
+		b := stager.Take()
 		// The schema is created with the first write, after Okta has
 		// answered: a run that cannot read Okta writes nothing at all.
 		if len(b.Nodes) > 0 && !prepared {
@@ -494,10 +495,9 @@ func publishNodes(ctx context.Context, pub publisher.Publisher, rec publisher.Re
 	return st, nil
 }
 
-// managerPass writes the manager edges from the spool, after every node.
-// managerPass writes the spool's manager rows. A recheck passes rows
-// already counted as kept, so the pairs it finds in order are not counted
-// again.
+// managerPass writes the manager edges from the spool, after every node. A
+// recheck passes rows already counted as kept, so the pairs it finds in
+// order are not counted again.
 func (r *syncRun) managerPass(ctx context.Context, spool *loader.Spool, recheck bool) error {
 	w, wctx := errgroup.WithContext(ctx)
 	w.SetLimit(r.writers())

@@ -8,8 +8,7 @@ import (
 type Batch struct {
 	// Nodes holds one row per key.
 	Nodes []NodeRow
-	// Managers holds the manager rows of Nodes, unless the stager spools
-	// them (then it is empty and the rows come back from the spool).
+	// Managers holds the manager rows of Nodes.
 	Managers []ManagerRow
 	// Unwritten lists the source ids of users read but not in Nodes: skipped
 	// by the mapping, or that lost their key to another user of the batch.
@@ -23,18 +22,16 @@ type Batch struct {
 // Size unwritten ids), one node per key, decided by Wins.
 type Stager struct {
 	size      int
-	spool     *Spool
 	users     []extractor.User
 	index     map[string]int
 	unwritten []string
 	dups      int
 }
 
-// NewStager returns a stager of batches of size (at least 1). With a spool,
-// manager rows go to it instead of into the batches.
-func NewStager(size int, spool *Spool) *Stager {
+// NewStager returns a stager of batches of size (at least 1).
+func NewStager(size int) *Stager {
 	size = max(size, 1)
-	return &Stager{size: size, spool: spool, users: make([]extractor.User, 0, size), index: make(map[string]int, size)}
+	return &Stager{size: size, users: make([]extractor.User, 0, size), index: make(map[string]int, size)}
 }
 
 // Add stages u and reports whether a batch is full and should be taken.
@@ -67,27 +64,19 @@ func (s *Stager) Empty() bool { return len(s.users) == 0 && len(s.unwritten) == 
 
 // Take returns the staged batch and starts a new one. The batch is the
 // caller's: the stager keeps no reference to it.
-func (s *Stager) Take() (Batch, error) {
+func (s *Stager) Take() Batch {
 	b := Batch{Unwritten: s.unwritten, Duplicates: s.dups}
 	if len(s.users) > 0 {
 		b.Nodes = make([]NodeRow, len(s.users))
-		if s.spool == nil {
-			b.Managers = make([]ManagerRow, len(s.users))
-		}
+		b.Managers = make([]ManagerRow, len(s.users))
 		for i, u := range s.users {
-			b.Nodes[i] = Node(u)
-			m := Manager(u)
-			if s.spool == nil {
-				b.Managers[i] = m
-			} else if err := s.spool.Add(m); err != nil {
-				return Batch{}, err
-			}
+			b.Nodes[i], b.Managers[i] = Node(u), Manager(u)
 		}
 	}
 	s.users = make([]extractor.User, 0, s.size)
 	clear(s.index)
 	s.unwritten, s.dups = nil, 0
-	return b, nil
+	return b
 }
 
 // Size is the batch size.

@@ -96,31 +96,34 @@ def user_graph(driver: neo4j.Driver) -> Tuple[Dict[str, Props], Dict[EdgeKey, Li
 
 # --------------------------------------------------------------------------- oktasim
 
-class Simulator:
-    """bin/oktasim on 127.0.0.1 and a random port, with its admin API."""
+class Service:
+    """A server process printing `<ready> <url>` on stdout once it listens (it binds port 0, so
+    the URL it prints is where it really listens). Its output goes to <workdir>/<name>.out/.err."""
 
-    def __init__(self, users: int, seed: int, workdir: Path) -> None:
-        if not OKTASIM.is_file():
-            raise RuntimeError(f'{OKTASIM} is missing: run `make build` (make compat does)')
-        self._out = workdir / f'oktasim-{seed}.out'
-        self._err = workdir / f'oktasim-{seed}.err'
+    def __init__(self, name: str, args: List[str], workdir: Path, ready: str, timeout: float,
+                 env: Optional[Dict[str, str]] = None, cwd: Optional[Path] = None) -> None:
+        self.name = name
+        self._out = workdir / f'{name}.out'
+        self._err = workdir / f'{name}.err'
         with open(self._out, 'wb') as out, open(self._err, 'wb') as err:
-            self._proc = subprocess.Popen(
-                [str(OKTASIM), '--users', str(users), '--seed', str(seed), '--addr', '127.0.0.1:0'],
-                stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        self.url = self._wait_ready(timeout=30)
+            self._proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
+                                          cwd=str(cwd) if cwd else None)
+        self.url = self._wait_ready(ready, timeout)
 
-    def _wait_ready(self, timeout: float) -> str:
+    def _wait_ready(self, ready: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for line in self._out.read_text(errors='replace').splitlines():
-                if line.startswith('OKTASIM_READY '):
+                if line.startswith(ready + ' '):
                     return line.split()[1]
             if self._proc.poll() is not None:
                 break
             time.sleep(0.05)
         self.close()
-        raise RuntimeError(f'oktasim did not become ready: {self._err.read_text(errors="replace")[-2000:]}')
+        raise RuntimeError(f'{self.name} did not become ready:\n{self.log()}')
+
+    def log(self) -> str:
+        return self._err.read_text(errors='replace')[-4000:]
 
     def close(self) -> None:
         if self._proc.poll() is None:
@@ -130,6 +133,21 @@ class Simulator:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+
+
+class Simulator:
+    """bin/oktasim on 127.0.0.1 and a random port, with its admin API."""
+
+    def __init__(self, users: int, seed: int, workdir: Path) -> None:
+        if not OKTASIM.is_file():
+            raise RuntimeError(f'{OKTASIM} is missing: run `make build` (make compat does)')
+        self._service = Service(f'oktasim-{seed}',
+                                [str(OKTASIM), '--users', str(users), '--seed', str(seed), '--addr', '127.0.0.1:0'],
+                                workdir, 'OKTASIM_READY', timeout=30)
+        self.url = self._service.url
+
+    def close(self) -> None:
+        self._service.close()
 
     def _call(self, method: str, path: str, body: Optional[dict] = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None

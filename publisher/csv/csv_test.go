@@ -72,13 +72,10 @@ func TestBatcherRule(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, order := range [][2]extractor.User{{tt.a, tt.b}, {tt.b, tt.a}} {
-			b := loader.NewStager(10, nil)
+			b := loader.NewStager(10)
 			b.Add(order[0])
 			b.Add(order[1])
-			batch, err := b.Take()
-			if err != nil {
-				t.Fatal(err)
-			}
+			batch := b.Take()
 			users, losers := batch.Nodes, batch.Unwritten
 			if len(users) != 1 || users[0].Claim.SourceID != tt.winnerID || len(losers) != 1 || losers[0] == tt.winnerID {
 				t.Errorf("%s: kept %v, losers %v", tt.name, users, losers)

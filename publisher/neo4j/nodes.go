@@ -352,7 +352,7 @@ func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl 
 	if len(pl.renames) > 0 {
 		// Three properties of run metadata per renamed node, as for updates.
 		renamed := func([]*neo4j.Record) int { return 3 * len(pl.renames) }
-		if _, err := counted(ctx, tx, w, renamed, p.q(cypherRenameKeys), map[string]any{"rows": pl.renames, "tag": run.Tag, "run": run.Marker}); err != nil {
+		if _, err := counted(ctx, tx, w, renamed, p.q(cypherRenameKeys), with(meta, "rows", pl.renames)); err != nil {
 			return nil, err
 		}
 	}

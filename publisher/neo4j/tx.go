@@ -156,10 +156,7 @@ func counted(ctx context.Context, tx runner, w *publisher.Writes, meta func(recs
 		return nil, err
 	}
 	c := sum.Counters()
-	m := c.PropertiesSet()
-	if meta != nil {
-		m = min(m, meta(recs))
-	}
+	m := min(c.PropertiesSet(), meta(recs))
 	w.MetadataProperties += m
 	w.UserProperties += c.PropertiesSet() - m
 	w.NodesCreated += c.NodesCreated()
@@ -170,6 +167,3 @@ func counted(ctx context.Context, tx runner, w *publisher.Writes, meta func(recs
 
 // allMeta says every property a statement set is run metadata.
 func allMeta([]*neo4j.Record) int { return 1 << 62 }
-
-// noMeta says a statement set user properties only.
-func noMeta([]*neo4j.Record) int { return 0 }

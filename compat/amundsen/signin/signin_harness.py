@@ -2,7 +2,8 @@
 (flaskoidc) and metadata service as processes on loopback, and a cookie-keeping browser.
 
 - SigninSimulator: harness.Simulator plus the admin calls of the OIDC provider and the faults.
-- Service: a server process that prints `<NAME>_READY <url>` once listening.
+- start_service: harness.Service (a server process that prints `<NAME>_READY <url>` once
+  listening), run from this folder.
 - start_metadata / start_frontend: Amundsen's metadata service (compat/amundsen/.venv) and
   frontend (compat/amundsen/signin/.venv), configured through the environment a deployment sets.
 - Browser: requests.Session that follows the sign-in redirects one hop at a time and checks each.
@@ -14,9 +15,7 @@ import html
 import os
 import re
 import secrets
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, quote, urlsplit
@@ -24,6 +23,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import requests
 
 import harness
+from harness import Service
 
 HERE = Path(__file__).resolve().parent
 FRONTEND_PYTHON = HERE / '.venv' / 'bin' / 'python'
@@ -78,42 +78,9 @@ def users_api_requests(stats: Dict[str, int]) -> int:
     return stats['list_users_requests'] + stats['get_user_requests'] + stats['other_api_requests']
 
 
-class Service:
-    """A server process printing `<ready> <url>` on stdout once it listens (it binds port 0, so
-    the URL it prints is where it really listens)."""
-
-    def __init__(self, name: str, args: List[str], env: Dict[str, str], workdir: Path, ready: str) -> None:
-        self.name = name
-        self._out = workdir / f'{name}.out'
-        self._err = workdir / f'{name}.err'
-        with open(self._out, 'wb') as out, open(self._err, 'wb') as err:
-            self._proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
-                                          cwd=str(HERE))
-        self.url = self._wait_ready(ready, timeout=60)
-
-    def _wait_ready(self, ready: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in self._out.read_text(errors='replace').splitlines():
-                if line.startswith(ready + ' '):
-                    return line.split()[1]
-            if self._proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.close()
-        raise RuntimeError(f'{self.name} did not become ready:\n{self.log()}')
-
-    def log(self) -> str:
-        return self._err.read_text(errors='replace')[-4000:]
-
-    def close(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+def start_service(name: str, args: List[str], env: Dict[str, str], workdir: Path, ready: str) -> Service:
+    """A loopback service of the harness, run from this folder (60 s to get ready)."""
+    return Service(name, args, workdir, ready, timeout=60, env=env, cwd=HERE)
 
 
 _PROXY_VARS = ('HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY')
@@ -132,8 +99,8 @@ def start_metadata(workdir: Path, neo4j_uri: str, user_detail: str, sim_url: str
     env = _base_env()
     env.update({'NEO4J_TEST_URI': neo4j_uri, 'SIGNIN_USER_DETAIL': user_detail,
                 'OKTA_ORG_URL': sim_url, 'OKTA_API_TOKEN': 'signin-harness-token'})
-    return Service(name, [str(METADATA_PYTHON), str(HERE / 'metadata_server.py'), '0'],
-                   env, workdir, 'METADATA_READY')
+    return start_service(name, [str(METADATA_PYTHON), str(HERE / 'metadata_server.py'), '0'],
+                         env, workdir, 'METADATA_READY')
 
 
 def frontend_env(*, config_class: str, config_url: str, client_id: str, client_secret: str,
@@ -164,8 +131,8 @@ def start_frontend(workdir: Path, name: str, settings: Dict[str, str]) -> Servic
     env = _base_env()
     env.update(settings)
     env['PYTHONPATH'] = str(HERE)  # oktasync_oidc_config, as a deployment ships it
-    return Service(name, [str(FRONTEND_PYTHON), str(HERE / 'frontend_server.py'), '0'], env, workdir,
-                   'FRONTEND_READY')
+    return start_service(name, [str(FRONTEND_PYTHON), str(HERE / 'frontend_server.py'), '0'], env, workdir,
+                         'FRONTEND_READY')
 
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)">')
