@@ -233,6 +233,39 @@ SET r1.published_tag = $tag, r1.publisher_last_updated_epoch_ms = timestamp(),
     r2.published_tag = $tag, r2.publisher_last_updated_epoch_ms = timestamp()
 RETURN count(*) AS linked`
 
+// cypherLinkNewByID and cypherLinkNewByKey link, without reading first,
+// users that have no pair at all yet: in a first sync, nearly every user.
+// The guards make the write right for any row: the node is the row's Okta
+// user's, holds no newer record (as in cypherReadManagers), has no
+// MANAGE_BY edge and no MANAGE edge pointing at it (so nothing is to be
+// unlinked), and the manager is exactly one node. MERGE, not CREATE: it
+// locks and looks again, so two writers linking the same pair at once
+// leave one pair. A row whose guard fails writes nothing and is not
+// returned; the caller reads and decides it as usual.
+// $rows: [{key, id, at, manager}], $tag.
+const cypherLinkNewByID = `
+UNWIND $rows AS row
+MATCH (u:User {key: row.key}) /*hint:u:key*/
+WHERE u.okta_id = row.id AND (row.at = 0 OR coalesce(u.updated_at, 0) <= row.at)
+  AND NOT (u)-[:MANAGE_BY]->() AND NOT ()-[:MANAGE]->(u)
+MATCH (m:User {okta_id: row.manager}) /*hint:m:okta_id*/
+WITH row, u, collect(m) AS ms WHERE size(ms) = 1
+WITH row, u, ms[0] AS m` + linkNew
+
+const cypherLinkNewByKey = `
+UNWIND $rows AS row
+MATCH (u:User {key: row.key}) /*hint:u:key*/
+WHERE u.okta_id = row.id AND (row.at = 0 OR coalesce(u.updated_at, 0) <= row.at)
+  AND NOT (u)-[:MANAGE_BY]->() AND NOT ()-[:MANAGE]->(u)
+MATCH (m:User {key: row.manager}) /*hint:m:key*/` + linkNew
+
+const linkNew = `
+MERGE (u)-[r1:MANAGE_BY]->(m)
+  ON CREATE SET r1.published_tag = $tag, r1.publisher_last_updated_epoch_ms = timestamp()
+MERGE (m)-[r2:MANAGE]->(u)
+  ON CREATE SET r2.published_tag = $tag, r2.publisher_last_updated_epoch_ms = timestamp()
+RETURN row.key AS linked`
+
 // cypherGetUser is Amundsen metadata's get_user query, verbatim
 // (neo4j_proxy.get_user): what the Amundsen UI will show for $user_id.
 const cypherGetUser = `

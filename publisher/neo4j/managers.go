@@ -11,9 +11,11 @@ import (
 )
 
 // PublishManagers makes each user's MANAGE_BY/MANAGE pair match its row, in
-// one transaction. It reads the current pairs first and writes only the rows
-// that differ: stale pairs are removed, then the current pair is ensured, so
-// every user ends with at most one manager. Managers named by
+// one transaction. Users with no pair at all yet (a first sync) are linked
+// straight away, by a guarded write; for the others it reads the current
+// pairs first and writes only the rows that differ: stale pairs are
+// removed, then the current pair is ensured, so every user ends with at
+// most one manager. Managers named by
 // Okta id are resolved through the okta_id index. Like PublishNodes, it
 // splits a batch the server has no transaction memory for.
 func (p *Publisher) PublishManagers(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
@@ -38,12 +40,20 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 		}
 	}
 	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
-		keys, err := p.resolveOktaIDs(ctx, tx, rows)
+		var s publisher.ManagerStats
+		// Users without any pair yet are linked without a read (see
+		// cypherLinkNewByID); the others, and any whose guard failed,
+		// are read and decided below.
+		rest, linked, err := p.linkNew(ctx, tx, run, rows, &s)
+		if err != nil || len(rest) == 0 {
+			return managersResult{stats: s, linked: linked}, err
+		}
+		keys, err := p.resolveOktaIDs(ctx, tx, rest)
 		if err != nil {
 			return nil, err
 		}
-		all := make([]any, 0, len(rows))
-		for _, r := range rows {
+		all := make([]any, 0, len(rest))
+		for _, r := range rest {
 			var manager any
 			switch r.Manager.Kind {
 			case loader.ManagerBySourceID:
@@ -60,13 +70,11 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 		if err != nil {
 			return nil, err
 		}
-		var s publisher.ManagerStats
 		// Rows with an edge to anyone but the wanted manager (either
 		// direction) are unlinked; rows whose wanted pair is incomplete
 		// are linked. What the read showed in order needs no write.
 		unlink := make([]any, 0)
 		link := make([]any, 0)
-		var linked []string
 		for _, rec := range recs {
 			m := rec.AsMap()
 			row, _ := m["row"].(map[string]any)
@@ -119,7 +127,7 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 			if err != nil {
 				return nil, err
 			}
-			s.Linked = intValue(recs[0], "linked") // rows whose user or manager went meanwhile link nothing
+			s.Linked += intValue(recs[0], "linked") // rows whose user or manager went meanwhile link nothing
 		}
 		return managersResult{s, unlinked, linked}, nil
 	})
@@ -132,6 +140,55 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 	stats = res.stats
 	stats.Missing = wanted - stats.Linked - stats.Kept
 	return stats, nil
+}
+
+// linkNew links, without reading them first, the rows that name a manager
+// and whose user has no pair at all yet (the statements' guards check
+// that), and returns the rows it did not link, with examples of those it
+// did.
+func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, rows []loader.ManagerRow, s *publisher.ManagerStats) ([]loader.ManagerRow, []string, error) {
+	byKind := map[loader.ManagerKind][]any{}
+	for _, r := range rows {
+		if r.Manager.Kind != loader.ManagerNone {
+			byKind[r.Manager.Kind] = append(byKind[r.Manager.Kind],
+				map[string]any{"key": r.UserKey, "id": r.UserID, "at": r.UpdatedAt, "manager": r.Manager.Value})
+		}
+	}
+	done := make(map[string]int)
+	for _, kind := range []loader.ManagerKind{loader.ManagerBySourceID, loader.ManagerByKey} {
+		if len(byKind[kind]) == 0 {
+			continue
+		}
+		stmt := cypherLinkNewByID
+		if kind == loader.ManagerByKey {
+			stmt = cypherLinkNewByKey
+		}
+		recs, err := counted(ctx, tx, &s.Writes, allMeta, p.q(stmt), map[string]any{"rows": byKind[kind], "tag": run.Tag})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, rec := range recs {
+			k, _, _ := neo4j.GetRecordValue[string](rec, "linked")
+			done[k]++
+		}
+	}
+	if len(done) == 0 {
+		return rows, nil, nil
+	}
+	var examples []string
+	rest := make([]loader.ManagerRow, 0, len(rows)-len(done))
+	for _, r := range rows {
+		if done[r.UserKey] == 0 || r.Manager.Kind == loader.ManagerNone {
+			rest = append(rest, r)
+			continue
+		}
+		done[r.UserKey]--
+		s.Linked++
+		if len(examples) < publisherExamples {
+			examples = append(examples, fmt.Sprintf("%s -> %s", r.UserKey, r.Manager.Value))
+		}
+	}
+	return rest, examples, nil
 }
 
 type managersResult struct {
@@ -179,8 +236,8 @@ func (p *Publisher) resolveOktaIDs(ctx context.Context, tx runner, rows []loader
 	for _, rec := range recs {
 		id, _, _ := neo4j.GetRecordValue[string](rec, "id")
 		key, _, _ := neo4j.GetRecordValue[string](rec, "key")
-		if _, dup := keys[id]; !dup && key != "" {
-			keys[id] = key
+		if prev, dup := keys[id]; key != "" && (!dup || key < prev) {
+			keys[id] = key // several nodes for one id (old data): the smallest key, as readBatch decides
 		}
 	}
 	return keys, nil

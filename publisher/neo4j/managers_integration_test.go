@@ -1,0 +1,129 @@
+package neo4j_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	neo4jdriver "github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/oktasync/oktasync/extractor"
+	"github.com/oktasync/oktasync/internal/neo4jtest"
+	"github.com/oktasync/oktasync/loader"
+)
+
+// pairs returns, for every user with a manager edge, its MANAGE_BY targets
+// and the sources of the MANAGE edges pointing at it, as "by|mirror".
+func pairs(t *testing.T, d neo4jdriver.DriverWithContext) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, r := range neo4jtest.Exec(t, d, `
+MATCH (u:User) WHERE (u)-[:MANAGE_BY]->() OR ()-[:MANAGE]->(u)
+RETURN u.key AS u, [(u)-[:MANAGE_BY]->(m) | m.key] AS by, [(x)-[:MANAGE]->(u) | x.key] AS mirror`, nil) {
+		m := r.AsMap()
+		out[m["u"].(string)] = fmt.Sprint(sorted(m["by"]), "|", sorted(m["mirror"]))
+	}
+	return out
+}
+
+func sorted(v any) []string {
+	var out []string
+	for _, s := range v.([]any) {
+		out = append(out, s.(string))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestLinkWithoutReadGuardsIntegration: the manager pass links users
+// without any pair without reading them first. Each case here fails one of
+// that write's guards, and must end exactly as the read-and-decide path
+// would leave it.
+func TestLinkWithoutReadGuardsIntegration(t *testing.T) {
+	ctx := context.Background()
+	p, d := newPublisher(t, 0)
+	// A stale node with boss's Okta id (old data), created before boss: bob's
+	// manager is ambiguous, and the read path resolves it by the smallest key.
+	neo4jtest.Exec(t, d, `CREATE (:User {key: 'zz-boss-old@x.io', okta_id: '00uboss', is_active: false})`, nil)
+	boss, old, ann, bob, cid, dan, eve := user("boss@x.io", "00uboss", "Boss", true), user("old@x.io", "00uold", "Old", true),
+		user("ann@x.io", "00uann", "Ann", true), user("bob@x.io", "00ubob", "Bob", true),
+		user("cid@x.io", "00ucid", "Cid", true), user("dan@x.io", "00udan", "Dan", true), user("eve@x.io", "00ueve", "Eve", true)
+	vic, fay := user("vic@x.io", "00uvic", "Vic", true), user("fay@x.io", "00ufay", "Fay", true)
+	dan.UpdatedAt = 1800000000 // the graph holds a newer record of dan than his manager row
+	if _, err := p.PublishNodes(ctx, testRun(), nodes(boss, old, ann, bob, cid, dan, eve, vic, fay)); err != nil {
+		t.Fatal(err)
+	}
+	// The same for fay's manager vic, with the stale node created after him.
+	neo4jtest.Exec(t, d, `CREATE (:User {key: 'aa-vic-old@x.io', okta_id: '00uvic', is_active: false})`, nil)
+	// ann and eve: only a MANAGE mirror from old points at them (left by another writer).
+	neo4jtest.Exec(t, d, `MATCH (o:User {key: 'old@x.io'}), (a:User) WHERE a.key IN ['ann@x.io', 'eve@x.io'] CREATE (o)-[:MANAGE]->(a)`, nil)
+	byID := func(id string) loader.ManagerRef { return loader.ManagerRef{Kind: loader.ManagerBySourceID, Value: id} }
+	rows := []loader.ManagerRow{
+		{UserKey: "ann@x.io", UserID: "00uann", Manager: loader.ManagerRef{Kind: loader.ManagerByKey, Value: "boss@x.io"}, UpdatedAt: 1700000000},
+		{UserKey: "eve@x.io", UserID: "00ueve", Manager: byID("00uann"), UpdatedAt: 1700000000},
+		{UserKey: "bob@x.io", UserID: "00ubob", Manager: byID("00uboss"), UpdatedAt: 1700000000},
+		{UserKey: "fay@x.io", UserID: "00ufay", Manager: byID("00uvic"), UpdatedAt: 1700000000},
+		{UserKey: "cid@x.io", UserID: "00ucid", Manager: byID("00uold"), UpdatedAt: 1700000000},
+		{UserKey: "cid@x.io", UserID: "00ucid", Manager: byID("00uold"), UpdatedAt: 1700000000}, // twice in one batch
+		{UserKey: "dan@x.io", UserID: "00udan", Manager: byID("00uann"), UpdatedAt: 1700000000},
+		{UserKey: "old@x.io", UserID: "00uwho", Manager: byID("00uann"), UpdatedAt: 1700000000}, // another user's node
+	}
+	if _, err := p.PublishManagers(ctx, testRun(), rows); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"ann@x.io": "[boss@x.io]|[boss@x.io]", // old's stray mirror removed, boss's pair made
+		"eve@x.io": "[ann@x.io]|[ann@x.io]",   // the same, with the manager named by Okta id
+		"bob@x.io": "[boss@x.io]|[boss@x.io]", // the ambiguous id resolved by the smallest key
+		"fay@x.io": "[aa-vic-old@x.io]|[aa-vic-old@x.io]",
+		"cid@x.io": "[old@x.io]|[old@x.io]", // one pair, not two
+		// dan: the node's record is newer than the row, so his pair is left as it is (none);
+		// old@x.io belongs to another Okta user than the row's: untouched.
+	}
+	if got := pairs(t, d); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("pairs = %v\nwant    %v", got, want)
+	}
+}
+
+// TestConcurrentLinkWithoutReadIntegration: two writers linking the same
+// new users at once (a full sync and a hook, or a user read twice) leave
+// exactly one pair per user.
+func TestConcurrentLinkWithoutReadIntegration(t *testing.T) {
+	ctx := context.Background()
+	p, d := newPublisher(t, 0)
+	users := []extractor.User{user("boss@x.io", "00uboss", "Boss", true)}
+	var rows []loader.ManagerRow
+	for i := range 200 {
+		u := user(fmt.Sprintf("u%03d@x.io", i), fmt.Sprintf("00u%03d", i), "U", true)
+		u.Manager = extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: "00uboss"}
+		users = append(users, u)
+		rows = append(rows, loader.Manager(u))
+	}
+	if _, err := p.PublishNodes(ctx, testRun(), nodes(users...)); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 5 {
+		neo4jtest.Exec(t, d, `MATCH ()-[r:MANAGE|MANAGE_BY]->() DELETE r`, nil)
+		var g errgroup.Group
+		for range 3 {
+			g.Go(func() error {
+				_, err := p.PublishManagers(ctx, testRun(), rows)
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, d, `MATCH (u:User)-[r:MANAGE_BY]->() WITH u, count(r) AS c WHERE c <> 1 RETURN count(u) AS n`, nil); n != 0 {
+			t.Errorf("round %d: %d users with other than one MANAGE_BY", round, n)
+		}
+		if n := count(t, d, `MATCH (m:User)-[r:MANAGE]->(u:User) WITH u, count(r) AS c WHERE c <> 1 RETURN count(u) AS n`, nil); n != 0 {
+			t.Errorf("round %d: %d users with other than one MANAGE mirror", round, n)
+		}
+		if n := count(t, d, `MATCH ()-[r:MANAGE_BY]->() RETURN count(r) AS n`, nil); n != 200 {
+			t.Errorf("round %d: %d MANAGE_BY edges, want 200", round, n)
+		}
+	}
+}
