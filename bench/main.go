@@ -40,6 +40,7 @@ type options struct {
 	large      bool
 	seed       int64
 	neo4jURI   string
+	neo4jPID   int // the server's pid, to measure its CPU (0: not measured)
 	oktasync   string
 	oktasim    string
 	baseBin    string
@@ -60,6 +61,8 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.large, "large", false, "add the 1,000,000-user runs of S1 and S2")
 	fs.Int64Var(&o.seed, "seed", 3, "simulator seed")
 	fs.StringVar(&o.neo4jURI, "neo4j-uri", os.Getenv("NEO4J_TEST_URI"), "Neo4j to benchmark against; it is EMPTIED between runs (default $NEO4J_TEST_URI)")
+	pid, _ := strconv.Atoi(os.Getenv("NEO4J_TEST_PID"))
+	fs.IntVar(&o.neo4jPID, "neo4j-pid", pid, "the Neo4j server's pid, to report its CPU time per run (default $NEO4J_TEST_PID, which scripts/with-neo4j sets)")
 	fs.StringVar(&o.oktasync, "oktasync", "bin/oktasync", "the oktasync binary under test")
 	fs.StringVar(&o.oktasim, "oktasim", "bin/oktasim", "the simulator binary")
 	fs.StringVar(&o.baseBin, "base", "", "an older oktasync binary: S1 and S2 then run A-B-A (this, base, this) on the same server")

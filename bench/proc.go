@@ -26,6 +26,50 @@ type sim struct {
 	done chan struct{}
 }
 
+func (s *sim) pid() int { return s.cmd.Process.Pid }
+
+// cpuWatch names the processes that share the machine with a measured run
+// (0: not watched); a run reports the CPU time each spent during it.
+type cpuWatch struct{ neo4j, sim int }
+
+// cpuSnapshot is the CPU time the watched processes had used so far.
+type cpuSnapshot struct{ neo4j, sim float64 }
+
+func (w cpuWatch) snapshot() cpuSnapshot { return cpuSnapshot{procCPU(w.neo4j), procCPU(w.sim)} }
+
+// since fills r's CPU columns from the time used after s.
+func (w cpuWatch) since(s cpuSnapshot, r *runResult) {
+	now := w.snapshot()
+	if w.neo4j > 0 {
+		r.Neo4jCPUS = now.neo4j - s.neo4j
+	}
+	if w.sim > 0 {
+		r.SimCPUS = now.sim - s.sim
+	}
+}
+
+// procCPU is the user+system CPU time of a live process and all its
+// threads, in seconds (/proc/PID/stat fields 14 and 15, in clock ticks of
+// 1/100 s on Linux); 0 if it cannot be read.
+func procCPU(pid int) float64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count from its closing parenthesis.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100
+}
+
 // simOptions are the simulator flags a scenario sets.
 type simOptions struct {
 	users      int
@@ -180,6 +224,8 @@ type runResult struct {
 	UsersPerS  float64         `json:"users_per_s,omitempty"`
 	RSSMiB     float64         `json:"peak_rss_mib,omitempty"`
 	CPUS       float64         `json:"cpu_s,omitempty"` // user+system of the child
+	Neo4jCPUS  float64         `json:"neo4j_cpu_s,omitempty"` // CPU the Neo4j server used during the run
+	SimCPUS    float64         `json:"sim_cpu_s,omitempty"`   // CPU the simulator used during the run
 	LoadAvg    string          `json:"loadavg"`
 	Summary    *syncSummary    `json:"summary,omitempty"`
 	Publisher  json.RawMessage `json:"publisher,omitempty"`
@@ -226,6 +272,7 @@ type syncOptions struct {
 	incremental bool
 	config      string // YAML read over the defaults ("" = none)
 	logPath     string
+	watch       cpuWatch
 }
 
 // runSync runs `oktasync sync` as a child process and measures it: wall
@@ -254,6 +301,7 @@ func runSync(ctx context.Context, o syncOptions) (runResult, error) {
 	defer logf.Close()
 	cmd.Stderr = logf
 	load := loadAvg()
+	before := o.watch.snapshot()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return runResult{}, err
@@ -262,6 +310,7 @@ func runSync(ctx context.Context, o syncOptions) (runResult, error) {
 	err = cmd.Wait()
 	wall := time.Since(start)
 	res := runResult{Binary: filepath.Base(o.bin), WallS: wall.Seconds(), LoadAvg: load, RSSMiB: float64(<-peak) / 1024}
+	o.watch.since(before, &res)
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		res.CPUS = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	}
@@ -320,8 +369,9 @@ func statusField(status, name string) (int64, bool) {
 // runPublisher times one of databuilder's publishers on a CSV directory
 // with compat/amundsen/publish_bench.py (publish() only, into an emptied
 // graph).
-func runPublisher(ctx context.Context, python, script, kind, csvDir, neo4jURI string) (runResult, error) {
-	cmd := exec.CommandContext(ctx, python, script, "--csv-dir", csvDir, "--neo4j-uri", neo4jURI, "--publisher", kind, "--reset", "--json")
+func runPublisher(ctx context.Context, python, script, kind, csvDir, neo4jURI string, neo4jPID int) (runResult, error) {
+	cmd := exec.CommandContext(ctx, python, script, "--csv-dir", csvDir, "--neo4j-uri", neo4jURI, "--publisher", kind, "--reset", "--json",
+		"--neo4j-pid", strconv.Itoa(neo4jPID))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	load := loadAvg()
@@ -337,6 +387,8 @@ func runPublisher(ctx context.Context, python, script, kind, csvDir, neo4jURI st
 		Publisher string  `json:"publisher"`
 		NodeRows  int     `json:"node_rows"`
 		Seconds   float64 `json:"seconds"`
+		CPU       float64 `json:"cpu_seconds"`
+		Neo4jCPU  float64 `json:"neo4j_cpu_seconds"`
 	}
 	if err := json.Unmarshal([]byte(out[i:]), &rs); err != nil {
 		return runResult{}, fmt.Errorf("publish_bench %s output %q: %w", kind, out, err)
@@ -346,7 +398,7 @@ func runPublisher(ctx context.Context, python, script, kind, csvDir, neo4jURI st
 	}
 	r := rs[0]
 	return runResult{Binary: r.Publisher, Users: r.NodeRows, WallS: r.Seconds, UsersPerS: float64(r.NodeRows) / r.Seconds,
-		LoadAvg: load, Publisher: json.RawMessage(out[i:])}, nil
+		CPUS: r.CPU, Neo4jCPUS: r.Neo4jCPU, LoadAvg: load, Publisher: json.RawMessage(out[i:])}, nil
 }
 
 func tail(s string, n int) string {

@@ -173,6 +173,7 @@ func (b *bench) syncOpts(bin, org string) syncOptions {
 func (b *bench) measure(ctx context.Context, scenario, label, bin string, s *sim, export []oktaUser, incremental bool) (runResult, error) {
 	o := b.syncOpts(bin, s.URL)
 	o.incremental = incremental
+	o.watch = cpuWatch{neo4j: b.o.neo4jPID, sim: s.pid()}
 	r, err := runSync(ctx, o)
 	r.Label = label
 	if err != nil {
@@ -272,6 +273,7 @@ func (b *bench) sideBySide(ctx context.Context, n int) error {
 			if _, err := os.Stat(csvDir); err != nil {
 				o := b.syncOpts(b.o.oktasync, s.URL)
 				o.csvDir = csvDir
+				o.watch = cpuWatch{sim: s.pid()}
 				r, err := runSync(ctx, o)
 				if err != nil {
 					return err
@@ -283,7 +285,10 @@ func (b *bench) sideBySide(ctx context.Context, n int) error {
 			}
 			for i := range 3 {
 				if i == 1 {
-					r, err := runPublisher(ctx, b.o.python, script, kind, csvDir, b.o.neo4jURI)
+					if err := resetGraph(ctx, b.driver); err != nil {
+						return err
+					}
+					r, err := runPublisher(ctx, b.o.python, script, kind, csvDir, b.o.neo4jURI, b.o.neo4jPID)
 					if err != nil {
 						return err
 					}

@@ -24,6 +24,7 @@ Prints one line per publisher, then a JSON summary with --json.
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 import warnings
@@ -46,6 +47,8 @@ def main(argv=None) -> int:
                     help="neo4j_transaction_size (databuilder's default: 500 csv, 1000 unwind)")
     ap.add_argument('--tag', default=None, help='job_publish_tag (default: the run start, UTC)')
     ap.add_argument('--json', action='store_true', help='also print a JSON summary')
+    ap.add_argument('--neo4j-pid', type=int, default=0,
+                    help="the Neo4j server's pid: also report the CPU time it used while publishing")
     args = ap.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
@@ -64,13 +67,17 @@ def main(argv=None) -> int:
         for kind in kinds:
             if args.reset:
                 harness.reset_database(driver)
+            cpu0, neo0 = time.process_time(), process_cpu(args.neo4j_pid)
             seconds = harness.publish_csv_dir(kind, args.neo4j_uri, args.csv_dir, tag,
                                               user=args.neo4j_user, password=args.neo4j_password,
                                               transaction_size=args.transaction_size)
             result = {'publisher': {'csv': 'Neo4jCsvPublisher', 'unwind': 'Neo4jCsvUnwindPublisher'}[kind],
                       'node_rows': nodes, 'relationship_rows': rels, 'rows': rows,
                       'seconds': round(seconds, 3), 'rows_per_s': round(rows / seconds, 1) if seconds else None,
-                      'empty_database': args.reset}
+                      'empty_database': args.reset,
+                      'cpu_seconds': round(time.process_time() - cpu0, 3)}
+            if args.neo4j_pid:
+                result['neo4j_cpu_seconds'] = round(process_cpu(args.neo4j_pid) - neo0, 3)
             results.append(result)
             print(f"{result['publisher']:<24} {rows} rows ({nodes} nodes, {rels} relationships) "
                   f"in {seconds:.3f} s: {result['rows_per_s']} rows/s"
@@ -80,6 +87,15 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
+
+
+def process_cpu(pid):
+    """User+system CPU seconds of a live process (all threads), from /proc; 0 for pid 0."""
+    if not pid:
+        return 0.0
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 if __name__ == '__main__':
