@@ -223,7 +223,7 @@ type runResult struct {
 	WallS      float64         `json:"wall_s"`
 	UsersPerS  float64         `json:"users_per_s,omitempty"`
 	RSSMiB     float64         `json:"peak_rss_mib,omitempty"`
-	CPUS       float64         `json:"cpu_s,omitempty"` // user+system of the child
+	CPUS       float64         `json:"cpu_s,omitempty"`       // user+system of the child
 	Neo4jCPUS  float64         `json:"neo4j_cpu_s,omitempty"` // CPU the Neo4j server used during the run
 	SimCPUS    float64         `json:"sim_cpu_s,omitempty"`   // CPU the simulator used during the run
 	LoadAvg    string          `json:"loadavg"`

@@ -70,6 +70,16 @@ type transport struct {
 type bucket struct {
 	limit, remaining int
 	reset            time.Time // local clock, corrected by the Date header
+	// lastReset is the reset as the latest response alone places it (its
+	// Date taken as Okta's time of receipt): up to a second late, which
+	// is what a 429 calls for (the estimate that let it happen is no
+	// longer trusted).
+	lastReset time.Time
+	// resetEpoch is the window's X-Rate-Limit-Reset, and offset the
+	// closest lower bound on (Okta's clock - local clock) that this
+	// window's responses gave (see observe).
+	resetEpoch int64
+	offset     time.Duration
 }
 
 func newTransport(base http.RoundTripper, cfg Config, counters *Counters) *transport {
@@ -164,7 +174,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			drain(resp)
 			cancel()
 			waits++
-			reset := t.resetOf(name)
+			reset := t.resetAfter429(name)
 			if waits > t.cfg.MaxRateLimitWaits {
 				return nil, &RateLimitError{Waits: waits - 1, Reset: reset}
 			}
@@ -236,7 +246,12 @@ func backoffDelay(base time.Duration, n int) time.Duration {
 
 // observe records the rate-limit headers of a response. Okta's reset is an
 // epoch second on Okta's clock; it is converted with the Date header so a
-// skewed local clock does not matter.
+// skewed local clock does not matter. Date has whole seconds, so a single
+// response only bounds the clock offset from below, by up to a second plus
+// the response's latency: Date - (local time of receipt) <= the offset.
+// Every response of the window tightens the bound (the largest one holds),
+// so the reset is known within a few milliseconds after a few dozen
+// responses, and is never placed before the true reset.
 func (t *transport) observe(name string, resp *http.Response) {
 	limit, err1 := strconv.Atoi(resp.Header.Get("X-Rate-Limit-Limit"))
 	remaining, err2 := strconv.Atoi(resp.Header.Get("X-Rate-Limit-Remaining"))
@@ -248,32 +263,43 @@ func (t *transport) observe(name string, resp *http.Response) {
 		limit = 0
 	}
 	now := t.now()
-	serverNow := now
+	var offset time.Duration // without a Date header, trust the local clock
 	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
-		serverNow = d
+		offset = d.Sub(now)
 	}
-	reset := now.Add(time.Unix(resetEpoch, 0).Sub(serverNow))
+	lastReset := time.Unix(resetEpoch, 0).Add(-offset)
 	t.counters.Remaining.Store(int64(remaining))
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.buckets[name] = &bucket{limit: limit, remaining: remaining, reset: reset}
+	if prev, ok := t.buckets[name]; ok && prev.resetEpoch == resetEpoch {
+		offset = max(offset, prev.offset)
+	}
+	t.buckets[name] = &bucket{limit: limit, remaining: remaining, resetEpoch: resetEpoch, offset: offset,
+		reset: time.Unix(resetEpoch, 0).Add(-offset), lastReset: lastReset}
 }
 
-func (t *transport) resetOf(name string) time.Time {
+// resetAfter429 is when the window of a 429 resets: the latest response's
+// own estimate, a second late at most (see bucket.lastReset).
+func (t *transport) resetAfter429(name string) time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if b, ok := t.buckets[name]; ok {
-		return b.reset
+		return b.lastReset.Add(time.Second)
 	}
 	return t.now().Add(time.Minute)
 }
 
-// waitUntil is the time to sleep until reset, plus a second for clock
-// granularity, capped at MaxRateLimitWait.
+// resetMargin is how long after the estimated reset the transport waits:
+// the estimate is never early (see observe), so this only absorbs timer and
+// scheduling jitter on either side.
+const resetMargin = 250 * time.Millisecond
+
+// waitUntil is the time to sleep until reset, plus resetMargin, capped at
+// MaxRateLimitWait.
 func (t *transport) waitUntil(reset time.Time) time.Duration {
-	d := reset.Sub(t.now()) + time.Second
-	if d < time.Second {
-		d = time.Second
+	d := reset.Sub(t.now()) + resetMargin
+	if d < resetMargin {
+		d = resetMargin
 	}
 	if d > t.cfg.MaxRateLimitWait {
 		d = t.cfg.MaxRateLimitWait

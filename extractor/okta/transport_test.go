@@ -164,14 +164,14 @@ func TestTransportPacing(t *testing.T) {
 		wantWait  time.Duration
 	}{
 		{name: "plenty left", reserve: 0.1, limit: 600, remaining: 61, serverNow: local, resetIn: 40 * time.Second, wantWait: 0},
-		{name: "at reserve", reserve: 0.1, limit: 600, remaining: 60, serverNow: local, resetIn: 40 * time.Second, wantWait: 41 * time.Second},
-		{name: "below reserve", reserve: 0.1, limit: 600, remaining: 3, serverNow: local, resetIn: 20 * time.Second, wantWait: 21 * time.Second},
-		{name: "skewed local clock uses Date", reserve: 0.1, limit: 600, remaining: 0, serverNow: local.Add(-2 * time.Hour), resetIn: 30 * time.Second, wantWait: 31 * time.Second},
+		{name: "at reserve", reserve: 0.1, limit: 600, remaining: 60, serverNow: local, resetIn: 40 * time.Second, wantWait: 40*time.Second + resetMargin},
+		{name: "below reserve", reserve: 0.1, limit: 600, remaining: 3, serverNow: local, resetIn: 20 * time.Second, wantWait: 20*time.Second + resetMargin},
+		{name: "skewed local clock uses Date", reserve: 0.1, limit: 600, remaining: 0, serverNow: local.Add(-2 * time.Hour), resetIn: 30 * time.Second, wantWait: 30*time.Second + resetMargin},
 		{name: "reset already passed", reserve: 0.1, limit: 600, remaining: 0, serverNow: local, resetIn: -5 * time.Second, wantWait: 0},
 		{name: "no limit header", reserve: 0.1, limit: -1, remaining: 0, serverNow: local, resetIn: 30 * time.Second, wantWait: 0},
 		{name: "concurrency 429 style limit 0", reserve: 0.1, limit: 0, remaining: 0, serverNow: local, resetIn: 30 * time.Second, wantWait: 0},
 		{name: "zero reserve, one left", reserve: 0.0001, limit: 600, remaining: 1, serverNow: local, resetIn: 30 * time.Second, wantWait: 0},
-		{name: "zero reserve, none left", reserve: 0.0001, limit: 600, remaining: 0, serverNow: local, resetIn: 30 * time.Second, wantWait: 31 * time.Second},
+		{name: "zero reserve, none left", reserve: 0.0001, limit: 600, remaining: 0, serverNow: local, resetIn: 30 * time.Second, wantWait: 30*time.Second + resetMargin},
 		{name: "capped", reserve: 0.1, limit: 600, remaining: 0, serverNow: local, resetIn: 10 * time.Minute, maxWait: 90 * time.Second, wantWait: 90 * time.Second},
 		{name: "other bucket unaffected", reserve: 0.1, limit: 600, remaining: 0, serverNow: local, resetIn: 30 * time.Second, second: "/api/v1/users/00u1", wantWait: 0},
 	}
@@ -269,11 +269,12 @@ func TestTransport429(t *testing.T) {
 		wantErr   bool
 		wantSleep time.Duration // each wait
 	}{
-		{name: "one 429 then ok", tooMany: 1, maxWaits: 3, wantSleep: 31 * time.Second},
-		{name: "max waits then ok", tooMany: 3, maxWaits: 3, wantSleep: 31 * time.Second},
-		{name: "one too many", tooMany: 4, maxWaits: 3, wantErr: true, wantSleep: 31 * time.Second},
+		// After a 429 the reset is taken from that response alone, plus a second.
+		{name: "one 429 then ok", tooMany: 1, maxWaits: 3, wantSleep: 31*time.Second + resetMargin},
+		{name: "max waits then ok", tooMany: 3, maxWaits: 3, wantSleep: 31*time.Second + resetMargin},
+		{name: "one too many", tooMany: 4, maxWaits: 3, wantErr: true, wantSleep: 31*time.Second + resetMargin},
 		{name: "zero waits allowed", tooMany: 1, maxWaits: 0, wantErr: true},
-		{name: "429 without headers waits a minute", tooMany: 1, noHeaders: true, maxWaits: 3, wantSleep: 61 * time.Second},
+		{name: "429 without headers waits a minute", tooMany: 1, noHeaders: true, maxWaits: 3, wantSleep: time.Minute + resetMargin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -639,5 +640,63 @@ func hijackClose(w http.ResponseWriter) {
 	conn, _, err := w.(http.Hijacker).Hijack()
 	if err == nil {
 		conn.Close()
+	}
+}
+
+// TestTransportPacingResetEstimate: Date has whole seconds, so one response
+// places the reset up to a second late; the responses of a window narrow
+// it down. The pause must never end before Okta's window has reset (a 429
+// would follow), and after a window's worth of responses it ends within
+// resetMargin and a few milliseconds of it.
+func TestTransportPacingResetEstimate(t *testing.T) {
+	local := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	const skew = -2*time.Hour + 370*time.Millisecond // Okta's clock minus the local one
+	tests := []struct {
+		name     string
+		requests int           // before the pause; the last one leaves the budget at the reserve
+		step     time.Duration // local time between two responses
+		maxLate  time.Duration // how late after the true reset the pause may end
+	}{
+		{name: "one response", requests: 1, step: 0, maxLate: time.Second + resetMargin},
+		{name: "a window of responses", requests: 36, step: 97 * time.Millisecond, maxLate: resetMargin + 97*time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock(local)
+			serverReset := local.Add(skew).Add(10 * time.Second).Truncate(time.Second).Add(time.Second) // a whole second on Okta's clock
+			trueReset := serverReset.Add(-skew)                                                       // the same instant on the local clock
+			var calls atomic.Int32
+			base := rtFunc(func(r *http.Request) (*http.Response, error) {
+				n := int(calls.Add(1))
+				if n > 1 && n <= tt.requests {
+					_ = clock.Sleep(r.Context(), tt.step) // time passes between responses
+				}
+				remaining := 40 - n
+				if n == tt.requests {
+					remaining = 4 // at the 10% reserve: the next request waits
+				}
+				if n > tt.requests {
+					if now := clock.Now(); now.Before(trueReset) {
+						t.Errorf("request sent at %s, %s before the window reset", now.Format("15:04:05.000"), trueReset.Sub(now))
+					} else if late := now.Sub(trueReset); late > tt.maxLate {
+						t.Errorf("request sent %s after the reset, want at most %s", late, tt.maxLate)
+					}
+					return canned(r, 200, nil, "[]"), nil
+				}
+				serverNow := clock.Now().Add(skew)
+				return canned(r, 200, rlHeaders(40, remaining, serverReset, serverNow.Truncate(time.Second)), "[]"), nil
+			})
+			tr, c := newTestTransport(base, transportCfg(), clock)
+			for range tt.requests + 1 {
+				resp, err := get(t, context.Background(), tr, "/api/v1/users?limit=200")
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			if got := c.Pauses.Load(); got != 1 {
+				t.Errorf("Pauses = %d, want 1", got)
+			}
+		})
 	}
 }
