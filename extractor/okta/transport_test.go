@@ -664,7 +664,7 @@ func TestTransportPacingResetEstimate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newFakeClock(local)
 			serverReset := local.Add(skew).Add(10 * time.Second).Truncate(time.Second).Add(time.Second) // a whole second on Okta's clock
-			trueReset := serverReset.Add(-skew)                                                       // the same instant on the local clock
+			trueReset := serverReset.Add(-skew)                                                         // the same instant on the local clock
 			var calls atomic.Int32
 			base := rtFunc(func(r *http.Request) (*http.Response, error) {
 				n := int(calls.Add(1))
