@@ -42,6 +42,33 @@ type Capabilities struct {
 	// Reconciler is nil when the sink cannot deactivate users or keep sync
 	// state (then only full syncs without reconciliation are possible).
 	Reconciler Reconciler
+	// Linker, if not nil, links managers during the node pass, as soon as
+	// a batch's nodes are written, so that little is left for the manager
+	// pass after the last page.
+	Linker Linker
+}
+
+// Linker is the optional part of the contract that writes manager pairs
+// before every node is published.
+type Linker interface {
+	// LinkNew links the rows whose user has no manager pair at all yet and
+	// whose manager is already published, and returns the rows it linked
+	// and those it left; the left ones go through PublishManagers after
+	// every node, as usual. It never removes a pair.
+	LinkNew(ctx context.Context, run Run, rows []loader.ManagerRow) (LinkResult, error)
+}
+
+// LinkResult is what LinkNew did.
+type LinkResult struct {
+	Linked, Left []loader.ManagerRow
+	Stats        ManagerStats // Linked and Writes only
+}
+
+// Add accumulates o into r.
+func (r *LinkResult) Add(o LinkResult) {
+	r.Linked = append(r.Linked, o.Linked...)
+	r.Left = append(r.Left, o.Left...)
+	r.Stats.Add(o.Stats)
 }
 
 // Run is the per-run value a sink hands out at BeginRun: it travels with

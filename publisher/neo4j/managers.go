@@ -44,7 +44,9 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 		// Users without any pair yet are linked without a read (see
 		// cypherLinkNewByID); the others, and any whose guard failed,
 		// are read and decided below.
-		rest, linked, err := p.linkNew(ctx, tx, run, rows, &s)
+		lr, linked, err := p.linkNew(ctx, tx, run, rows)
+		s.Add(lr.Stats)
+		rest := lr.Left
 		if err != nil || len(rest) == 0 {
 			return managersResult{stats: s, linked: linked}, err
 		}
@@ -129,7 +131,7 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 			}
 			s.Linked += intValue(recs[0], "linked") // rows whose user or manager went meanwhile link nothing
 		}
-		return managersResult{s, unlinked, linked}, nil
+		return managersResult{stats: s, unlinked: unlinked, linked: linked}, nil
 	})
 	if err != nil {
 		return stats, fmt.Errorf("write manager edges for %d users: %w", len(rows), err)
@@ -142,11 +144,34 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 	return stats, nil
 }
 
+// LinkNew links, in one transaction and without reading first, the rows
+// whose user has no pair yet and whose manager is in the graph (see
+// cypherLinkNewByID); jobs calls it right after each node batch.
+func (p *Publisher) LinkNew(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.LinkResult, error) {
+	write := func(ctx context.Context, rows []loader.ManagerRow) (publisher.LinkResult, error) {
+		out, err := p.tx.write(ctx, func(tx runner) (any, error) {
+			lr, linked, err := p.linkNew(ctx, tx, run, rows)
+			return managersResult{stats: lr.Stats, linked: linked, link: lr}, err
+		})
+		if err != nil {
+			return publisher.LinkResult{}, fmt.Errorf("link managers of %d users: %w", len(rows), err)
+		}
+		res := out.(managersResult)
+		p.example("managers linked", res.linked...)
+		return res.link, nil
+	}
+	if p.tx.inDryRun() {
+		return write(ctx, rows)
+	}
+	return splitOnMemory(ctx, p.log, rows, write)
+}
+
 // linkNew links, without reading them first, the rows that name a manager
 // and whose user has no pair at all yet (the statements' guards check
-// that), and returns the rows it did not link, with examples of those it
-// did.
-func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, rows []loader.ManagerRow, s *publisher.ManagerStats) ([]loader.ManagerRow, []string, error) {
+// that), and returns the rows it linked and left, with examples.
+func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, rows []loader.ManagerRow) (publisher.LinkResult, []string, error) {
+	var res publisher.LinkResult
+	s := &res.Stats
 	byKind := map[loader.ManagerKind][]any{}
 	for _, r := range rows {
 		if r.Manager.Kind != loader.ManagerNone {
@@ -165,7 +190,7 @@ func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, r
 		}
 		recs, err := counted(ctx, tx, &s.Writes, allMeta, p.q(stmt), map[string]any{"rows": byKind[kind], "tag": run.Tag})
 		if err != nil {
-			return nil, nil, err
+			return res, nil, err
 		}
 		for _, rec := range recs {
 			k, _, _ := neo4j.GetRecordValue[string](rec, "linked")
@@ -173,27 +198,30 @@ func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, r
 		}
 	}
 	if len(done) == 0 {
-		return rows, nil, nil
+		res.Left = rows
+		return res, nil, nil
 	}
 	var examples []string
-	rest := make([]loader.ManagerRow, 0, len(rows)-len(done))
+	res.Left = make([]loader.ManagerRow, 0, len(rows)-len(done))
 	for _, r := range rows {
 		if done[r.UserKey] == 0 || r.Manager.Kind == loader.ManagerNone {
-			rest = append(rest, r)
+			res.Left = append(res.Left, r)
 			continue
 		}
 		done[r.UserKey]--
 		s.Linked++
+		res.Linked = append(res.Linked, r)
 		if len(examples) < publisherExamples {
 			examples = append(examples, fmt.Sprintf("%s -> %s", r.UserKey, r.Manager.Value))
 		}
 	}
-	return rest, examples, nil
+	return res, examples, nil
 }
 
 type managersResult struct {
 	stats            publisher.ManagerStats
 	unlinked, linked []string
+	link             publisher.LinkResult // of LinkNew
 }
 
 // others reports whether keys hold any key but want.
