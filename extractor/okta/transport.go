@@ -64,22 +64,25 @@ type transport struct {
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
+	// margin is how long after the estimated reset a pause ends:
+	// resetMargin, or slowMargin once Okta has answered 429 (its resets
+	// may then not be what its headers say).
+	margin time.Duration
 }
 
 // bucket is what Okta last said about one rate-limit bucket.
 type bucket struct {
 	limit, remaining int
-	reset            time.Time // local clock, corrected by the Date header
-	// lastReset is the reset as the latest response alone places it (its
-	// Date taken as Okta's time of receipt): up to a second late, which
-	// is what a 429 calls for (the estimate that let it happen is no
-	// longer trusted).
+	resetEpoch       int64 // the window's X-Rate-Limit-Reset
+	// reset is the window's reset on the local clock: the earliest of the
+	// estimates of the window's responses, none of which is early (see
+	// observe). dated says it comes from a response with a Date header.
+	reset time.Time
+	dated bool
+	// lastReset is the latest response's own estimate: up to a second
+	// late, which is what a 429 calls for (the estimate that let it happen
+	// is no longer trusted).
 	lastReset time.Time
-	// resetEpoch is the window's X-Rate-Limit-Reset, and offset the
-	// closest lower bound on (Okta's clock - local clock) that this
-	// window's responses gave (see observe).
-	resetEpoch int64
-	offset     time.Duration
 }
 
 func newTransport(base http.RoundTripper, cfg Config, counters *Counters) *transport {
@@ -91,6 +94,7 @@ func newTransport(base http.RoundTripper, cfg Config, counters *Counters) *trans
 		sleep:    sleepCtx,
 		now:      time.Now,
 		buckets:  make(map[string]*bucket),
+		margin:   resetMargin,
 	}
 }
 
@@ -178,7 +182,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if waits > t.cfg.MaxRateLimitWaits {
 				return nil, &RateLimitError{Waits: waits - 1, Reset: reset}
 			}
-			if err := t.sleep(ctx, t.waitUntil(reset)); err != nil {
+			if err := t.sleep(ctx, t.waitUntil(reset, resetMargin)); err != nil {
 				return nil, err
 			}
 			continue
@@ -245,13 +249,15 @@ func backoffDelay(base time.Duration, n int) time.Duration {
 }
 
 // observe records the rate-limit headers of a response. Okta's reset is an
-// epoch second on Okta's clock; it is converted with the Date header so a
-// skewed local clock does not matter. Date has whole seconds, so a single
-// response only bounds the clock offset from below, by up to a second plus
-// the response's latency: Date - (local time of receipt) <= the offset.
-// Every response of the window tightens the bound (the largest one holds),
-// so the reset is known within a few milliseconds after a few dozen
-// responses, and is never placed before the true reset.
+// epoch second on Okta's clock; it is placed on the local clock with the
+// Date header, so a skewed local clock does not matter: local time of
+// receipt + (reset - Date). Date has whole seconds and was written before
+// the response arrived, so that estimate is never early, and up to a
+// second (plus the latency) late; the earliest estimate of the window's
+// responses is within a few milliseconds after a few dozen of them. Times
+// from t.now keep the monotonic clock, so a step of the wall clock does not
+// move the estimate either. Without a Date header the local clock is
+// trusted, for that response only.
 func (t *transport) observe(name string, resp *http.Response) {
 	limit, err1 := strconv.Atoi(resp.Header.Get("X-Rate-Limit-Limit"))
 	remaining, err2 := strconv.Atoi(resp.Header.Get("X-Rate-Limit-Remaining"))
@@ -263,43 +269,53 @@ func (t *transport) observe(name string, resp *http.Response) {
 		limit = 0
 	}
 	now := t.now()
-	var offset time.Duration // without a Date header, trust the local clock
+	est, dated := time.Unix(resetEpoch, 0), false
 	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
-		offset = d.Sub(now)
+		est, dated = now.Add(time.Unix(resetEpoch, 0).Sub(d)), true
 	}
-	lastReset := time.Unix(resetEpoch, 0).Add(-offset)
 	t.counters.Remaining.Store(int64(remaining))
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	b := &bucket{limit: limit, remaining: remaining, resetEpoch: resetEpoch, reset: est, dated: dated, lastReset: est}
 	if prev, ok := t.buckets[name]; ok && prev.resetEpoch == resetEpoch {
-		offset = max(offset, prev.offset)
+		switch {
+		case prev.dated && !dated:
+			b.reset, b.dated = prev.reset, true // an undated guess never replaces a dated estimate
+		case prev.dated == dated && prev.reset.Before(est):
+			b.reset = prev.reset
+		}
 	}
-	t.buckets[name] = &bucket{limit: limit, remaining: remaining, resetEpoch: resetEpoch, offset: offset,
-		reset: time.Unix(resetEpoch, 0).Add(-offset), lastReset: lastReset}
+	t.buckets[name] = b
 }
 
 // resetAfter429 is when the window of a 429 resets: the latest response's
-// own estimate, a second late at most (see bucket.lastReset).
+// own estimate (up to a second late, see bucket.lastReset) plus a second.
+// It also makes every later pause end slowMargin after the reset.
 func (t *transport) resetAfter429(name string) time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.margin = slowMargin
 	if b, ok := t.buckets[name]; ok {
 		return b.lastReset.Add(time.Second)
 	}
 	return t.now().Add(time.Minute)
 }
 
-// resetMargin is how long after the estimated reset the transport waits:
-// the estimate is never early (see observe), so this only absorbs timer and
-// scheduling jitter on either side.
-const resetMargin = 250 * time.Millisecond
+// resetMargin is how long after the estimated reset a pause ends: the
+// estimate is never early (see observe), so it only absorbs timer jitter
+// and Okta's own. After a 429 the transport no longer trusts that and
+// waits slowMargin instead.
+const (
+	resetMargin = 250 * time.Millisecond
+	slowMargin  = time.Second + resetMargin
+)
 
-// waitUntil is the time to sleep until reset, plus resetMargin, capped at
-// MaxRateLimitWait.
-func (t *transport) waitUntil(reset time.Time) time.Duration {
-	d := reset.Sub(t.now()) + resetMargin
-	if d < resetMargin {
-		d = resetMargin
+// waitUntil is the time to sleep until reset, plus margin (at least
+// margin), capped at MaxRateLimitWait.
+func (t *transport) waitUntil(reset time.Time, margin time.Duration) time.Duration {
+	d := reset.Sub(t.now()) + margin
+	if d < margin {
+		d = margin
 	}
 	if d > t.cfg.MaxRateLimitWait {
 		d = t.cfg.MaxRateLimitWait
@@ -317,7 +333,7 @@ func (t *transport) pace(ctx context.Context, name string) error {
 	if ok && b.limit > 0 {
 		reserve := int(float64(b.limit) * t.cfg.RateLimitReserve)
 		if b.remaining <= reserve && t.now().Before(b.reset) {
-			wait = t.waitUntil(b.reset)
+			wait = t.waitUntil(b.reset, t.margin)
 			// The window is assumed fresh after the wait; the next
 			// response corrects the numbers.
 			b.remaining = b.limit

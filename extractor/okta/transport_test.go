@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -655,10 +656,15 @@ func TestTransportPacingResetEstimate(t *testing.T) {
 		name     string
 		requests int           // before the pause; the last one leaves the budget at the reserve
 		step     time.Duration // local time between two responses
+		undated  map[int]bool  // requests answered without a Date header
 		maxLate  time.Duration // how late after the true reset the pause may end
 	}{
 		{name: "one response", requests: 1, step: 0, maxLate: time.Second + resetMargin},
 		{name: "a window of responses", requests: 36, step: 97 * time.Millisecond, maxLate: resetMargin + 97*time.Millisecond},
+		// A response without Date says nothing of Okta's clock (here two hours
+		// behind the local one): it must not move a dated estimate.
+		{name: "undated responses in the window", requests: 36, step: 97 * time.Millisecond, undated: map[int]bool{1: true, 17: true, 36: true},
+			maxLate: resetMargin + 97*time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -684,7 +690,11 @@ func TestTransportPacingResetEstimate(t *testing.T) {
 					return canned(r, 200, nil, "[]"), nil
 				}
 				serverNow := clock.Now().Add(skew)
-				return canned(r, 200, rlHeaders(40, remaining, serverReset, serverNow.Truncate(time.Second)), "[]"), nil
+				h := rlHeaders(40, remaining, serverReset, serverNow.Truncate(time.Second))
+				if tt.undated[n] {
+					delete(h, "Date")
+				}
+				return canned(r, 200, h, "[]"), nil
 			})
 			tr, c := newTestTransport(base, transportCfg(), clock)
 			for range tt.requests + 1 {
@@ -698,5 +708,40 @@ func TestTransportPacingResetEstimate(t *testing.T) {
 				t.Errorf("Pauses = %d, want 1", got)
 			}
 		})
+	}
+}
+
+// TestTransportSlowMarginAfter429: once Okta has answered 429, a later
+// pause ends slowMargin after the reset instead of resetMargin.
+func TestTransportSlowMarginAfter429(t *testing.T) {
+	local := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	clock := newFakeClock(local)
+	var calls atomic.Int32
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		now := clock.Now()
+		reset := now.Truncate(10 * time.Second).Add(10 * time.Second) // 10 s windows on whole seconds
+		switch calls.Add(1) {
+		case 1:
+			return canned(r, 429, rlHeaders(40, 0, reset, now), `{"errorCode":"E0000047"}`), nil
+		case 2:
+			return canned(r, 200, rlHeaders(40, 4, reset, now), "[]"), nil // at the reserve
+		}
+		return canned(r, 200, nil, "[]"), nil
+	})
+	tr, _ := newTestTransport(base, transportCfg(), clock)
+	for range 2 {
+		resp, err := get(t, context.Background(), tr, "/api/v1/users?limit=200")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	sleeps := clock.Sleeps()
+	// The 429 waits for the reset (10 s) plus a second plus resetMargin; the
+	// pause that follows, received at 11.25 s with Date 11 s, for the next
+	// reset (20 s, 9 s after Date) plus slowMargin.
+	want := []time.Duration{10*time.Second + time.Second + resetMargin, 9*time.Second + slowMargin}
+	if !slices.Equal(sleeps, want) {
+		t.Errorf("sleeps = %v, want %v", sleeps, want)
 	}
 }

@@ -3,6 +3,8 @@ package neo4j
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 
@@ -148,6 +150,9 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 // whose user has no pair yet and whose manager is in the graph (see
 // cypherLinkNewByID); jobs calls it right after each node batch.
 func (p *Publisher) LinkNew(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.LinkResult, error) {
+	if !slices.ContainsFunc(rows, func(r loader.ManagerRow) bool { return r.Manager.Kind != loader.ManagerNone }) {
+		return publisher.LinkResult{Left: rows}, nil // no transaction for nothing to link
+	}
 	write := func(ctx context.Context, rows []loader.ManagerRow) (publisher.LinkResult, error) {
 		out, err := p.tx.write(ctx, func(tx runner) (any, error) {
 			lr, linked, err := p.linkNew(ctx, tx, run, rows)
@@ -168,18 +173,29 @@ func (p *Publisher) LinkNew(ctx context.Context, run publisher.Run, rows []loade
 
 // linkNew links, without reading them first, the rows that name a manager
 // and whose user has no pair at all yet (the statements' guards check
-// that), and returns the rows it linked and left, with examples.
+// that), and returns the rows it linked and left, with examples. Rows are
+// sent in the order of their manager, so that two batches linking to the
+// same managers lock them in the same order.
 func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, rows []loader.ManagerRow) (publisher.LinkResult, []string, error) {
-	var res publisher.LinkResult
-	s := &res.Stats
-	byKind := map[loader.ManagerKind][]any{}
-	for _, r := range rows {
+	res := publisher.LinkResult{Left: rows}
+	order := make([]int, 0, len(rows))
+	for i, r := range rows {
 		if r.Manager.Kind != loader.ManagerNone {
-			byKind[r.Manager.Kind] = append(byKind[r.Manager.Kind],
-				map[string]any{"key": r.UserKey, "id": r.UserID, "at": r.UpdatedAt, "manager": r.Manager.Value})
+			order = append(order, i)
 		}
 	}
-	done := make(map[string]int)
+	if len(order) == 0 {
+		return res, nil, nil
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(rows[a].Manager.Value, rows[b].Manager.Value) })
+	byKind := map[loader.ManagerKind][]any{}
+	for _, i := range order {
+		r := rows[i]
+		byKind[r.Manager.Kind] = append(byKind[r.Manager.Kind],
+			map[string]any{"i": int64(i), "key": r.UserKey, "id": r.UserID, "at": r.UpdatedAt, "manager": r.Manager.Value})
+	}
+	done := make([]bool, len(rows))
+	linked := false
 	for _, kind := range []loader.ManagerKind{loader.ManagerBySourceID, loader.ManagerByKey} {
 		if len(byKind[kind]) == 0 {
 			continue
@@ -188,28 +204,28 @@ func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, r
 		if kind == loader.ManagerByKey {
 			stmt = cypherLinkNewByKey
 		}
-		recs, err := counted(ctx, tx, &s.Writes, allMeta, p.q(stmt), map[string]any{"rows": byKind[kind], "tag": run.Tag})
+		recs, err := counted(ctx, tx, &res.Stats.Writes, allMeta, p.q(stmt), map[string]any{"rows": byKind[kind], "tag": run.Tag})
 		if err != nil {
 			return res, nil, err
 		}
 		for _, rec := range recs {
-			k, _, _ := neo4j.GetRecordValue[string](rec, "linked")
-			done[k]++
+			i, _, _ := neo4j.GetRecordValue[int64](rec, "linked")
+			if i >= 0 && int(i) < len(rows) {
+				done[i], linked = true, true
+			}
 		}
 	}
-	if len(done) == 0 {
-		res.Left = rows
+	if !linked {
 		return res, nil, nil
 	}
 	var examples []string
-	res.Left = make([]loader.ManagerRow, 0, len(rows)-len(done))
-	for _, r := range rows {
-		if done[r.UserKey] == 0 || r.Manager.Kind == loader.ManagerNone {
+	res.Left = make([]loader.ManagerRow, 0, len(rows))
+	for i, r := range rows {
+		if !done[i] {
 			res.Left = append(res.Left, r)
 			continue
 		}
-		done[r.UserKey]--
-		s.Linked++
+		res.Stats.Linked++
 		res.Linked = append(res.Linked, r)
 		if len(examples) < publisherExamples {
 			examples = append(examples, fmt.Sprintf("%s -> %s", r.UserKey, r.Manager.Value))

@@ -70,8 +70,14 @@ func TestLinkWithoutReadGuardsIntegration(t *testing.T) {
 		{UserKey: "dan@x.io", UserID: "00udan", Manager: byID("00uann"), UpdatedAt: 1700000000},
 		{UserKey: "old@x.io", UserID: "00uwho", Manager: byID("00uann"), UpdatedAt: 1700000000}, // another user's node
 	}
-	if _, err := p.PublishManagers(ctx, testRun(), rows); err != nil {
+	st, err := p.PublishManagers(ctx, testRun(), rows)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// Linked: ann, eve, bob, fay, and both rows of cid; kept: dan's (the node
+	// is newer); missing: the row of another user's node.
+	if st.Linked != 6 || st.Kept != 1 || st.Missing != 1 || st.Unlinked != 0 {
+		t.Errorf("stats = %+v, want Linked 6, Kept 1, Missing 1, Unlinked 0", st)
 	}
 	want := map[string]string{
 		"ann@x.io": "[boss@x.io]|[boss@x.io]", // old's stray mirror removed, boss's pair made
@@ -87,29 +93,44 @@ func TestLinkWithoutReadGuardsIntegration(t *testing.T) {
 	}
 }
 
-// TestConcurrentLinkWithoutReadIntegration: two writers linking the same
-// new users at once (a full sync and a hook, or a user read twice) leave
-// exactly one pair per user.
+// TestConcurrentLinkWithoutReadIntegration: writers linking the same new
+// users at once (a full sync and a hook, or a user read twice) leave exactly
+// one pair per user, whether they agree on the manager or not, through
+// PublishManagers and LinkNew alike.
 func TestConcurrentLinkWithoutReadIntegration(t *testing.T) {
 	ctx := context.Background()
 	p, d := newPublisher(t, 0)
-	users := []extractor.User{user("boss@x.io", "00uboss", "Boss", true)}
-	var rows []loader.ManagerRow
+	bosses := []string{"00uboss0", "00uboss1", "00uboss2"}
+	var users []extractor.User
+	for _, b := range bosses {
+		users = append(users, user(b+"@x.io", b, "Boss", true))
+	}
+	var rows [3][]loader.ManagerRow // per writer
 	for i := range 200 {
 		u := user(fmt.Sprintf("u%03d@x.io", i), fmt.Sprintf("00u%03d", i), "U", true)
-		u.Manager = extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: "00uboss"}
 		users = append(users, u)
-		rows = append(rows, loader.Manager(u))
+		for w := range rows {
+			u.Manager = extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: bosses[w]}
+			rows[w] = append(rows[w], loader.Manager(u))
+		}
 	}
 	if _, err := p.PublishNodes(ctx, testRun(), nodes(users...)); err != nil {
 		t.Fatal(err)
 	}
-	for round := range 5 {
+	for round := range 6 {
 		neo4jtest.Exec(t, d, `MATCH ()-[r:MANAGE|MANAGE_BY]->() DELETE r`, nil)
 		var g errgroup.Group
-		for range 3 {
+		for w := range 3 {
+			mine := rows[0] // even rounds: all writers agree
+			if round%2 == 1 {
+				mine = rows[w] // odd rounds: each names its own manager
+			}
 			g.Go(func() error {
-				_, err := p.PublishManagers(ctx, testRun(), rows)
+				if w == 2 {
+					_, err := p.LinkNew(ctx, testRun(), mine)
+					return err
+				}
+				_, err := p.PublishManagers(ctx, testRun(), mine)
 				return err
 			})
 		}
