@@ -9,6 +9,10 @@ package neo4j
 // every user per row (seen: 6 s instead of 0.05 s per batch). Without the
 // schema (a dry run on a fresh graph) the comment stays a comment.
 
+// seenProperty is the seen marker the statements below set and compare:
+// the run marker of the latest run that wrote or read the user.
+const seenProperty = "oktasync_seen_epoch_ms"
+
 // Schema statements valid on Neo4j 4.4 and 5.x. An equivalent constraint
 // that databuilder created under another name is accepted (see Prepare).
 const (

@@ -357,6 +357,33 @@ func TestManagersInOrderIntegration(t *testing.T) {
 	publish("bob with two managers", "ann@x.io", "boss@x.io")
 }
 
+// TestManagersInOrderWithinARunIntegration: a node the run already wrote
+// (another batch held the same user) is never reported in order: a manager
+// linked for that other batch after this read would otherwise stand.
+func TestManagersInOrderWithinARunIntegration(t *testing.T) {
+	ctx := context.Background()
+	p, _ := newPublisher(t, 0)
+	ann := user("ann@x.io", "00uann", "Ann", true)
+	run := publisher.Run{Tag: testTag, Marker: 1000}
+	inOrder := func(run publisher.Run) []string {
+		t.Helper()
+		st, err := p.PublishNodes(ctx, run, nodes(ann))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.ManagersInOrder
+	}
+	if got := inOrder(run); !slices.Equal(got, []string{"ann@x.io"}) {
+		t.Errorf("new node: in order = %v, want [ann@x.io] (a new node has no pair)", got)
+	}
+	if got := inOrder(run); len(got) != 0 {
+		t.Errorf("again in the same run: in order = %v, want none", got)
+	}
+	if got := inOrder(publisher.Run{Tag: testTag, Marker: 2000}); !slices.Equal(got, []string{"ann@x.io"}) {
+		t.Errorf("next run: in order = %v, want [ann@x.io]", got)
+	}
+}
+
 // TestRenameMarksSeenIntegration: a user whose key moved, with nothing
 // else changed (same updated_at), is written: the renamed node carries this
 // run's seen marker and run metadata, so reconciliation never takes it for

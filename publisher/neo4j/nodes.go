@@ -102,6 +102,17 @@ func (h *held) managerInOrder(ref loader.ManagerRef) bool {
 	return false
 }
 
+// touchedBy reports whether the run (or a later one) had already written
+// or seen the node when it was read: the same user in another batch of the
+// run, written concurrently, may link a manager after this read, so the
+// pair this read showed cannot be trusted to be the one left in the end.
+// Such rows go through the manager pass, which decides on the final node.
+// A run without a marker (0) cannot tell.
+func (h *held) touchedBy(run publisher.Run) bool {
+	seen, _ := h.props[seenProperty].(int64)
+	return run.Marker > 0 && seen >= run.Marker
+}
+
 func (h *held) claim() loader.Claim {
 	id, _ := h.props[loader.OktaIDProperty].(string)
 	active, ok := h.props["is_active"].(bool)
@@ -278,7 +289,7 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 	case holder.claim().SourceID == r.Claim.SourceID && !loader.Supersedes(r.Claim, holder.claim()),
 		!differs(props, holder.props):
 		res.stats.Unchanged++
-		res.managerInOrder = holder.managerInOrder(r.Manager)
+		res.managerInOrder = holder.managerInOrder(r.Manager) && !holder.touchedBy(run) && !holder.touchedBy(run)
 		if p.cfg.RunMetadata == RunMetadataAll { // the read marked it seen
 			pl.seen = append(pl.seen, r.Key)
 		}
