@@ -51,6 +51,7 @@ type options struct {
 	resultsDir string
 	command    string
 	smoke      bool
+	render     string // a raw results file to render into out, instead of running
 }
 
 func parseFlags(args []string) (options, error) {
@@ -73,10 +74,11 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.resultsDir, "results", "bench/results", "directory for the raw JSON results")
 	fs.StringVar(&o.command, "command", "", "the command line to record (default: this one)")
 	fs.BoolVar(&o.smoke, "smoke", false, "a small run for CI: checks the harness and the graph, records nothing")
+	fs.StringVar(&o.render, "render", "", "render a raw results file (bench/results/*.json) into --out and print it, running nothing")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if o.neo4jURI == "" {
+	if o.neo4jURI == "" && o.render == "" {
 		return o, fmt.Errorf("no Neo4j: set NEO4J_TEST_URI (make bench starts a private one) or --neo4j-uri")
 	}
 	known := map[string]bool{}
@@ -125,6 +127,9 @@ func run(ctx context.Context, args []string) error {
 	o, err := parseFlags(args)
 	if err != nil {
 		return err
+	}
+	if o.render != "" {
+		return render(o)
 	}
 	b, err := newBench(ctx, o)
 	if err != nil {
