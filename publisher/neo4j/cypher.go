@@ -184,16 +184,17 @@ RETURN id, m.key AS key`
 
 // cypherReadManagers reads each row's current pair: the keys its user's
 // MANAGE_BY edges and MANAGE mirrors point at, and whether the wanted
-// manager exists. SET u:User takes the node's write lock (it changes
-// nothing), so the pair cannot change between this read and the writes of
-// the same transaction: two writers deciding one user's pair take turns. Only the node the row's Okta user holds counts
+// manager exists. REMOVE u:OktasyncLock takes the node's write lock (it
+// changes nothing), so the pair cannot change between this read and the
+// writes of the same transaction: two writers deciding one user's pair
+// take turns. Only the node the row's Okta user holds counts
 // (u.okta_id = row.id); rows of other nodes come back empty-handed and are
 // left alone. $rows: [{key, id, manager}].
 const cypherReadManagers = `
 UNWIND $rows AS row
 MATCH (u:User {key: row.key}) /*hint:u:key*/
 WHERE u.okta_id = row.id
-SET u:User
+REMOVE u:OktasyncLock
 WITH row, u
 OPTIONAL MATCH (u)-[:MANAGE_BY]->(m:User)
 WITH row, u, collect(m.key) AS by
@@ -243,22 +244,20 @@ RETURN count(*) AS linked`
 
 // cypherLinkNewByID and cypherLinkNewByKey link, without reading first,
 // users that have no pair at all yet: in a first sync, nearly every user.
-// SET u:User changes nothing but takes the node's write lock, so the guards
-// after it see what is committed and nobody can change it until this
-// transaction ends: the node is the row's Okta user's, holds no newer
-// record (as in cypherReadManagers), has no MANAGE_BY edge and no MANAGE
-// edge pointing at it (so nothing is to be unlinked), and the manager is
-// exactly one node. Two writers linking one user at once, even to
-// different managers, take turns, and the second finds the first's pair.
-// A row whose guard fails writes nothing and is not returned; the caller
-// reads and decides it as usual. $rows: [{i, key, id, at, manager}], $tag;
+// The guards skip rows the read path must decide: the node is the row's
+// Okta user's, holds no newer record (as in cypherReadManagers), has no
+// MANAGE_BY edge and no MANAGE edge pointing at it (so nothing is to be
+// unlinked), and the manager is exactly one node. They are read before
+// any lock, so another writer may change the node before the MERGE locks
+// it; each linked row therefore checks again, under the lock, that its
+// user has one pair and no newer record (ok). A row that is not ok means
+// a race: the caller rolls the transaction back and decides the batch on
+// the read path instead (see errLinkRaced). A row whose guard fails writes
+// nothing and is not returned. $rows: [{i, key, id, at, manager}], $tag;
 // each linked row returns its i.
 const cypherLinkNewByID = `
 UNWIND $rows AS row
 MATCH (u:User {key: row.key}) /*hint:u:key*/
-WHERE u.okta_id = row.id
-SET u:User
-WITH row, u
 WHERE u.okta_id = row.id AND (row.at = 0 OR coalesce(u.updated_at, 0) <= row.at)
   AND NOT (u)-[:MANAGE_BY]->() AND NOT ()-[:MANAGE]->(u)
 MATCH (m:User {okta_id: row.manager}) /*hint:m:okta_id*/
@@ -268,21 +267,22 @@ WITH row, u, ms[0] AS m` + cypherLinkNewPair
 const cypherLinkNewByKey = `
 UNWIND $rows AS row
 MATCH (u:User {key: row.key}) /*hint:u:key*/
-WHERE u.okta_id = row.id
-SET u:User
-WITH row, u
 WHERE u.okta_id = row.id AND (row.at = 0 OR coalesce(u.updated_at, 0) <= row.at)
   AND NOT (u)-[:MANAGE_BY]->() AND NOT ()-[:MANAGE]->(u)
 MATCH (m:User {key: row.manager}) /*hint:m:key*/` + cypherLinkNewPair
 
 // cypherLinkNewPair ends both: MERGE rather than CREATE, so a retried or
-// repeated row never makes a second pair.
+// repeated row never makes a second pair of the same manager; creating
+// the pair locks u, so the check after it sees what is committed.
 const cypherLinkNewPair = `
 MERGE (u)-[r1:MANAGE_BY]->(m)
   ON CREATE SET r1.published_tag = $tag, r1.publisher_last_updated_epoch_ms = timestamp()
 MERGE (m)-[r2:MANAGE]->(u)
   ON CREATE SET r2.published_tag = $tag, r2.publisher_last_updated_epoch_ms = timestamp()
-RETURN row.i AS linked`
+WITH row, u
+RETURN row.i AS linked,
+       COUNT { (u)-[:MANAGE_BY]->() } = 1 AND COUNT { ()-[:MANAGE]->(u) } = 1
+         AND (row.at = 0 OR coalesce(u.updated_at, 0) <= row.at) AS ok`
 
 // cypherGetUser is Amundsen metadata's get_user query, verbatim
 // (neo4j_proxy.get_user): what the Amundsen UI will show for $user_id.

@@ -2,11 +2,13 @@ package neo4j
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"go.uber.org/zap"
 
 	"github.com/oktasync/oktasync/loader"
 	"github.com/oktasync/oktasync/publisher"
@@ -41,16 +43,22 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 			wanted++
 		}
 	}
-	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
+	// Users without any pair yet are linked without a read (see
+	// cypherLinkNewByID); the others, and any whose guard failed, are read
+	// and decided below. If linking raced with another writer, the
+	// transaction is rolled back and the batch decided on the read alone.
+	// A dry run's one transaction cannot roll back: it always reads.
+	withoutRead := !p.tx.inDryRun()
+	work := func(tx runner) (any, error) {
 		var s publisher.ManagerStats
-		// Users without any pair yet are linked without a read (see
-		// cypherLinkNewByID); the others, and any whose guard failed,
-		// are read and decided below.
-		lr, linked, err := p.linkNew(ctx, tx, run, rows)
-		s.Add(lr.Stats)
-		rest := lr.Left
-		if err != nil || len(rest) == 0 {
-			return managersResult{stats: s, linked: linked}, err
+		rest, linked := rows, []string(nil)
+		if withoutRead {
+			lr, ex, err := p.linkNew(ctx, tx, run, rows)
+			if err != nil || len(lr.Left) == 0 {
+				return managersResult{stats: lr.Stats, linked: ex}, err
+			}
+			s.Add(lr.Stats)
+			rest, linked = lr.Left, ex
 		}
 		keys, err := p.resolveOktaIDs(ctx, tx, rest)
 		if err != nil {
@@ -134,7 +142,13 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 			s.Linked += intValue(recs[0], "linked") // rows whose user or manager went meanwhile link nothing
 		}
 		return managersResult{stats: s, unlinked: unlinked, linked: linked}, nil
-	})
+	}
+	out, err := p.tx.write(ctx, work)
+	if errors.Is(err, errLinkRaced) {
+		p.log.Debug("linking managers raced with another writer; deciding the batch on the read", zap.Int("rows", len(rows)))
+		withoutRead = false
+		out, err = p.tx.write(ctx, work)
+	}
 	if err != nil {
 		return stats, fmt.Errorf("write manager edges for %d users: %w", len(rows), err)
 	}
@@ -158,6 +172,11 @@ func (p *Publisher) LinkNew(ctx context.Context, run publisher.Run, rows []loade
 			lr, linked, err := p.linkNew(ctx, tx, run, rows)
 			return managersResult{stats: lr.Stats, linked: linked, link: lr}, err
 		})
+		if errors.Is(err, errLinkRaced) {
+			// Rolled back: the manager pass decides these rows on the read.
+			p.log.Debug("linking managers raced with another writer; left to the manager pass", zap.Int("rows", len(rows)))
+			return publisher.LinkResult{Left: rows}, nil
+		}
 		if err != nil {
 			return publisher.LinkResult{}, fmt.Errorf("link managers of %d users: %w", len(rows), err)
 		}
@@ -166,10 +185,15 @@ func (p *Publisher) LinkNew(ctx context.Context, run publisher.Run, rows []loade
 		return res.link, nil
 	}
 	if p.tx.inDryRun() {
-		return write(ctx, rows)
+		return publisher.LinkResult{Left: rows}, nil // its one transaction cannot roll back a race
 	}
 	return splitOnMemory(ctx, p.log, rows, write)
 }
+
+// errLinkRaced means a row linked without a read found, under the lock,
+// that another writer had changed its user meanwhile: the transaction must
+// be rolled back (see cypherLinkNewPair).
+var errLinkRaced = errors.New("linking managers raced with another writer")
 
 // linkNew links, without reading them first, the rows that name a manager
 // and whose user has no pair at all yet (the statements' guards check
@@ -209,6 +233,9 @@ func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, r
 			return res, nil, err
 		}
 		for _, rec := range recs {
+			if ok, _, _ := neo4j.GetRecordValue[bool](rec, "ok"); !ok {
+				return res, nil, errLinkRaced
+			}
 			i, _, _ := neo4j.GetRecordValue[int64](rec, "linked")
 			if i >= 0 && int(i) < len(rows) {
 				done[i], linked = true, true
