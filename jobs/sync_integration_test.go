@@ -57,6 +57,12 @@ func syncConfig(size int) jobs.SyncConfig {
 
 func (e *env) sync(t *testing.T, ocfg okta.Config, opts ...okta.Option) (jobs.Summary, error) {
 	t.Helper()
+	return e.syncPolicy(t, syncConfig(300), ocfg, opts...)
+}
+
+// syncPolicy runs a full sync with the sync policy cfg.
+func (e *env) syncPolicy(t *testing.T, cfg jobs.SyncConfig, ocfg okta.Config, opts ...okta.Option) (jobs.Summary, error) {
+	t.Helper()
 	src, err := okta.New(ocfg, nil, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +72,7 @@ func (e *env) sync(t *testing.T, ocfg okta.Config, opts ...okta.Option) (jobs.Su
 		t.Fatal(err)
 	}
 	defer pub.Close(context.Background())
-	job := &jobs.Sync{Config: syncConfig(300), Source: src, Publisher: pub}
+	job := &jobs.Sync{Config: cfg, Source: src, Publisher: pub}
 	return job.Run(context.Background())
 }
 
@@ -374,18 +380,9 @@ func TestSyncFailsOnPersistentErrorsIntegration(t *testing.T) {
 	cfg := e.oktaConfig("token")
 	cfg.PageSize = 100
 	cfg.MaxRetries = 2
-	src, err := okta.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := neo4j.New(e.neo4jConfig(false), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close(context.Background())
 	// Batches of 50: the users read before the failure are written, and
 	// their managers linked during the node pass where possible.
-	sum, err := (&jobs.Sync{Config: syncConfig(50), Source: src, Publisher: pub}).Run(context.Background())
+	sum, err := e.syncPolicy(t, syncConfig(50), cfg)
 	var ae *okta.APIError
 	if !errors.As(err, &ae) || ae.Status != 500 {
 		t.Fatalf("err = %v, want an HTTP 500 APIError", err)
