@@ -184,17 +184,17 @@ RETURN id, m.key AS key`
 
 // cypherReadManagers reads each row's current pair: the keys its user's
 // MANAGE_BY edges and MANAGE mirrors point at, and whether the wanted
-// manager exists. REMOVE u:OktasyncLock takes the node's write lock (it
-// changes nothing), so the pair cannot change between this read and the
-// writes of the same transaction: two writers deciding one user's pair
-// take turns. Only the node the row's Okta user holds counts
+// manager exists. SET u:User takes the node's write lock (it changes
+// nothing: the node has the label), so the pair cannot change between
+// this read and the writes of the same transaction: two writers deciding
+// one user's pair take turns. Only the node the row's Okta user holds counts
 // (u.okta_id = row.id); rows of other nodes come back empty-handed and are
 // left alone. $rows: [{key, id, manager}].
 const cypherReadManagers = `
 UNWIND $rows AS row
 MATCH (u:User {key: row.key}) /*hint:u:key*/
 WHERE u.okta_id = row.id
-REMOVE u:OktasyncLock
+SET u:User
 WITH row, u
 OPTIONAL MATCH (u)-[:MANAGE_BY]->(m:User)
 WITH row, u, collect(m.key) AS by
@@ -248,11 +248,15 @@ RETURN count(*) AS linked`
 // Okta user's, holds no newer record (as in cypherReadManagers), has no
 // MANAGE_BY edge and no MANAGE edge pointing at it (so nothing is to be
 // unlinked), and the manager is exactly one node. They are read before
-// any lock, so another writer may change the node before the MERGE locks
-// it; each linked row therefore checks again, under the lock, that its
-// user has one pair and no newer record (ok). A row that is not ok means
-// a race: the caller rolls the transaction back and decides the batch on
-// the read path instead (see errLinkRaced). A row whose guard fails writes
+// any lock, so another writer may change the node before the MERGE; each
+// linked row therefore checks again that its user has one pair and no
+// newer record (ok). A MERGE that creates the pair holds the user's lock
+// until commit, so that check sees every other writer's committed work
+// and none can follow; a MERGE that found the pair already made wrote
+// nothing. A row that is not ok means a conflict (another writer, or two
+// rows of one user naming different managers): the caller rolls the
+// transaction back and decides the batch on the read path instead (see
+// errLinkRaced). A row whose guard fails writes
 // nothing and is not returned. $rows: [{i, key, id, at, manager}], $tag;
 // each linked row returns its i.
 const cypherLinkNewByID = `
@@ -272,8 +276,8 @@ WHERE u.okta_id = row.id AND (row.at = 0 OR coalesce(u.updated_at, 0) <= row.at)
 MATCH (m:User {key: row.manager}) /*hint:m:key*/` + cypherLinkNewPair
 
 // cypherLinkNewPair ends both: MERGE rather than CREATE, so a retried or
-// repeated row never makes a second pair of the same manager; creating
-// the pair locks u, so the check after it sees what is committed.
+// repeated row never makes a second pair of the same manager. The check
+// uses pattern comprehensions, valid on Neo4j 4.4 as on 5.
 const cypherLinkNewPair = `
 MERGE (u)-[r1:MANAGE_BY]->(m)
   ON CREATE SET r1.published_tag = $tag, r1.publisher_last_updated_epoch_ms = timestamp()
@@ -281,7 +285,7 @@ MERGE (m)-[r2:MANAGE]->(u)
   ON CREATE SET r2.published_tag = $tag, r2.publisher_last_updated_epoch_ms = timestamp()
 WITH row, u
 RETURN row.i AS linked,
-       COUNT { (u)-[:MANAGE_BY]->() } = 1 AND COUNT { ()-[:MANAGE]->(u) } = 1
+       size([(u)-[:MANAGE_BY]->() | 1]) = 1 AND size([()-[:MANAGE]->(u) | 1]) = 1
          AND (row.at = 0 OR coalesce(u.updated_at, 0) <= row.at) AS ok`
 
 // cypherGetUser is Amundsen metadata's get_user query, verbatim

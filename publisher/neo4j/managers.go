@@ -45,7 +45,7 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 	}
 	// Users without any pair yet are linked without a read (see
 	// cypherLinkNewByID); the others, and any whose guard failed, are read
-	// and decided below. If linking raced with another writer, the
+	// and decided below. If linking met a conflict (see errLinkRaced), the
 	// transaction is rolled back and the batch decided on the read alone.
 	// A dry run's one transaction cannot roll back: it always reads.
 	withoutRead := !p.tx.inDryRun()
@@ -145,7 +145,7 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 	}
 	out, err := p.tx.write(ctx, work)
 	if errors.Is(err, errLinkRaced) {
-		p.log.Debug("linking managers raced with another writer; deciding the batch on the read", zap.Int("rows", len(rows)))
+		p.log.Debug("linking managers without a read met a conflict; deciding the batch on the read", zap.Int("rows", len(rows)))
 		withoutRead = false
 		out, err = p.tx.write(ctx, work)
 	}
@@ -165,7 +165,7 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 // cypherLinkNewByID); jobs calls it right after each node batch.
 func (p *Publisher) LinkNew(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.LinkResult, error) {
 	if !slices.ContainsFunc(rows, func(r loader.ManagerRow) bool { return r.Manager.Kind != loader.ManagerNone }) {
-		return publisher.LinkResult{Left: rows}, nil // no transaction for nothing to link
+		return publisher.LinkResult{Left: slices.Clip(rows)}, nil // no transaction for nothing to link
 	}
 	write := func(ctx context.Context, rows []loader.ManagerRow) (publisher.LinkResult, error) {
 		out, err := p.tx.write(ctx, func(tx runner) (any, error) {
@@ -174,8 +174,8 @@ func (p *Publisher) LinkNew(ctx context.Context, run publisher.Run, rows []loade
 		})
 		if errors.Is(err, errLinkRaced) {
 			// Rolled back: the manager pass decides these rows on the read.
-			p.log.Debug("linking managers raced with another writer; left to the manager pass", zap.Int("rows", len(rows)))
-			return publisher.LinkResult{Left: rows}, nil
+			p.log.Debug("linking managers without a read met a conflict; left to the manager pass", zap.Int("rows", len(rows)))
+			return publisher.LinkResult{Left: slices.Clip(rows)}, nil
 		}
 		if err != nil {
 			return publisher.LinkResult{}, fmt.Errorf("link managers of %d users: %w", len(rows), err)
@@ -185,23 +185,25 @@ func (p *Publisher) LinkNew(ctx context.Context, run publisher.Run, rows []loade
 		return res.link, nil
 	}
 	if p.tx.inDryRun() {
-		return publisher.LinkResult{Left: rows}, nil // its one transaction cannot roll back a race
+		return publisher.LinkResult{Left: slices.Clip(rows)}, nil // its one transaction cannot roll back a race
 	}
 	return splitOnMemory(ctx, p.log, rows, write)
 }
 
-// errLinkRaced means a row linked without a read found, under the lock,
-// that another writer had changed its user meanwhile: the transaction must
-// be rolled back (see cypherLinkNewPair).
-var errLinkRaced = errors.New("linking managers raced with another writer")
+// errLinkRaced means a row linked without a read found its user with
+// another pair or a newer record after the MERGE (another writer, or two
+// rows of one user naming different managers): the transaction must be
+// rolled back (see cypherLinkNewByID).
+var errLinkRaced = errors.New("linking managers without a read met a conflict")
 
 // linkNew links, without reading them first, the rows that name a manager
 // and whose user has no pair at all yet (the statements' guards check
 // that), and returns the rows it linked and left, with examples. Rows are
-// sent in the order of their manager, so that two batches linking to the
-// same managers lock them in the same order.
+// sent in the order of their manager, which makes two batches linking to
+// the same managers less likely to lock them in opposite orders; a
+// deadlock that still happens is transient, and the transaction retried.
 func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, rows []loader.ManagerRow) (publisher.LinkResult, []string, error) {
-	res := publisher.LinkResult{Left: rows}
+	res := publisher.LinkResult{Left: slices.Clip(rows)}
 	order := make([]int, 0, len(rows))
 	for i, r := range rows {
 		if r.Manager.Kind != loader.ManagerNone {

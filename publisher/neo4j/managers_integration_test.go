@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	neo4jdriver "github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/oktasync/oktasync/extractor"
 	"github.com/oktasync/oktasync/internal/neo4jtest"
 	"github.com/oktasync/oktasync/loader"
+	"github.com/oktasync/oktasync/publisher/neo4j"
 )
 
 // pairs returns, for every user with a manager edge, its MANAGE_BY targets
@@ -146,5 +150,92 @@ func TestConcurrentLinkWithoutReadIntegration(t *testing.T) {
 		if n := count(t, d, `MATCH ()-[r:MANAGE_BY]->() RETURN count(r) AS n`, nil); n != 200 {
 			t.Errorf("round %d: %d MANAGE_BY edges, want 200", round, n)
 		}
+	}
+}
+
+// TestLinkWithoutReadConflictIntegration: another writer holds a new
+// user's pair to another manager, uncommitted. The link without a read
+// waits for that user's lock, then finds two pairs, rolls back and leaves
+// the row (LinkNew) or decides it on the read (PublishManagers): the user
+// ends with exactly one pair either way.
+func TestLinkWithoutReadConflictIntegration(t *testing.T) {
+	for _, viaLinkNew := range []bool{true, false} {
+		t.Run(fmt.Sprintf("LinkNew=%v", viaLinkNew), func(t *testing.T) {
+			ctx := context.Background()
+			_, d := newPublisher(t, 0) // resets the graph and prepares the schema
+			core, logs := observer.New(zap.DebugLevel)
+			p, err := neo4j.New(config(neo4jtest.URI(t)), zap.New(core))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { p.Close(context.Background()) })
+			if err := p.Prepare(ctx); err != nil {
+				t.Fatal(err)
+			}
+			b1, b2, ann := user("b1@x.io", "00ub1", "B1", true), user("b2@x.io", "00ub2", "B2", true), user("ann@x.io", "00uann", "Ann", true)
+			if _, err := p.PublishNodes(ctx, testRun(), nodes(b1, b2, ann)); err != nil {
+				t.Fatal(err)
+			}
+			sess := d.NewSession(ctx, neo4jdriver.SessionConfig{})
+			defer sess.Close(ctx)
+			tx, err := sess.BeginTransaction(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := tx.Run(ctx, `MATCH (u:User {key: 'ann@x.io'}), (m:User {key: 'b2@x.io'}) CREATE (u)-[:MANAGE_BY]->(m), (m)-[:MANAGE]->(u)`, nil)
+			if err == nil {
+				_, err = res.Consume(ctx)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := []loader.ManagerRow{{UserKey: "ann@x.io", UserID: "00uann", Manager: loader.ManagerRef{Kind: loader.ManagerBySourceID, Value: "00ub1"}, UpdatedAt: 1700000000}}
+			type result struct {
+				linked, left int
+				err          error
+			}
+			done := make(chan result, 1)
+			go func() {
+				if viaLinkNew {
+					lr, err := p.LinkNew(ctx, testRun(), rows)
+					done <- result{len(lr.Linked), len(lr.Left), err}
+					return
+				}
+				st, err := p.PublishManagers(ctx, testRun(), rows)
+				done <- result{linked: st.Linked, err: err}
+			}()
+			// Wait until the link is blocked on ann's lock (its statement
+			// has been running for a while), then let the other writer commit.
+			deadline := time.Now().Add(10 * time.Second)
+			for count(t, d, `SHOW TRANSACTIONS YIELD currentQuery, status WHERE currentQuery CONTAINS 'MERGE (u)-[r1:MANAGE_BY]' AND status STARTS WITH 'Blocked' RETURN count(*) AS n`, nil) == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("the link never waited for the other writer's lock")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			r := <-done
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if logs.FilterMessageSnippet("met a conflict").Len() != 1 {
+				t.Errorf("the conflict was not detected: %v", logs.All())
+			}
+			want := map[string]string{"ann@x.io": "[b2@x.io]|[b2@x.io]"} // LinkNew leaves the row
+			if viaLinkNew && (r.linked != 0 || r.left != 1) {
+				t.Errorf("LinkNew linked %d, left %d; want 0 and 1", r.linked, r.left)
+			}
+			if !viaLinkNew {
+				want = map[string]string{"ann@x.io": "[b1@x.io]|[b1@x.io]"} // the read path replaces the pair (same record)
+				if r.linked != 1 {
+					t.Errorf("PublishManagers linked %d, want 1", r.linked)
+				}
+			}
+			if got := pairs(t, d); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("pairs = %v, want %v", got, want)
+			}
+		})
 	}
 }

@@ -289,7 +289,7 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 	case holder.claim().SourceID == r.Claim.SourceID && !loader.Supersedes(r.Claim, holder.claim()),
 		!differs(props, holder.props):
 		res.stats.Unchanged++
-		res.managerInOrder = holder.managerInOrder(r.Manager) && !holder.touchedBy(run) && !holder.touchedBy(run)
+		res.managerInOrder = holder.managerInOrder(r.Manager) && !holder.touchedBy(run)
 		if p.cfg.RunMetadata == RunMetadataAll { // the read marked it seen
 			pl.seen = append(pl.seen, r.Key)
 		}
@@ -297,7 +297,11 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 	}
 	res.stats.Updated++
 	res.example("updated", r.Key)
-	res.managerInOrder = holder.managerInOrder(r.Manager)
+	// An updated user's pair is always left to the manager pass: the
+	// read took no lock, so another batch holding an older record of the
+	// user may link its manager before this update commits, and the pair
+	// read here would no longer be the one left.
+	res.managerInOrder = false
 	was, hasWas := holder.props["is_active"].(bool)
 	switch {
 	case hasWas && !was && r.Claim.Active:
