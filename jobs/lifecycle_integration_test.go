@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oktasync/oktasync/extractor/okta"
+	"github.com/oktasync/oktasync/internal/neo4jtest"
 	"github.com/oktasync/oktasync/internal/oktasim"
 	"github.com/oktasync/oktasync/internal/oktasim/oktasimtest"
 	"github.com/oktasync/oktasync/jobs"
@@ -346,7 +347,7 @@ func (e *env) export(t *testing.T) string {
 	t.Helper()
 	nodes := e.query(t, `MATCH (n) RETURN labels(n) AS l, properties(n) AS p ORDER BY coalesce(n.key, n.org), l`, nil)
 	rels := e.query(t, `MATCH (a)-[r]->(b) RETURN coalesce(a.key, a.org) AS a, type(r) AS t, properties(r) AS p, coalesce(b.key, b.org) AS b ORDER BY a, t, b`, nil)
-	schema := e.query(t, `SHOW CONSTRAINTS YIELD name RETURN name ORDER BY name`, nil)
+	schema := neo4jtest.Schema(t, e.driver)
 	b, err := json.Marshal([]any{nodes, rels, schema})
 	if err != nil {
 		t.Fatal(err)

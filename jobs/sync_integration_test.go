@@ -294,8 +294,8 @@ func TestSyncWrongTokenWritesNothingIntegration(t *testing.T) {
 	if n := e.query(t, `MATCH (n) RETURN count(n) AS n`, nil)[0]["n"]; n != int64(0) {
 		t.Errorf("%v nodes written after an auth failure", n)
 	}
-	if n := e.query(t, `SHOW CONSTRAINTS YIELD name RETURN count(*) AS n`, nil)[0]["n"]; n != int64(0) {
-		t.Errorf("schema was written after an auth failure")
+	if schema := neo4jtest.Schema(t, e.driver); len(schema) != 0 {
+		t.Errorf("schema was written after an auth failure: %q", schema)
 	}
 }
 
@@ -399,7 +399,7 @@ func TestSyncFailsOnPersistentErrorsIntegration(t *testing.T) {
 	for _, u := range e.sim.Users() {
 		managerOf[u.Id] = u.Profile["managerId"]
 	}
-	edges := e.query(t, `MATCH (u:User)-[:MANAGE_BY]->(m:User) RETURN u.okta_id AS u, m.okta_id AS m, EXISTS { (m)-[:MANAGE]->(u) } AS mirrored`, nil)
+	edges := e.query(t, `MATCH (u:User)-[:MANAGE_BY]->(m:User) RETURN u.okta_id AS u, m.okta_id AS m, size([(m)-[:MANAGE]->(u) | 1]) > 0 AS mirrored`, nil)
 	for _, r := range edges {
 		if r["mirrored"] != true || managerOf[r["u"].(string)] != r["m"] {
 			t.Errorf("edge %v: want a mirrored edge to the user's manager %v", r, managerOf[r["u"].(string)])

@@ -42,8 +42,9 @@ const (
 	EnvURI = "NEO4J_TEST_URI"
 	// EnvRequire, when "1", turns a missing EnvURI into a test failure (as CI does).
 	EnvRequire = "OKTASYNC_REQUIRE_NEO4J"
-	// Database is the database every helper runs in.
-	Database = "neo4j"
+	// Database is the database every helper runs in: the server's default,
+	// named by no name, so that the helpers work on Neo4j 3.5 too.
+	Database = ""
 
 	// opTimeout bounds every helper call; the server is local, so this is generous.
 	opTimeout = 2 * time.Minute
@@ -121,25 +122,8 @@ func Reset(t testing.TB, d neo4j.DriverWithContext) {
 }
 
 func reset(ctx context.Context, d neo4j.DriverWithContext) error {
-	// Constraints first: a constraint owns its backing index, which cannot be
-	// dropped on its own.
-	constraints, err := names(ctx, d, "SHOW CONSTRAINTS YIELD name RETURN name")
-	if err != nil {
-		return fmt.Errorf("listing constraints: %w", err)
-	}
-	for _, name := range constraints {
-		if err := run(ctx, d, "DROP CONSTRAINT "+quote(name)+" IF EXISTS", nil); err != nil {
-			return fmt.Errorf("dropping constraint %s: %w", name, err)
-		}
-	}
-	indexes, err := names(ctx, d, "SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name")
-	if err != nil {
-		return fmt.Errorf("listing indexes: %w", err)
-	}
-	for _, name := range indexes {
-		if err := run(ctx, d, "DROP INDEX "+quote(name)+" IF EXISTS", nil); err != nil {
-			return fmt.Errorf("dropping index %s: %w", name, err)
-		}
+	if err := dropSchema(ctx, d); err != nil {
+		return err
 	}
 	// Delete in bounded transactions so a large leftover graph cannot exhaust
 	// the transaction memory pool.

@@ -1,6 +1,7 @@
 package neo4jtest
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -21,15 +22,23 @@ func TestQuote(t *testing.T) {
 func TestResetIntegration(t *testing.T) {
 	d := Driver(t)
 	Reset(t, d)
+	major, _ := Version(t, d)
 
 	// More nodes than one delete batch, with relationships between them.
 	defer func(b int64) { deleteBatch = b }(deleteBatch)
 	deleteBatch = 100
 	n := 2*deleteBatch + 7
-	Exec(t, d, "CREATE CONSTRAINT user_key IF NOT EXISTS FOR (u:User) REQUIRE u.key IS UNIQUE", nil)
-	Exec(t, d, "CREATE INDEX `odd``index` IF NOT EXISTS FOR (u:User) ON (u.email)", nil)
-	Exec(t, d, "CREATE FULLTEXT INDEX user_names IF NOT EXISTS FOR (u:User) ON EACH [u.name]", nil)
-	Exec(t, d, "CREATE INDEX reports_since IF NOT EXISTS FOR ()-[r:REPORTS_TO]-() ON (r.since)", nil)
+	Exec(t, d, UniqueConstraint(t, d, "User", "key"), nil)
+	Exec(t, d, PlainIndex(t, d, "User", "email"), nil)
+	wantSchema := []string{"constraint User(key) unique", "index User(email)", "index fulltext User(name)"}
+	if major < 4 {
+		Exec(t, d, "CALL db.index.fulltext.createNodeIndex('user_names', ['User'], ['name'])", nil)
+	} else {
+		Exec(t, d, "CREATE FULLTEXT INDEX user_names IF NOT EXISTS FOR (u:User) ON EACH [u.name]", nil)
+		// Named oddly, and on a relationship: both exist from 4.x on.
+		Exec(t, d, "CREATE INDEX `odd``index` IF NOT EXISTS FOR ()-[r:REPORTS_TO]-() ON (r.since)", nil)
+		wantSchema = append(wantSchema, "index REPORTS_TO(since)")
+	}
 	Exec(t, d, `UNWIND range(1, $n) AS i
 		CREATE (:User {key: 'u' + i, email: 'u' + i + '@example.com', name: 'User ' + i})`,
 		map[string]any{"n": n})
@@ -43,30 +52,46 @@ func TestResetIntegration(t *testing.T) {
 	if got := count(t, d, "MATCH ()-[r]->() RETURN count(r) AS c"); got != n-1 {
 		t.Fatalf("before reset: %d relationships, want %d", got, n-1)
 	}
-	if got := count(t, d, "SHOW CONSTRAINTS YIELD name RETURN count(*) AS c"); got != 1 {
-		t.Fatalf("before reset: %d constraints, want 1", got)
-	}
-	// user_key's backing index, odd`index, user_names, reports_since.
-	if got := count(t, d, "SHOW INDEXES YIELD type WHERE type <> 'LOOKUP' RETURN count(*) AS c"); got != 4 {
-		t.Fatalf("before reset: %d non-lookup indexes, want 4", got)
+	slices.Sort(wantSchema)
+	if got := Schema(t, d); !slices.Equal(got, wantSchema) {
+		t.Fatalf("before reset: schema %q, want %q", got, wantSchema)
 	}
 
 	Reset(t, d)
 
 	for what, q := range map[string]string{
-		"nodes":              "MATCH (n) RETURN count(n) AS c",
-		"relationships":      "MATCH ()-[r]->() RETURN count(r) AS c",
-		"constraints":        "SHOW CONSTRAINTS YIELD name RETURN count(*) AS c",
-		"non-lookup indexes": "SHOW INDEXES YIELD type WHERE type <> 'LOOKUP' RETURN count(*) AS c",
+		"nodes":         "MATCH (n) RETURN count(n) AS c",
+		"relationships": "MATCH ()-[r]->() RETURN count(r) AS c",
 	} {
 		if got := count(t, d, q); got != 0 {
 			t.Errorf("after reset: %d %s, want 0", got, what)
 		}
 	}
+	if got := Schema(t, d); len(got) != 0 {
+		t.Errorf("after reset: schema %q, want none", got)
+	}
 
 	// The database is usable again: the constraint can be recreated.
-	Exec(t, d, "CREATE CONSTRAINT user_key IF NOT EXISTS FOR (u:User) REQUIRE u.key IS UNIQUE", nil)
+	Exec(t, d, UniqueConstraint(t, d, "User", "key"), nil)
 	Reset(t, d)
+}
+
+// TestParseConstraint35 reads Neo4j 3.5's constraint descriptions.
+func TestParseConstraint35(t *testing.T) {
+	for desc, want := range map[string]string{
+		"CONSTRAINT ON ( user:User ) ASSERT user.key IS UNIQUE":            "User key unique",
+		"CONSTRAINT ON ( node:Table ) ASSERT (node.a, node.b) IS NODE KEY": "Table a,b node_key",
+		"CONSTRAINT ON ( u:User ) ASSERT exists(u.key)":                    "",
+	} {
+		label, props, kind, ok := parseConstraint35(desc)
+		got := ""
+		if ok {
+			got = label + " " + props + " " + kind
+		}
+		if got != want {
+			t.Errorf("parseConstraint35(%q) = %q, want %q", desc, got, want)
+		}
+	}
 }
 
 func count(t *testing.T, d neo4j.DriverWithContext, cypher string) int64 {

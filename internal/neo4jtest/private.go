@@ -194,19 +194,14 @@ func Export(t testing.TB, d neo4j.DriverWithContext, omit ...string) string {
 	}
 	var rels []rel
 	for _, r := range Exec(t, d, `MATCH (a)-[r]->(b) RETURN type(r) AS t, properties(r) AS p,
-		coalesce(a.key, a.org, elementId(a)) AS ak, coalesce(b.key, b.org, elementId(b)) AS bk`, nil) {
+		coalesce(a.key, a.org, toString(id(a))) AS ak, coalesce(b.key, b.org, toString(id(b))) AS bk`, nil) {
 		m := r.AsMap()
 		rels = append(rels, rel{m["ak"].(string), m["t"].(string), m["bk"].(string), clean(m["p"])})
 	}
-	var schema []string
-	for _, r := range Exec(t, d, `SHOW INDEXES YIELD name, type, labelsOrTypes, properties, owningConstraint
-		RETURN type + ' ' + coalesce(reduce(s = '', x IN labelsOrTypes | s + x), '') + ' ' + coalesce(reduce(s = '', x IN properties | s + x + ','), '') + CASE WHEN owningConstraint IS NULL THEN ' index' ELSE ' constraint' END AS d`, nil) {
-		schema = append(schema, r.AsMap()["d"].(string))
-	}
+	schema := Schema(t, d)
 	enc := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	sort.Slice(nodes, func(i, j int) bool { return enc(nodes[i]) < enc(nodes[j]) })
 	sort.Slice(rels, func(i, j int) bool { return enc(rels[i]) < enc(rels[j]) })
-	sort.Strings(schema)
 	b, err := json.MarshalIndent(map[string]any{"nodes": nodes, "relationships": rels, "schema": schema}, "", " ")
 	if err != nil {
 		t.Fatalf("neo4jtest: export: %v", err)

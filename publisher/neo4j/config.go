@@ -16,7 +16,9 @@ type Config struct {
 	// Username and Password are optional: a server with auth off needs none.
 	Username string `yaml:"username"`
 	Password string `yaml:"-"`
-	// Database is the target database (Amundsen uses the default, neo4j).
+	// Database is the target database. Empty (the default) means the
+	// server's default database, which is Amundsen's; Neo4j 3.5 takes no
+	// name at all.
 	Database string `yaml:"database"`
 	// PublishedTag is written to published_tag on every node and edge this
 	// run touches, as databuilder's job_publish_tag. Empty means the run's
@@ -50,7 +52,6 @@ const (
 func DefaultConfig() Config {
 	return Config{
 		URI:                     "bolt://127.0.0.1:7687",
-		Database:                "neo4j",
 		RunMetadata:             RunMetadataChanged,
 		ConnectTimeout:          10 * time.Second,
 		MaxTransactionRetryTime: 30 * time.Second,
@@ -75,9 +76,6 @@ func (c Config) Validate() error {
 	}
 	if c.Password != "" && c.Username == "" {
 		add("neo4j.username: required when a password is set (NEO4J_USERNAME)")
-	}
-	if c.Database == "" {
-		add("neo4j.database: must not be empty")
 	}
 	if c.RunMetadata != RunMetadataChanged && c.RunMetadata != RunMetadataAll {
 		add("neo4j.run_metadata: must be %q or %q, got %q", RunMetadataChanged, RunMetadataAll, c.RunMetadata)

@@ -13,17 +13,47 @@ package neo4j
 // the run marker of the latest run that wrote or read the user.
 const seenProperty = "oktasync_seen_epoch_ms"
 
-// Schema statements valid on Neo4j 4.4 and 5.x. An equivalent constraint
-// that databuilder created under another name is accepted (see Prepare).
+// Schema statements, by dialect (dialect.go). The uniqueness constraint on
+// User.key is unnamed, so that it is the one databuilder's own schema step
+// creates (CREATE CONSTRAINT ON (node:User) ASSERT node.key IS UNIQUE):
+// Neo4j names an unnamed constraint after its schema, databuilder sees "an
+// equivalent constraint already exists" and goes on, in either order.
 const (
-	cypherConstraint    = `CREATE CONSTRAINT oktasync_user_key IF NOT EXISTS FOR (u:User) REQUIRE u.key IS UNIQUE`
-	cypherOktaIDIndex   = `CREATE INDEX oktasync_user_okta_id IF NOT EXISTS FOR (u:User) ON (u.okta_id)`
-	cypherAwait         = `CALL db.awaitIndexes(300)`
+	// cypherComponents reads the server's version, on every version.
+	cypherComponents = `CALL dbms.components() YIELD name, versions, edition
+WHERE name = 'Neo4j Kernel'
+RETURN versions[0] AS version, edition`
+
+	// Neo4j 5.x: no ON ... ASSERT any more.
+	cypherConstraint  = `CREATE CONSTRAINT IF NOT EXISTS FOR (node:User) REQUIRE node.key IS UNIQUE`
+	cypherOktaIDIndex = `CREATE INDEX oktasync_user_okta_id IF NOT EXISTS FOR (u:User) ON (u.okta_id)`
+	cypherAwait       = `CALL db.awaitIndexes(300)`
+	// Neo4j 4.x and 5.x read the schema with SHOW.
 	cypherKeyConstraint = `SHOW CONSTRAINTS YIELD type, labelsOrTypes, properties
 WHERE type IN ['UNIQUENESS', 'NODE_KEY'] AND labelsOrTypes = ['User'] AND properties = ['key']
 RETURN count(*) AS n`
 	cypherSchema = `SHOW INDEXES YIELD labelsOrTypes, properties, state
 WHERE labelsOrTypes = ['User'] AND size(properties) = 1 AND state = 'ONLINE'
+RETURN properties[0] AS prop`
+
+	// Neo4j 3.5 and 4.x: databuilder's own statement, word for word (4.x
+	// answers EquivalentSchemaRuleAlreadyExists when it is there).
+	cypherConstraintLegacy = `CREATE CONSTRAINT ON (node:User) ASSERT node.key IS UNIQUE`
+
+	// Neo4j 4.x: the name oktasync gave the constraint before it followed
+	// databuilder. databuilder's statement fails against it
+	// (ConstraintAlreadyExists), so Prepare replaces it, in one transaction.
+	cypherLegacyNamed = `SHOW CONSTRAINTS YIELD name WHERE name = 'oktasync_user_key' RETURN count(*) AS n`
+	cypherDropLegacy  = `DROP CONSTRAINT oktasync_user_key`
+
+	// Neo4j 3.5: no names, no IF NOT EXISTS, no SHOW (a second CREATE
+	// INDEX of the same index is a no-op).
+	cypherOktaIDIndex35   = `CREATE INDEX ON :User(okta_id)`
+	cypherKeyConstraint35 = `CALL db.constraints() YIELD description
+WHERE description =~ '(?i)CONSTRAINT ON \\( *\\w+:User *\\) ASSERT \\(? *\\w+\\.key *\\)? IS (UNIQUE|NODE KEY)'
+RETURN count(*) AS n`
+	cypherSchema35 = `CALL db.indexes() YIELD tokenNames, properties, state
+WHERE tokenNames = ['User'] AND size(properties) = 1 AND state = 'ONLINE'
 RETURN properties[0] AS prop`
 )
 

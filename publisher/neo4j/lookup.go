@@ -11,8 +11,12 @@ import (
 // and the manager's properties (nil when there is none). found is false
 // when no such user exists.
 func (p *Publisher) Lookup(ctx context.Context, key string) (user, manager map[string]any, found bool, err error) {
+	d, err := p.tx.server(ctx)
+	if err != nil {
+		return nil, nil, false, err
+	}
 	res, err := neo4j.ExecuteQuery(ctx, p.driver, cypherGetUser, map[string]any{"user_id": key},
-		neo4j.EagerResultTransformer, p.db(), neo4j.ExecuteQueryWithReadersRouting())
+		neo4j.EagerResultTransformer, dbOpt(d), neo4j.ExecuteQueryWithReadersRouting())
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("look up %s: %w", key, err)
 	}

@@ -207,7 +207,7 @@ func TestLinkWithoutReadConflictIntegration(t *testing.T) {
 			// Wait until the link is blocked on ann's lock (its statement
 			// has been running for a while), then let the other writer commit.
 			deadline := time.Now().Add(10 * time.Second)
-			for count(t, d, `SHOW TRANSACTIONS YIELD currentQuery, status WHERE currentQuery CONTAINS 'MERGE (u)-[r1:MANAGE_BY]' AND status STARTS WITH 'Blocked' RETURN count(*) AS n`, nil) == 0 {
+			for neo4jtest.Transactions(t, d, "MERGE (u)-[r1:MANAGE_BY]", "Blocked") == 0 {
 				if time.Now().After(deadline) {
 					t.Fatal("the link never waited for the other writer's lock")
 				}

@@ -90,14 +90,28 @@ func (p *Publisher) Capabilities() publisher.Capabilities {
 	return c
 }
 
-// Verify checks that the server answers and accepts the credentials.
+// Verify checks that the server answers, accepts the credentials and is a
+// version the sink supports, whose dialect it then speaks.
 func (p *Publisher) Verify(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout+5*time.Second)
 	defer cancel()
 	if err := p.driver.VerifyConnectivity(ctx); err != nil {
 		return fmt.Errorf("neo4j %s unreachable: %w", redactURI(p.cfg.URI), err)
 	}
+	if _, err := p.tx.server(ctx); err != nil {
+		return fmt.Errorf("neo4j %s: %w", redactURI(p.cfg.URI), err)
+	}
 	return nil
+}
+
+// Server reports the server's version and edition, as read at connect
+// (Verify, or the first statement).
+func (p *Publisher) Server(ctx context.Context) (version, edition string, err error) {
+	d, err := p.tx.server(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	return d.version, d.edition, nil
 }
 
 // Close rolls back a dry run's transaction and releases the driver. It is

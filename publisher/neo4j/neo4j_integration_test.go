@@ -2,6 +2,7 @@ package neo4j_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -85,7 +86,7 @@ func TestPrepareIntegration(t *testing.T) {
 	_, d := newPublisher(t, 100)
 	// Idempotent, and fine next to the constraint databuilder creates.
 	neo4jtest.Reset(t, d)
-	neo4jtest.Exec(t, d, `CREATE CONSTRAINT FOR (n:User) REQUIRE n.key IS UNIQUE`, nil)
+	neo4jtest.Exec(t, d, neo4jtest.UniqueConstraint(t, d, "User", "key"), nil)
 	p, err := neo4j.New(config(neo4jtest.URI(t)), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -96,12 +97,67 @@ func TestPrepareIntegration(t *testing.T) {
 			t.Fatalf("Prepare #%d: %v", i+1, err)
 		}
 	}
-	if n := count(t, d, `SHOW CONSTRAINTS YIELD labelsOrTypes, properties, type
-		WHERE labelsOrTypes = ['User'] AND properties = ['key'] AND type = 'UNIQUENESS' RETURN count(*) AS n`, nil); n != 1 {
-		t.Errorf("User.key uniqueness constraints = %d, want 1", n)
+	want := []string{"constraint User(key) unique", "index User(okta_id)"}
+	if got := neo4jtest.Schema(t, d); !slices.Equal(got, want) {
+		t.Errorf("schema = %q, want %q", got, want)
 	}
-	if n := count(t, d, `SHOW INDEXES YIELD labelsOrTypes, properties WHERE labelsOrTypes = ['User'] AND properties = ['okta_id'] RETURN count(*) AS n`, nil); n != 1 {
-		t.Errorf("okta_id indexes = %d, want 1", n)
+}
+
+// TestPrepareBesideDatabuilderIntegration: databuilder's publishers run
+// their own constraint statement before every publish and accept only
+// "an equivalent constraint already exists". After Prepare (and after an
+// older oktasync's named constraint, which Prepare replaces on 4.x), that
+// statement still succeeds on every version; and Prepare after it too.
+func TestPrepareBesideDatabuilderIntegration(t *testing.T) {
+	_, d := newPublisher(t, 100)
+	databuilder := neo4jtest.UniqueConstraint(t, d, "User", "key")
+	runDatabuilder := func(step string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, err := neo4jdriver.ExecuteQuery(ctx, d, databuilder, nil, neo4jdriver.EagerResultTransformer,
+			neo4jdriver.ExecuteQueryWithDatabase(neo4jtest.Database))
+		var ne *neo4jdriver.Neo4jError
+		// databuilder's own test: the error must say the equivalent exists.
+		if err != nil && !(errors.As(err, &ne) && strings.Contains(ne.Msg, "An equivalent constraint already exists")) {
+			t.Fatalf("%s: databuilder's constraint statement fails: %v", step, err)
+		}
+	}
+	want := []string{"constraint User(key) unique", "index User(okta_id)"}
+	runDatabuilder("oktasync first") // newPublisher prepared already
+
+	neo4jtest.Reset(t, d)
+	runDatabuilder("databuilder first")
+	p, err := neo4j.New(config(neo4jtest.URI(t)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	if err := p.Prepare(context.Background()); err != nil {
+		t.Fatalf("Prepare after databuilder: %v", err)
+	}
+	runDatabuilder("databuilder again")
+	if got := neo4jtest.Schema(t, d); !slices.Equal(got, want) {
+		t.Errorf("schema = %q, want %q", got, want)
+	}
+
+	if major, _ := neo4jtest.Version(t, d); major == 4 {
+		// A graph an older oktasync prepared holds the constraint under its
+		// own name, which databuilder's statement refuses.
+		neo4jtest.Reset(t, d)
+		neo4jtest.Exec(t, d, `CREATE CONSTRAINT oktasync_user_key IF NOT EXISTS FOR (u:User) REQUIRE u.key IS UNIQUE`, nil)
+		p, err := neo4j.New(config(neo4jtest.URI(t)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close(context.Background())
+		if err := p.Prepare(context.Background()); err != nil {
+			t.Fatalf("Prepare over the named constraint: %v", err)
+		}
+		runDatabuilder("after the named constraint was replaced")
+		if got := neo4jtest.Schema(t, d); !slices.Equal(got, want) {
+			t.Errorf("schema = %q, want %q", got, want)
+		}
 	}
 }
 
@@ -304,7 +360,7 @@ func TestOlderDataNeverOverwritesNewerIntegration(t *testing.T) {
 func TestPrepareRefusesWithoutKeyConstraintIntegration(t *testing.T) {
 	d := neo4jtest.Driver(t)
 	neo4jtest.Reset(t, d)
-	neo4jtest.Exec(t, d, `CREATE INDEX plain_user_key FOR (u:User) ON (u.key)`, nil)
+	neo4jtest.Exec(t, d, neo4jtest.PlainIndex(t, d, "User", "key"), nil)
 	p, err := neo4j.New(config(neo4jtest.URI(t)), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -16,31 +16,41 @@ type schemaState struct {
 }
 
 // Prepare creates the User.key uniqueness constraint and the okta_id index,
-// each in its own transaction. A constraint databuilder already created
-// under another name is equivalent and accepted.
+// each in its own transaction, in the server's dialect. The constraint is
+// the one databuilder's schema step creates; one databuilder already
+// created is equivalent and accepted.
 func (p *Publisher) Prepare(ctx context.Context) error {
 	if p.cfg.DryRun || p.schema.prepared.Load() {
 		return nil // a dry run's schema statements could not share its transaction
 	}
-	for _, stmt := range []string{cypherConstraint, cypherOktaIDIndex} {
-		_, err := neo4j.ExecuteQuery(ctx, p.driver, stmt, nil, neo4j.EagerResultTransformer, p.db())
+	d, err := p.tx.server(ctx)
+	if err != nil {
+		return err
+	}
+	if d.legacyName {
+		if err := p.renameLegacyConstraint(ctx, d); err != nil {
+			return err
+		}
+	}
+	for _, stmt := range []string{d.constraint, d.index} {
+		_, err := neo4j.ExecuteQuery(ctx, p.driver, stmt, nil, neo4j.EagerResultTransformer, dbOpt(d))
 		if err != nil && !equivalentSchema(err) {
 			return fmt.Errorf("create schema (%s): %w", firstLine(stmt), err)
 		}
 	}
-	if _, err := neo4j.ExecuteQuery(ctx, p.driver, cypherAwait, nil, neo4j.EagerResultTransformer, p.db()); err != nil {
+	if _, err := neo4j.ExecuteQuery(ctx, p.driver, cypherAwait, nil, neo4j.EagerResultTransformer, dbOpt(d)); err != nil {
 		return fmt.Errorf("wait for indexes: %w", err)
 	}
 	// A plain index on :User(key) blocks the constraint with an error that
 	// reads like "already exists": check that uniqueness really holds, or
 	// concurrent writers could create two nodes for one key.
-	res, err := neo4j.ExecuteQuery(ctx, p.driver, cypherKeyConstraint, nil, neo4j.EagerResultTransformer, p.db(), neo4j.ExecuteQueryWithReadersRouting())
+	res, err := neo4j.ExecuteQuery(ctx, p.driver, d.keyConstraint, nil, neo4j.EagerResultTransformer, dbOpt(d), neo4j.ExecuteQueryWithReadersRouting())
 	if err != nil {
 		return fmt.Errorf("read constraints: %w", err)
 	}
 	if intValue(res.Records[0], "n") == 0 {
 		return errors.New("no uniqueness constraint on :User(key): drop the plain index on :User(key) " +
-			"(SHOW INDEXES) so that oktasync can create it; without it concurrent writers could create two nodes for one user")
+			"(SHOW INDEXES, or CALL db.indexes() on 3.5) so that oktasync can create it; without it concurrent writers could create two nodes for one user")
 	}
 	if err := p.detectSchema(ctx); err != nil {
 		return err
@@ -49,10 +59,44 @@ func (p *Publisher) Prepare(ctx context.Context) error {
 	return nil
 }
 
+// renameLegacyConstraint replaces the constraint older versions created as
+// oktasync_user_key by the unnamed one databuilder accepts: dropped and
+// created in one schema transaction, so uniqueness never lapses.
+func (p *Publisher) renameLegacyConstraint(ctx context.Context, d *dialect) error {
+	res, err := neo4j.ExecuteQuery(ctx, p.driver, cypherLegacyNamed, nil, neo4j.EagerResultTransformer, dbOpt(d), neo4j.ExecuteQueryWithReadersRouting())
+	if err != nil {
+		return fmt.Errorf("read constraints: %w", err)
+	}
+	if intValue(res.Records[0], "n") == 0 {
+		return nil
+	}
+	_, err = writeOnce(ctx, p.driver, d.database, func(tx runner) (any, error) {
+		for _, stmt := range []string{cypherDropLegacy, d.constraint} {
+			res, err := tx.Run(ctx, stmt, nil)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := res.Consume(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("replace constraint oktasync_user_key by databuilder's: %w", err)
+	}
+	p.log.Info("replaced constraint oktasync_user_key by the unnamed one databuilder creates, so that databuilder's publishers accept it")
+	return nil
+}
+
 // detectSchema turns index hints on when the User.key and User.okta_id
 // indexes are online.
 func (p *Publisher) detectSchema(ctx context.Context) error {
-	res, err := neo4j.ExecuteQuery(ctx, p.driver, cypherSchema, nil, neo4j.EagerResultTransformer, p.db(), neo4j.ExecuteQueryWithReadersRouting())
+	d, err := p.tx.server(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := neo4j.ExecuteQuery(ctx, p.driver, d.onlineIndexes, nil, neo4j.EagerResultTransformer, dbOpt(d), neo4j.ExecuteQueryWithReadersRouting())
 	if err != nil {
 		return fmt.Errorf("read schema: %w", err)
 	}
@@ -82,6 +126,7 @@ func equivalentSchema(err error) bool {
 	return false
 }
 
-func (p *Publisher) db() neo4j.ExecuteQueryConfigurationOption {
-	return neo4j.ExecuteQueryWithDatabase(p.cfg.Database)
+// dbOpt sends a query to the dialect's database.
+func dbOpt(d *dialect) neo4j.ExecuteQueryConfigurationOption {
+	return neo4j.ExecuteQueryWithDatabase(d.database)
 }

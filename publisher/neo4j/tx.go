@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -23,7 +24,8 @@ type runner interface {
 // writer (Capabilities), so its transaction is never shared concurrently.
 type txRunner struct {
 	driver   neo4j.DriverWithContext
-	database string
+	database string // configured; the dialect says what is sent
+	srv      atomic.Pointer[dialect]
 	dryRun   bool
 	maxRetry time.Duration // how long write retries transient errors
 	sess     neo4j.SessionWithContext
@@ -35,7 +37,11 @@ func (r *txRunner) begin(ctx context.Context) (bool, error) {
 	if !r.dryRun || r.dryTx != nil {
 		return false, nil
 	}
-	r.sess = r.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: r.database, AccessMode: neo4j.AccessModeWrite})
+	d, err := r.server(ctx)
+	if err != nil {
+		return false, err
+	}
+	r.sess = r.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: d.database, AccessMode: neo4j.AccessModeWrite})
 	tx, err := r.sess.BeginTransaction(ctx)
 	if err != nil {
 		return false, fmt.Errorf("begin dry-run transaction: %w", err)
@@ -49,7 +55,25 @@ func (r *txRunner) write(ctx context.Context, work func(runner) (any, error)) (a
 	if r.dryTx != nil {
 		return work(r.dryTx)
 	}
-	return writeRetried(ctx, r.driver, r.database, r.maxRetry, work)
+	d, err := r.server(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return writeRetried(ctx, r.driver, d.database, r.maxRetry, work)
+}
+
+// server returns the server's dialect, read at the first call. Concurrent
+// first calls may each read it; they read the same.
+func (r *txRunner) server(ctx context.Context) (*dialect, error) {
+	if d := r.srv.Load(); d != nil {
+		return d, nil
+	}
+	d, err := detectDialect(ctx, r.driver, r.database)
+	if err != nil {
+		return nil, err
+	}
+	r.srv.CompareAndSwap(nil, d)
+	return r.srv.Load(), nil
 }
 
 // inDryRun reports whether statements go through the dry run's transaction.
