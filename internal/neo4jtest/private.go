@@ -34,16 +34,25 @@ type Server struct {
 type ServerOptions struct {
 	// Auth is "" (no auth) or USER/PASSWORD (scripts/neo4j NEO4J_AUTH).
 	Auth string
-	// TxMemoryMax is db.memory.transaction.max, e.g. "4m" ("" = Neo4j's default).
+	// TxMemoryMax is the transaction memory limit, e.g. "4m" ("" = Neo4j's
+	// default): db.memory.transaction.max on 5.26, dbms.memory.transaction.max_size
+	// on 4.4. Neo4j 3.5 has no such limit: there a test that sets it is skipped.
 	TxMemoryMax string
 }
 
 // StartServer starts a private Neo4j with opts. Starting takes some
 // seconds (a JVM and a fresh store): use it only where a test must own the
 // server, and keep the shared one (Driver) for everything else.
+//
+// The server is of the version the caller's NEO4J_VERSION names (3.5, 4.4 or
+// 5.26, the default), like the shared one scripts/with-neo4j starts: the
+// script's environment is the test's, plus the server's own settings.
 func StartServer(t testing.TB, opts ServerOptions) *Server {
 	t.Helper()
 	URI(t) // the integration-test gate
+	if v := os.Getenv("NEO4J_VERSION"); v == "3.5" && opts.TxMemoryMax != "" {
+		t.Skipf("neo4jtest: NEO4J_VERSION=%s: Neo4j 3.5 has no transaction memory limit (TxMemoryMax %q)", v, opts.TxMemoryMax)
+	}
 	root, err := repoRoot()
 	if err != nil {
 		t.Fatalf("neo4jtest: %v", err)
@@ -75,7 +84,7 @@ func StartServer(t testing.TB, opts ServerOptions) *Server {
 func (s *Server) Start(t testing.TB) {
 	t.Helper()
 	if out, err := s.script("start"); err != nil {
-		t.Fatalf("neo4jtest: starting a private Neo4j on port %d: %v\n%s", s.Port, err, out)
+		t.Fatalf("neo4jtest: starting a private Neo4j (NEO4J_VERSION=%q) on port %d: %v\n%s", os.Getenv("NEO4J_VERSION"), s.Port, err, out)
 	}
 }
 

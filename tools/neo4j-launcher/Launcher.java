@@ -5,7 +5,7 @@
 //   java -Xmx1g --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED \
 //        --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED \
 //        --enable-native-access=ALL-UNNAMED \
-//        -cp 'tools/neo4j-launcher/target/lib/*' tools/neo4j-launcher/Launcher.java HOME PORT [PAGECACHE_MIB] [detached]
+//        -cp 'tools/neo4j-launcher/target/lib-5.26.30/*' tools/neo4j-launcher/Launcher.java HOME PORT [PAGECACHE_MIB] [detached]
 //
 // Arguments:
 //   HOME          DBMS home directory (data/ and logs/ are created beneath it)
