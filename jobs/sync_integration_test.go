@@ -132,7 +132,7 @@ func (e *env) checkGraph(t *testing.T) {
 		idToKey[x.oktaID] = k
 	}
 	rows := e.query(t, `MATCH (u:User) RETURN u.key AS key, properties(u) AS p,
-		valueType(u.is_active) AS activeType, valueType(u.updated_at) AS updatedType, valueType(u.full_name) AS fullType`, nil)
+		u.is_active AS active, u.updated_at AS updated, u.full_name AS full`, nil)
 	if len(rows) != len(want) {
 		t.Errorf("graph has %d users, want %d (non-STAGED simulated users with an email)", len(rows), len(want))
 	}
@@ -148,8 +148,8 @@ func (e *env) checkGraph(t *testing.T) {
 			t.Errorf("unexpected user %s", key)
 			continue
 		}
-		if r["activeType"] != "BOOLEAN NOT NULL" || r["updatedType"] != "INTEGER NOT NULL" || r["fullType"] != "STRING NOT NULL" {
-			t.Errorf("%s: types is_active=%v updated_at=%v full_name=%v", key, r["activeType"], r["updatedType"], r["fullType"])
+		if at, ut, ft := neo4jtest.CypherType(r["active"]), neo4jtest.CypherType(r["updated"]), neo4jtest.CypherType(r["full"]); at != "BOOLEAN NOT NULL" || ut != "INTEGER NOT NULL" || ft != "STRING NOT NULL" {
+			t.Errorf("%s: types is_active=%v updated_at=%v full_name=%v", key, at, ut, ft)
 		}
 		p := r["p"].(map[string]any)
 		got := expected{

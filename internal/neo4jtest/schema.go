@@ -172,16 +172,20 @@ func PlainIndex(t testing.TB, d neo4j.DriverWithContext, label, prop string) str
 	return fmt.Sprintf("CREATE INDEX FOR (n:%s) ON (n.%s)", quote(label), quote(prop))
 }
 
+// CanListTransactions reports whether the server lists its transactions:
+// from 4.4 on (SHOW TRANSACTIONS); 3.5 Community has no way to.
+func CanListTransactions(t testing.TB, d neo4j.DriverWithContext) bool {
+	t.Helper()
+	major, minor := Version(t, d)
+	return major > 4 || major == 4 && minor >= 4
+}
+
 // Transactions counts the server's open transactions whose query contains
-// query and whose status starts with status ("" for any), on every version
-// (SHOW TRANSACTIONS, or dbms.listTransactions() before 4.4).
+// query and whose status starts with status ("" for any). Only where
+// CanListTransactions.
 func Transactions(t testing.TB, d neo4j.DriverWithContext, query, status string) int {
 	t.Helper()
-	stmt := `SHOW TRANSACTIONS YIELD currentQuery, status`
-	if major, minor := Version(t, d); major < 4 || major == 4 && minor < 4 {
-		stmt = `CALL dbms.listTransactions() YIELD currentQuery, status`
-	}
-	recs := Exec(t, d, stmt+` WHERE currentQuery CONTAINS $q AND status STARTS WITH $s RETURN count(*) AS n`,
+	recs := Exec(t, d, `SHOW TRANSACTIONS YIELD currentQuery, status WHERE currentQuery CONTAINS $q AND status STARTS WITH $s RETURN count(*) AS n`,
 		map[string]any{"q": query, "s": status})
 	n, _, _ := neo4j.GetRecordValue[int64](recs[0], "n")
 	return int(n)
@@ -243,4 +247,24 @@ func dropSchema(ctx context.Context, d neo4j.DriverWithContext) error {
 		}
 	}
 	return nil
+}
+
+// CypherType names the Cypher type of a value the driver returned, in the
+// words of valueType() (a Neo4j 5 function), on every version.
+func CypherType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "NULL"
+	case bool:
+		return "BOOLEAN NOT NULL"
+	case int64:
+		return "INTEGER NOT NULL"
+	case float64:
+		return "FLOAT NOT NULL"
+	case string:
+		return "STRING NOT NULL"
+	case []any:
+		return "LIST NOT NULL"
+	}
+	return fmt.Sprintf("%T", v)
 }

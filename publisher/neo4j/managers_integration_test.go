@@ -163,6 +163,10 @@ func TestLinkWithoutReadConflictIntegration(t *testing.T) {
 		t.Run(fmt.Sprintf("LinkNew=%v", viaLinkNew), func(t *testing.T) {
 			ctx := context.Background()
 			_, d := newPublisher(t, 0) // resets the graph and prepares the schema
+			if !neo4jtest.CanListTransactions(t, d) {
+				t.Skip("Neo4j 3.5 Community cannot list transactions (dbms.listTransactions is Enterprise-only there), " +
+					"so the wait on the lock cannot be observed; the same statements run this test on 4.4 and 5.x")
+			}
 			core, logs := observer.New(zap.DebugLevel)
 			p, err := neo4j.New(config(neo4jtest.URI(t)), zap.New(core))
 			if err != nil {

@@ -60,8 +60,9 @@ func (p *Publisher) Prepare(ctx context.Context) error {
 }
 
 // renameLegacyConstraint replaces the constraint older versions created as
-// oktasync_user_key by the unnamed one databuilder accepts: dropped and
-// created in one schema transaction, so uniqueness never lapses.
+// oktasync_user_key by the unnamed one databuilder accepts. Neo4j refuses
+// both in one transaction, so uniqueness lapses between the two for a
+// moment, once per graph: Prepare runs before the run writes anything.
 func (p *Publisher) renameLegacyConstraint(ctx context.Context, d *dialect) error {
 	res, err := neo4j.ExecuteQuery(ctx, p.driver, cypherLegacyNamed, nil, neo4j.EagerResultTransformer, dbOpt(d), neo4j.ExecuteQueryWithReadersRouting())
 	if err != nil {
@@ -70,20 +71,11 @@ func (p *Publisher) renameLegacyConstraint(ctx context.Context, d *dialect) erro
 	if intValue(res.Records[0], "n") == 0 {
 		return nil
 	}
-	_, err = writeOnce(ctx, p.driver, d.database, func(tx runner) (any, error) {
-		for _, stmt := range []string{cypherDropLegacy, d.constraint} {
-			res, err := tx.Run(ctx, stmt, nil)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := res.Consume(ctx); err != nil {
-				return nil, err
-			}
+	for _, stmt := range []string{cypherDropLegacy, d.constraint} {
+		_, err := neo4j.ExecuteQuery(ctx, p.driver, stmt, nil, neo4j.EagerResultTransformer, dbOpt(d))
+		if err != nil && !equivalentSchema(err) {
+			return fmt.Errorf("replace constraint oktasync_user_key by databuilder's (%s): %w", firstLine(stmt), err)
 		}
-		return nil, nil
-	})
-	if err != nil {
-		return fmt.Errorf("replace constraint oktasync_user_key by databuilder's: %w", err)
 	}
 	p.log.Info("replaced constraint oktasync_user_key by the unnamed one databuilder creates, so that databuilder's publishers accept it")
 	return nil
