@@ -3,12 +3,12 @@ package neo4j
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"go.uber.org/zap"
 
+	"github.com/oktasync/oktasync/loader"
 	"github.com/oktasync/oktasync/publisher"
 )
 
@@ -73,15 +73,31 @@ func (p *Publisher) MergeStubs(ctx context.Context, run publisher.Run, batch int
 // stubs is held in memory at once.
 const maxStubsPerTx = 200
 
-// validRelType is what a relationship type must look like to be written
-// into a statement (backtick-quoted): types cannot be parameters.
-var validRelType = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// validRelType reports whether a relationship type may be written into a
+// statement (backtick-quoted; types cannot be parameters): it must match
+// ^[A-Za-z_][A-Za-z0-9_]*$.
+func validRelType(t string) bool {
+	for i, c := range []byte(t) {
+		letter := c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return t != ""
+}
 
-// notCopied are the stub properties never copied to the user: its key and
-// email (the case variant), user_id (Amundsen would show it as the user's
-// id), the run metadata (the merge writes its own) and oktasync's own.
-var notCopied = map[string]bool{"key": true, "email": true, "user_id": true, "okta_id": true, seenProperty: true,
-	"published_tag": true, "publisher_last_updated_epoch_ms": true, "publisher_created_epoch_ms": true}
+// notCopied reports the stub properties never copied to the user: its key
+// and email (the case variant), user_id (Amundsen would show it as the
+// user's id), the run metadata (the merge writes its own) and oktasync's
+// own.
+func notCopied(prop string) bool {
+	switch prop {
+	case "key", "email", "user_id", loader.OktaIDProperty, seenProperty,
+		"published_tag", "publisher_last_updated_epoch_ms", "publisher_created_epoch_ms":
+		return true
+	}
+	return false
+}
 
 // stubPair is one stub and the synced user it belongs to.
 type stubPair struct {
@@ -217,7 +233,7 @@ func planStubMerge(pairs []stubPair, rels []stubRel) *stubPlan {
 		isStub[sp.stub] = true
 	}
 	for _, r := range rels {
-		if validRelType.MatchString(r.relType) {
+		if validRelType(r.relType) {
 			continue
 		}
 		for _, end := range []int64{r.start, r.end} {
@@ -245,7 +261,7 @@ func planStubMerge(pairs []stubPair, rels []stubRel) *stubPlan {
 		}
 		cp := map[string]any{}
 		for _, k := range sortedKeys(sp.stubProps) {
-			if _, has := up[k]; !has && !notCopied[k] {
+			if _, has := up[k]; !has && !notCopied(k) {
 				cp[k] = sp.stubProps[k]
 				up[k] = sp.stubProps[k]
 			}
