@@ -1,36 +1,23 @@
 package jobs_test
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/oktasync/oktasync/extractor/okta"
 	"github.com/oktasync/oktasync/internal/neo4jtest"
 	"github.com/oktasync/oktasync/internal/oktasim"
 	"github.com/oktasync/oktasync/jobs"
-	"github.com/oktasync/oktasync/publisher/neo4j"
 )
 
 // syncStubs runs a full sync with a stub-merge cap (a share of the synced
 // users).
 func (e *env) syncStubs(t *testing.T, maxMerges float64, dryRun, force bool) (jobs.Summary, error) {
 	t.Helper()
-	src, err := okta.New(e.oktaConfig("token"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := neo4j.New(e.neo4jConfig(dryRun), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close(context.Background())
 	cfg := syncConfig(100)
 	cfg.MaxStubMerges = maxMerges
-	job := &jobs.Sync{Config: cfg, Source: src, Publisher: pub, Org: e.orgURL, Force: force}
-	return job.Run(context.Background())
+	return e.syncWith(t, run{dryRun: dryRun, force: force, policy: &cfg})
 }
 
 // caseVariant is key with its first letter of each part upper-cased, as
