@@ -307,7 +307,7 @@ func TestStubMergeRefusalCommandIntegration(t *testing.T) {
 	}
 	before := stubs()
 	code, stdout, stderr := runCmd(t, env, "sync", "--summary", "json")
-	if code != exitRefused || !strings.Contains(stdout, `"outcome":"refused"`) {
+	if code != exitRefused || !strings.Contains(stdout, `"outcome": "refused"`) {
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitRefused, stdout, stderr)
 	}
 	for _, want := range []string{"refusing to merge", "no stub was merged", "--force", "max_stub_merges", " -> "} {
