@@ -24,6 +24,8 @@ type run struct {
 	force  bool
 	ctx    context.Context
 	faults *oktasim.Faults
+	// policy, if set, replaces the sync policy (batches of 100).
+	policy *jobs.SyncConfig
 }
 
 func (e *env) syncWith(t *testing.T, r run) (jobs.Summary, error) {
@@ -37,7 +39,11 @@ func (e *env) syncWith(t *testing.T, r run) (jobs.Summary, error) {
 		t.Fatal(err)
 	}
 	defer pub.Close(context.Background())
-	job := &jobs.Sync{Config: syncConfig(100), Source: src, Publisher: pub,
+	cfg := syncConfig(100)
+	if r.policy != nil {
+		cfg = *r.policy
+	}
+	job := &jobs.Sync{Config: cfg, Source: src, Publisher: pub,
 		Mode: r.mode, Org: e.orgURL, Force: r.force}
 	ctx := r.ctx
 	if ctx == nil {

@@ -48,6 +48,14 @@ type Summary struct {
 	MissingExamples     []string `json:"missing_examples,omitempty"`
 	ReconcileSkipped    string   `json:"reconcile_skipped,omitempty"`
 
+	// Case-variant stubs (full syncs): found, merged into their synced
+	// user, left (a relationship type that cannot be written safely), and
+	// the relationships moved.
+	StubsFound        int `json:"case_variant_stubs"`
+	StubsMerged       int `json:"stubs_merged"`
+	StubsLeft         int `json:"stubs_left"`
+	StubRelationships int `json:"stub_relationships_moved"`
+
 	WatermarkBefore time.Time `json:"watermark_before"`
 	WatermarkAfter  time.Time `json:"watermark_after"`
 
@@ -72,6 +80,7 @@ type Summary struct {
 type Timings struct {
 	NodePass    time.Duration `json:"node_pass"`
 	ManagerPass time.Duration `json:"manager_pass"`
+	StubMerge   time.Duration `json:"stub_merge"`
 	Reconcile   time.Duration `json:"reconcile"`
 	Publish     time.Duration `json:"publish"`
 }
@@ -114,6 +123,8 @@ func (s Summary) Fields() []zap.Field {
 		zap.Int("users_reactivated", s.Reactivated), zap.Int("users_deactivated_by_status", s.DeactivatedByStatus),
 		zap.Int("users_deactivated_missing", s.DeactivatedMissing), zap.Int("users_renamed", s.Renamed),
 		zap.Int("key_conflicts", s.Conflicts), zap.Int("managed_users", s.Managed), zap.Int("users_missing_from_okta", s.Missing),
+		zap.Int("case_variant_stubs", s.StubsFound), zap.Int("stubs_merged", s.StubsMerged), zap.Int("stubs_left", s.StubsLeft),
+		zap.Int("stub_relationships_moved", s.StubRelationships),
 		zap.Bool("dry_run", s.DryRun), zap.String("watermark_before", stamp(s.WatermarkBefore)), zap.String("watermark_after", stamp(s.WatermarkAfter)),
 	}
 	if s.ReconcileSkipped != "" {
@@ -151,6 +162,10 @@ func (s Summary) Text() string {
 		s.Reactivated, s.DeactivatedByStatus, s.DeactivatedMissing, s.Missing, s.Managed, s.Renamed, s.Conflicts)
 	fmt.Fprintf(&b, "  managers  %d linked, %d kept, %d unlinked, %d missing\n",
 		s.ManagersLinked, s.ManagersKept, s.ManagersUnlinked, s.ManagersMissing)
+	if s.StubsFound > 0 || s.StubsMerged > 0 {
+		fmt.Fprintf(&b, "  stubs     %d case-variant: %d merged into their synced users (%d relationships moved), %d left\n",
+			s.StubsFound, s.StubsMerged, s.StubRelationships, s.StubsLeft)
+	}
 	fmt.Fprintf(&b, "  watermark %s -> %s\n", stamp(s.WatermarkBefore), stamp(s.WatermarkAfter))
 	if s.ReconcileSkipped != "" {
 		fmt.Fprintf(&b, "  no deactivation: %s\n", s.ReconcileSkipped)

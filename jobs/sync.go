@@ -38,6 +38,11 @@ type SyncConfig struct {
 	// it the run deactivates nobody and fails with *RefusedError; 0 refuses
 	// any such deactivation without --force.
 	MaxDeactivate float64 `yaml:"max_deactivate"`
+	// MaxStubMerges is the largest number of case-variant stubs one full
+	// sync may merge into the synced users, as a share [0–1] of the synced
+	// users. Above it the run merges none (and deactivates nobody) and
+	// fails with *MergeRefusedError; 0 refuses any merge without --force.
+	MaxStubMerges float64 `yaml:"max_stub_merges"`
 	// Overlap is subtracted from the watermark of an incremental sync, to
 	// absorb the lag of Okta's eventually consistent filter.
 	Overlap time.Duration `yaml:"incremental_overlap"`
@@ -48,7 +53,7 @@ type SyncConfig struct {
 // DefaultSyncConfig is the documented default, the one place defaults are
 // set. Configuration is read over it, so an explicit zero stays zero.
 func DefaultSyncConfig() SyncConfig {
-	return SyncConfig{BatchSize: 2000, Prefetch: 4, MaxDeactivate: 0.1, Overlap: 5 * time.Minute, Writers: 2}
+	return SyncConfig{BatchSize: 2000, Prefetch: 4, MaxDeactivate: 0.1, MaxStubMerges: 0.1, Overlap: 5 * time.Minute, Writers: 2}
 }
 
 // Validate reports every problem, each naming its field.
@@ -60,10 +65,15 @@ func (c SyncConfig) Validate() error {
 	if c.Prefetch < 1 || c.Prefetch > 64 {
 		errs = append(errs, fmt.Errorf("sync.prefetch: must be between 1 and 64, got %d", c.Prefetch))
 	}
-	// NaN and ±Inf fail every comparison: test for them first, or the cap
+	// NaN and ±Inf fail every comparison: test for them first, or a cap
 	// could be switched off by a malformed value.
-	if math.IsNaN(c.MaxDeactivate) || math.IsInf(c.MaxDeactivate, 0) || c.MaxDeactivate < 0 || c.MaxDeactivate > 1 {
-		errs = append(errs, fmt.Errorf("sync.max_deactivate: must be a share between 0 and 1, got %g", c.MaxDeactivate))
+	for _, limit := range []struct {
+		field string
+		share float64
+	}{{"sync.max_deactivate", c.MaxDeactivate}, {"sync.max_stub_merges", c.MaxStubMerges}} {
+		if math.IsNaN(limit.share) || math.IsInf(limit.share, 0) || limit.share < 0 || limit.share > 1 {
+			errs = append(errs, fmt.Errorf("%s: must be a share between 0 and 1, got %g", limit.field, limit.share))
+		}
 	}
 	if c.Writers < 1 || c.Writers > 16 {
 		errs = append(errs, fmt.Errorf("sync.writers: must be between 1 and 16, got %d", c.Writers))
@@ -96,6 +106,27 @@ func (e *RefusedError) Error() string {
 		e.Stale, e.Managed, 100*float64(e.Stale)/float64(max(e.Managed, 1)), 100*e.Limit)
 }
 
+// MergeRefusedError means a full sync found more case-variant stubs to
+// merge than allowed, and so merged none and deactivated nobody.
+type MergeRefusedError struct {
+	Stubs, Synced int
+	Limit         float64
+	Examples      []string
+}
+
+func (e *MergeRefusedError) Error() string {
+	return fmt.Sprintf("refusing to merge %d case-variant stubs into the %d synced users (%.1f%%), above sync.max_stub_merges (%.1f%%); no stub was merged and nobody was deactivated",
+		e.Stubs, e.Synced, 100*float64(e.Stubs)/float64(max(e.Synced, 1)), 100*e.Limit)
+}
+
+// Refused reports whether err is a refusal of a safety cap: the run
+// stopped before changing what the cap guards.
+func Refused(err error) bool {
+	var deactivate *RefusedError
+	var merge *MergeRefusedError
+	return errors.As(err, &deactivate) || errors.As(err, &merge)
+}
+
 // Sync reads users from the source and makes the graph match: nodes, then
 // manager edges, then — for a full sync that read every user — the
 // deactivation of managed users Okta no longer returns. A dry run is the
@@ -109,7 +140,8 @@ type Sync struct {
 	Mode Mode
 	// Org names the source org in the sync state (the Okta org URL).
 	Org string
-	// Force deactivates even above Config.MaxDeactivate.
+	// Force deactivates and merges even above Config.MaxDeactivate and
+	// Config.MaxStubMerges.
 	Force bool
 }
 
@@ -131,11 +163,10 @@ func (s *Sync) Run(ctx context.Context) (Summary, error) {
 		sum.Examples = caps.Planner.Examples()
 	}
 	sum.Duration = time.Since(start)
-	var refused *RefusedError
 	switch {
 	case err == nil:
 		sum.Outcome = "success"
-	case errors.As(err, &refused):
+	case Refused(err):
 		sum.Outcome = "refused"
 	}
 	return sum, err
@@ -234,6 +265,19 @@ func (r *syncRun) do(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Case-variant stubs are merged once the synced nodes exist, and
+	// before the manager pass, which then decides the pairs of users that
+	// got a stub's manager edges. A refusal stops the run after the manager
+	// pass: no merge and no deactivation.
+	var refused error
+	if mode == Full && r.caps.StubMerger != nil {
+		t0 = time.Now()
+		refused, err = r.mergeStubs(ctx, r.caps.StubMerger)
+		r.sum.Timings.StubMerge = time.Since(t0)
+		if err != nil {
+			return err
+		}
+	}
 	r.log.Debug("nodes published; writing manager edges", zap.Int("users", spool.Len()), zap.Int("in_order", inOrder.Len()))
 	t0 = time.Now()
 	err = r.managerPass(ctx, spool, false)
@@ -248,6 +292,9 @@ func (r *syncRun) do(ctx context.Context) error {
 	r.sum.Timings.ManagerPass = time.Since(t0)
 	if err != nil {
 		return err
+	}
+	if refused != nil {
+		return refused
 	}
 	if rec == nil {
 		return nil
@@ -539,6 +586,31 @@ func (r *syncRun) managerPass(ctx context.Context, spool *loader.Spool, recheck 
 		return werr
 	}
 	return err
+}
+
+// mergeStubs merges the case-variant stubs into their synced users, unless
+// there are too many of them: then it merges none and returns the refusal.
+// Merged stubs count as moves: a stub's manager edges may now be on a user
+// whose pair was found in order.
+func (r *syncRun) mergeStubs(ctx context.Context, m publisher.StubMerger) (refused, err error) {
+	report, err := m.CaseVariantStubs(ctx, r.values)
+	if err != nil {
+		return nil, err
+	}
+	r.sum.StubsFound = report.Stubs
+	if report.Stubs == 0 {
+		return nil, nil
+	}
+	if float64(report.Stubs) > r.Config.MaxStubMerges*float64(report.Synced) && !r.Force {
+		return &MergeRefusedError{Stubs: report.Stubs, Synced: report.Synced, Limit: r.Config.MaxStubMerges, Examples: report.Examples}, nil
+	}
+	st, err := m.MergeStubs(ctx, r.values, r.Config.BatchSize)
+	r.update(func(s *Summary) {
+		s.StubsMerged, s.StubsLeft, s.StubRelationships = st.Merged, st.Left, st.Relationships
+		s.Writes.Add(st.Writes)
+		r.moved += st.Merged
+	})
+	return nil, err
 }
 
 // reconcile deactivates the managed users a complete full read did not

@@ -46,6 +46,38 @@ type Capabilities struct {
 	// a batch's nodes are written, so that little is left for the manager
 	// pass after the last page.
 	Linker Linker
+	// StubMerger, if not nil, merges case-variant stubs into the synced
+	// users they belong to (a full sync, after the node pass).
+	StubMerger StubMerger
+}
+
+// StubMerger is the optional part of the contract that adopts the stubs
+// Amundsen's frontend made from a sign-in email verbatim: a node without a
+// source id whose key equals a synced user's key but for case (the synced
+// keys are lowercase) is merged into the synced user's node. Every
+// relationship of the stub moves to the user, properties included; the
+// stub is then deleted, and only if nothing is left on it. Nothing else is
+// touched.
+type StubMerger interface {
+	// CaseVariantStubs reports the stubs MergeStubs would merge now.
+	CaseVariantStubs(ctx context.Context, run Run) (StubReport, error)
+	// MergeStubs merges them, at most batch stubs per transaction.
+	MergeStubs(ctx context.Context, run Run, batch int) (MergeStats, error)
+}
+
+// StubReport describes the case-variant stubs of the target.
+type StubReport struct {
+	Synced   int      // nodes with a source id
+	Stubs    int      // stubs to merge into one of them
+	Examples []string // a few, as "Stub.Key -> stub.key"
+}
+
+// MergeStats counts what MergeStubs did.
+type MergeStats struct {
+	Merged        int // stubs merged into their user and deleted
+	Relationships int // relationships moved from the stubs (created, or merged into the user's same one)
+	Left          int // stubs left as they were: a relationship type that cannot be written safely
+	Writes        Writes
 }
 
 // Linker is the optional part of the contract that writes manager pairs
@@ -165,6 +197,7 @@ type Writes struct {
 	NodesCreated         int `json:"nodes_created"`
 	RelationshipsCreated int `json:"relationships_created"`
 	RelationshipsDeleted int `json:"relationships_deleted"`
+	NodesDeleted         int `json:"nodes_deleted"` // merged stubs
 }
 
 // Add accumulates o into w.
@@ -174,6 +207,7 @@ func (w *Writes) Add(o Writes) {
 	w.NodesCreated += o.NodesCreated
 	w.RelationshipsCreated += o.RelationshipsCreated
 	w.RelationshipsDeleted += o.RelationshipsDeleted
+	w.NodesDeleted += o.NodesDeleted
 }
 
 // Planner collects examples for a plan.

@@ -150,6 +150,7 @@ func syncFlagHelp() [][2]string {
 		{"published-tag", "published_tag written on nodes and edges (default: run start time, UTC)"},
 		{"csv-dir", "write databuilder-format CSV files to this directory instead of Neo4j"},
 		{"max-deactivate", "largest share (0-1] of managed users a full sync may deactivate (default 0.1)"},
+		{"max-stub-merges", "largest number of case-variant stubs a full sync may merge, as a share (0-1] of the synced users (default 0.1)"},
 		{"log-level", "debug, info, warn or error (default info)"},
 		{"log-format", "auto, json or console (default auto: console on a terminal)"},
 		{"pushgateway", "push run metrics to this Prometheus Pushgateway URL (env OKTASYNC_PUSHGATEWAY_URL)"},
@@ -194,7 +195,7 @@ func newSyncFlags(out io.Writer) *flags {
 	f.fs.StringVar(&f.summary, "summary", "auto", "print the run summary: auto (on a terminal), text, json or none")
 	f.fs.BoolVar(&f.incremental, "incremental", false, "read only users changed since the last run's watermark (falls back to a full sync without one)")
 	f.fs.BoolVar(&f.dryRun, "dry-run", false, "read Okta and the graph, print the plan, write nothing")
-	f.fs.BoolVar(&f.force, "force", false, "deactivate users gone from Okta even above --max-deactivate")
+	f.fs.BoolVar(&f.force, "force", false, "deactivate users gone from Okta, and merge case-variant stubs, even above --max-deactivate and --max-stub-merges")
 	return f
 }
 
@@ -332,15 +333,20 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	num("batch-size", &c.Sync.BatchSize)
 	str("published-tag", &c.Neo4j.PublishedTag)
 	str("csv-dir", &c.CSVDir)
-	if set["max-deactivate"] {
-		// Validate refuses NaN and ±Inf, which ParseFloat accepts.
-		v, err := strconv.ParseFloat(strings.TrimSpace(*f.values["max-deactivate"]), 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--max-deactivate: %q is not a number", *f.values["max-deactivate"]))
-		} else {
-			c.Sync.MaxDeactivate = v
+	share := func(name string, dst *float64) {
+		if !set[name] {
+			return
 		}
+		// Validate refuses NaN and ±Inf, which ParseFloat accepts.
+		v, err := strconv.ParseFloat(strings.TrimSpace(*f.values[name]), 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--%s: %q is not a number", name, *f.values[name]))
+			return
+		}
+		*dst = v
 	}
+	share("max-deactivate", &c.Sync.MaxDeactivate)
+	share("max-stub-merges", &c.Sync.MaxStubMerges)
 	str("log-level", &c.Log.Level)
 	str("log-format", &c.Log.Format)
 	str("pushgateway", &c.Pushgateway)

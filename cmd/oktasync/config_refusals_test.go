@@ -69,19 +69,32 @@ func TestCLIRefusesMalformedSafetyCap(t *testing.T) {
 		{"flag_NaN_over_a_valid_file", func(t *testing.T) []string {
 			return []string{"--config", configFile(t, "sync:\n  max_deactivate: 0.2\n"), "--max-deactivate", "NaN"}
 		}, "got NaN"},
+		// The stub-merge cap is the same kind of share.
+		{"stub_flag_NaN", func(*testing.T) []string { return []string{"--max-stub-merges", "NaN"} }, "got NaN"},
+		{"stub_flag_above_one", func(*testing.T) []string { return []string{"--max-stub-merges", "2"} }, "got 2"},
+		{"stub_yaml_.inf", func(t *testing.T) []string {
+			return []string{"--config", configFile(t, "sync:\n  max_stub_merges: .inf\n")}
+		}, "got +Inf"},
+		{"stub_yaml_negative", func(t *testing.T) []string {
+			return []string{"--config", configFile(t, "sync:\n  max_stub_merges: -0.5\n")}
+		}, "got -0.5"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			for _, cmd := range []string{"sync", "serve"} {
 				args := append([]string{cmd}, c.args(t)...)
-				if cmd == "serve" && strings.Contains(strings.Join(args, " "), "--max-deactivate") {
-					continue // serve has no such flag; its cap comes from the file
+				if cmd == "serve" && strings.Contains(strings.Join(args, " "), "--max-") {
+					continue // serve has no such flag; its caps come from the file
+				}
+				field := "sync.max_deactivate"
+				if strings.HasPrefix(c.name, "stub_") {
+					field = "sync.max_stub_merges"
 				}
 				code, stdout, stderr := runCmd(t, withEnv("OKTASYNC_HOOK_SECRETS", "refusal-hook-secret-0123456789"), args...)
 				if code != exitConfig {
 					t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", cmd, code, exitConfig, stdout, stderr)
 				}
-				if !strings.Contains(stderr, "sync.max_deactivate: must be a share between 0 and 1, "+c.want) {
+				if !strings.Contains(stderr, field+": must be a share between 0 and 1, "+c.want) {
 					t.Errorf("%s: the message does not name the field and the value %q:\n%s", cmd, c.want, stderr)
 				}
 				if strings.Contains(stderr, "127.0.0.1:1") {

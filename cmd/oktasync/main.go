@@ -7,7 +7,8 @@
 //
 // Exit codes: 0 success; 1 the run failed (Okta or Neo4j error, interrupted);
 // 2 bad configuration or usage; 3 refused: a full sync would have deactivated
-// more users than allowed, and deactivated none. See the README.
+// more users, or merged more case-variant stubs, than allowed, and did
+// neither. See the README.
 package main
 
 import (
@@ -97,7 +98,8 @@ Usage:
   oktasync version        print the version
 
 Exit codes: 0 success, 1 run failed, 2 bad configuration or usage,
-3 refused to deactivate more users than allowed (nobody was deactivated).
+3 refused to deactivate more users, or merge more case-variant stubs, than
+  allowed (nobody was deactivated, no stub was merged).
 `)
 }
 
@@ -208,8 +210,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	printSummary(stdout, summary, sum, runErr)
 	if runErr != nil {
 		fmt.Fprintln(stderr, "oktasync:", explain(runErr))
-		var refused *jobs.RefusedError
-		if errors.As(runErr, &refused) {
+		if jobs.Refused(runErr) {
 			return exitRefused
 		}
 		return exitFailed
@@ -227,6 +228,11 @@ func explain(err error) string {
 		r := new(*jobs.RefusedError)
 		errors.As(err, r)
 		return fmt.Sprintf("%v\nOkta no longer returns them (e.g. %s). If that is expected — a real reorganisation — run again with --force, or raise sync.max_deactivate (--max-deactivate). If not, check the Okta token's admin role and any group restrictions: a read that silently sees fewer users looks exactly like this.",
+			err, strings.Join((*r).Examples, ", "))
+	case errors.As(err, new(*jobs.MergeRefusedError)):
+		r := new(*jobs.MergeRefusedError)
+		errors.As(err, r)
+		return fmt.Sprintf("%v\nThese are :User nodes without okta_id whose key is a synced user's but for case (e.g. %s), such as the stubs Amundsen's frontend makes from a sign-in email taken verbatim; each would be merged into the synced user, its relationships moved and the stub deleted. If that is expected — the first sync after switching the frontend to a lowercased user_id — run again with --force, or raise sync.max_stub_merges (--max-stub-merges). If not, find out which writer creates mixed-case keys first.",
 			err, strings.Join((*r).Examples, ", "))
 	case errors.Is(err, context.Canceled):
 		return fmt.Sprintf("%v\nInterrupted: batches already written are complete; run again to finish.", err)

@@ -288,6 +288,44 @@ func TestRefusalAndDryRunCommandIntegration(t *testing.T) {
 	}
 }
 
+// TestStubMergeRefusalCommandIntegration: above --max-stub-merges the
+// command exits 3, says why and how to proceed, and merges nothing;
+// --force merges.
+func TestStubMergeRefusalCommandIntegration(t *testing.T) {
+	d := neo4jtest.Driver(t)
+	neo4jtest.Reset(t, d)
+	_, url := oktasimtest.Start(t, oktasim.Config{Users: 20, Seed: 10})
+	env := map[string]string{"OKTA_ORG_URL": url, "OKTA_API_TOKEN": "t", "NEO4J_URI": neo4jtest.URI(t)}
+	if code, _, stderr := runCmd(t, env, "sync"); code != exitOK {
+		t.Fatalf("first sync: %d %s", code, stderr)
+	}
+	// Case variants of every synced user's key: far above 10%.
+	neo4jtest.Exec(t, d, `MATCH (u:User) WHERE u.okta_id IS NOT NULL
+		CREATE (:User {key: toUpper(u.key), email: toUpper(u.key)})-[:FOLLOW]->(:Table {key: 'table of ' + u.key})`, nil)
+	stubs := func() any {
+		return neo4jtest.Exec(t, d, `MATCH (u:User) WHERE u.okta_id IS NULL RETURN count(u) AS n`, nil)[0].AsMap()["n"]
+	}
+	before := stubs()
+	code, stdout, stderr := runCmd(t, env, "sync", "--summary", "json")
+	if code != exitRefused || !strings.Contains(stdout, `"outcome": "refused"`) {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitRefused, stdout, stderr)
+	}
+	for _, want := range []string{"refusing to merge", "no stub was merged", "--force", "max_stub_merges", " -> "} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("refusal message lacks %q:\n%s", want, stderr)
+		}
+	}
+	if after := stubs(); after != before || before == int64(0) {
+		t.Errorf("stubs %v -> %v after a refused run", before, after)
+	}
+	if code, _, stderr := runCmd(t, env, "sync", "--force"); code != exitOK {
+		t.Fatalf("--force: exit %d\n%s", code, stderr)
+	}
+	if after := stubs(); after != int64(0) {
+		t.Errorf("%v stubs left after --force", after)
+	}
+}
+
 func TestSyncWithOAuthServiceApp(t *testing.T) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

@@ -324,3 +324,93 @@ const cypherGetUser = `
 MATCH (user:User {key: $user_id})
 OPTIONAL MATCH (user)-[:MANAGE_BY]->(manager:User)
 RETURN user as user_record, manager as manager_record`
+
+// Case-variant stubs: a :User without okta_id whose key is a synced user's
+// key but for case (oktasync's keys are lowercase; Amundsen's frontend keys
+// a stub by the sign-in email verbatim) is merged into the synced user's
+// node by a full sync. These statements are valid on Neo4j 3.5, 4.4 and 5:
+// no APOC, no subqueries, id() rather than elementId(). Nodes and
+// relationships are named by id() only inside the transaction that read
+// them, with the stub and its user locked.
+
+// cypherStubCount counts the stubs to merge and the synced users.
+const cypherStubCount = `
+MATCH (stub:User)
+WHERE stub.okta_id IS NULL AND stub.key <> toLower(stub.key)
+MATCH (u:User {key: toLower(stub.key)}) /*hint:u:key*/
+WHERE u.okta_id IS NOT NULL
+RETURN count(stub) AS stubs, collect(stub.key + ' -> ' + u.key)[0..5] AS examples`
+
+const cypherSyncedCount = `
+MATCH (u:User) WHERE u.okta_id IS NOT NULL
+RETURN count(u) AS synced`
+
+// cypherStubsNext takes up to $limit stubs to merge, but those in $skip
+// (ids of stubs left alone), and locks each stub and its user (SET of a
+// label the node has changes nothing but takes the write lock), so neither
+// changes before the merge commits. $limit, $skip.
+const cypherStubsNext = `
+MATCH (stub:User)
+WHERE stub.okta_id IS NULL AND stub.key <> toLower(stub.key) AND NOT id(stub) IN $skip
+MATCH (u:User {key: toLower(stub.key)}) /*hint:u:key*/
+WHERE u.okta_id IS NOT NULL
+WITH stub, u ORDER BY stub.key LIMIT $limit
+SET stub:User, u:User
+WITH stub, u WHERE stub.okta_id IS NULL
+RETURN id(stub) AS stub, stub.key AS stubKey, properties(stub) AS stubProps,
+       id(u) AS user, u.key AS userKey, properties(u) AS userProps`
+
+// cypherStubRelationships reads every relationship of the stubs, both
+// directions: a relationship between two of them comes back twice. $stubs:
+// [id].
+const cypherStubRelationships = `
+UNWIND $stubs AS s
+MATCH (stub)-[r]->(other) WHERE id(stub) = s
+RETURN id(r) AS rel, type(r) AS type, id(stub) AS start, id(other) AS end, properties(r) AS props
+UNION ALL
+UNWIND $stubs AS s
+MATCH (other)-[r]->(stub) WHERE id(stub) = s
+RETURN id(r) AS rel, type(r) AS type, id(other) AS start, id(stub) AS end, properties(r) AS props`
+
+// cypherStubMoveEnds finds, for each relationship to move, the nodes its
+// copy joins: the user in place of a stub end (startUser, endUser: the
+// user's id, or null to keep that end).
+const cypherStubMoveEnds = `
+UNWIND $rows AS row
+MATCH (s)-[old]->(e) WHERE id(old) = row.rel
+OPTIONAL MATCH (su) WHERE id(su) = row.startUser
+OPTIONAL MATCH (eu) WHERE id(eu) = row.endUser
+WITH row, old, coalesce(su, s) AS a, coalesce(eu, e) AS b`
+
+// cypherStubExisting reads the properties of the relationships the user
+// already has of the same type to the same node. $rows: [{rel, type,
+// startUser, endUser}].
+const cypherStubExisting = cypherStubMoveEnds + `
+MATCH (a)-[r]->(b) WHERE type(r) = row.type
+RETURN row.rel AS rel, properties(r) AS props`
+
+// cypherStubMove returns the statement that moves the stubs' relationships
+// of one type: MERGE keeps one relationship of the type between the same
+// two nodes, props holds the stub's properties it lacks (all of them for a
+// new one), and the stub's relationship is deleted. Relationship types
+// cannot be parameters: relType must have passed validRelType, and is
+// backtick-quoted. $rows: [{rel, startUser, endUser, props}].
+func cypherStubMove(relType string) string {
+	return cypherStubMoveEnds + `
+MERGE (a)-[r:` + "`" + relType + "`" + `]->(b)
+SET r += row.props
+DELETE old
+RETURN count(*) AS moved`
+}
+
+// cypherStubDelete copies the stub properties the user lacks (props, chosen
+// in Go), stamps the user with the run metadata and deletes the stub with a
+// plain DELETE, never DETACH DELETE: if a relationship is left on it, the
+// transaction fails and nothing is lost. $rows: [{stub, user, props}], $tag.
+const cypherStubDelete = `
+UNWIND $rows AS row
+MATCH (stub:User) WHERE id(stub) = row.stub AND stub.okta_id IS NULL
+MATCH (u:User) WHERE id(u) = row.user AND u.okta_id IS NOT NULL
+SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp()
+DELETE stub
+RETURN count(*) AS merged`

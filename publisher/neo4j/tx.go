@@ -186,6 +186,7 @@ func counted(ctx context.Context, tx runner, w *publisher.Writes, meta func(recs
 	w.NodesCreated += c.NodesCreated()
 	w.RelationshipsCreated += c.RelationshipsCreated()
 	w.RelationshipsDeleted += c.RelationshipsDeleted()
+	w.NodesDeleted += c.NodesDeleted()
 	return recs, nil
 }
 

@@ -98,7 +98,7 @@ def test_a_bookmark_lands_on_the_synced_node(world, driver):
     assert followers == [{'k': key, 'id': world.okta_ids['mixed']}]
 
 
-def test_stock_settings_fail_for_a_mixed_case_email(world, driver):
+def test_stock_settings_fail_for_a_mixed_case_email(world, driver, neo4j_uri):
     """The stock OidcConfig signs Mary.Major@Acme.com in as 'Mary.Major@Acme.com' (the ID token's
     email, verbatim): Amundsen finds no such user, and her bookmark creates a second, bare
     :User. The same person with the recommended settings gets her synced profile."""
@@ -122,10 +122,9 @@ def test_stock_settings_fail_for_a_mixed_case_email(world, driver):
     assert resp.status_code == HTTPStatus.OK, resp.text
     assert resp.json()['user']['user_id'] == key and resp.json()['user']['full_name'] == 'Mary Major'
 
-    # The README's one-off clean-up moves the stub's bookmark onto the synced user.
-    with driver.session() as session:
-        adopted = session.run((sh.HERE / 'adopt_case_variant_bookmarks.cypher').read_text()).single()['adopted']
-    assert adopted == 1
+    # The next full sync merges the case-variant stub, with its bookmark, into the synced user.
+    summary = harness.run_oktasync(world.sim.url, neo4j_uri=neo4j_uri)
+    assert (summary['case_variant_stubs'], summary['stubs_merged']) == (1, 1), summary
     nodes = sh.user_nodes(driver, key)
     assert [(n['key'], n['okta_id']) for n in nodes] == [(key, world.okta_ids['mixed2'])]
     resp = b.api('GET', '/api/metadata/v0/user/bookmark')
