@@ -138,7 +138,7 @@ func TestKustomizeOverlays(t *testing.T) {
 func TestSecretExample(t *testing.T) {
 	const placeholder = "REPLACE_ME"
 	wantKeys := map[string][]string{
-		"oktasync":          {"OKTA_ORG_URL", "OKTA_API_TOKEN", "NEO4J_URI", "NEO4J_USERNAME", "NEO4J_PASSWORD", "NEO4J_DATABASE"},
+		"oktasync":          {"OKTA_ORG_URL", "OKTA_API_TOKEN", "NEO4J_URI", "NEO4J_USERNAME", "NEO4J_PASSWORD"},
 		"oktasync-okta-key": {"okta-private-key.pem"},
 		"oktasync-hook":     {hookSecretsEnv},
 	}
