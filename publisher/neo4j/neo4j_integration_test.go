@@ -103,6 +103,40 @@ func TestPrepareIntegration(t *testing.T) {
 	}
 }
 
+// TestPrepareDoesNotWaitForWritersIntegration: on a prepared graph,
+// Prepare sends no schema statement, which would wait for every open write
+// transaction (3.5 does even when the constraint exists): a run starts while
+// another client holds a write lock.
+func TestPrepareDoesNotWaitForWritersIntegration(t *testing.T) {
+	ctx := context.Background()
+	_, d := newPublisher(t, 0) // prepared
+	neo4jtest.Exec(t, d, `CREATE (:User {key: 'held@x.io'})`, nil)
+	sess := d.NewSession(ctx, neo4jdriver.SessionConfig{DatabaseName: neo4jtest.Database})
+	defer sess.Close(ctx)
+	tx, err := sess.BeginTransaction(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	res, err := tx.Run(ctx, `MATCH (u:User {key: 'held@x.io'}) SET u.held = true`, nil)
+	if err == nil {
+		_, err = res.Consume(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := neo4j.New(config(neo4jtest.URI(t)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	pctx, cancel := context.WithTimeout(ctx, 20*time.Second) // a hang guard, not a timing
+	defer cancel()
+	if err := p.Prepare(pctx); err != nil {
+		t.Fatalf("Prepare with a write transaction open elsewhere: %v", err)
+	}
+}
+
 // TestPrepareBesideDatabuilderIntegration: databuilder's publishers run
 // their own constraint statement before every publish and accept only
 // "an equivalent constraint already exists". After Prepare (and after an

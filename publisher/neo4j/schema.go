@@ -15,10 +15,13 @@ type schemaState struct {
 	prepared atomic.Bool // Prepare succeeded; the schema need not be checked again
 }
 
-// Prepare creates the User.key uniqueness constraint and the okta_id index,
-// each in its own transaction, in the server's dialect. The constraint is
-// the one databuilder's schema step creates; one databuilder already
-// created is equivalent and accepted.
+// Prepare makes sure of the User.key uniqueness constraint and the okta_id
+// index, in the server's dialect. It reads the schema first and creates
+// only what is missing, each in its own transaction: a schema statement
+// waits for every open write transaction on the server (on 3.5 even when
+// the constraint exists), so a run never sends one needlessly. The
+// constraint is the one databuilder's schema step creates; one databuilder
+// already created is equivalent and accepted.
 func (p *Publisher) Prepare(ctx context.Context) error {
 	if p.cfg.DryRun || p.schema.prepared.Load() {
 		return nil // a dry run's schema statements could not share its transaction
@@ -32,31 +35,73 @@ func (p *Publisher) Prepare(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, stmt := range []string{d.constraint, d.index} {
+	unique, err := p.keyConstraint(ctx, d)
+	if err != nil {
+		return err
+	}
+	indexed, err := p.onlineIndexes(ctx, d)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	if !unique {
+		missing = append(missing, d.constraint)
+	}
+	if !indexed["okta_id"] {
+		missing = append(missing, d.index)
+	}
+	for _, stmt := range missing {
 		_, err := neo4j.ExecuteQuery(ctx, p.driver, stmt, nil, neo4j.EagerResultTransformer, dbOpt(d))
 		if err != nil && !equivalentSchema(err) {
 			return fmt.Errorf("create schema (%s): %w", firstLine(stmt), err)
 		}
 	}
-	if _, err := neo4j.ExecuteQuery(ctx, p.driver, cypherAwait, nil, neo4j.EagerResultTransformer, dbOpt(d)); err != nil {
-		return fmt.Errorf("wait for indexes: %w", err)
+	if len(missing) > 0 {
+		if _, err := neo4j.ExecuteQuery(ctx, p.driver, cypherAwait, nil, neo4j.EagerResultTransformer, dbOpt(d)); err != nil {
+			return fmt.Errorf("wait for indexes: %w", err)
+		}
+		// A plain index on :User(key) blocks the constraint with an error
+		// that reads like "already exists": check that uniqueness really
+		// holds, or concurrent writers could create two nodes for one key.
+		if unique, err = p.keyConstraint(ctx, d); err != nil {
+			return err
+		}
+		if indexed, err = p.onlineIndexes(ctx, d); err != nil {
+			return err
+		}
 	}
-	// A plain index on :User(key) blocks the constraint with an error that
-	// reads like "already exists": check that uniqueness really holds, or
-	// concurrent writers could create two nodes for one key.
-	res, err := neo4j.ExecuteQuery(ctx, p.driver, d.keyConstraint, nil, neo4j.EagerResultTransformer, dbOpt(d), neo4j.ExecuteQueryWithReadersRouting())
-	if err != nil {
-		return fmt.Errorf("read constraints: %w", err)
-	}
-	if intValue(res.Records[0], "n") == 0 {
+	if !unique {
 		return errors.New("no uniqueness constraint on :User(key): drop the plain index on :User(key) " +
 			"(SHOW INDEXES, or CALL db.indexes() on 3.5) so that oktasync can create it; without it concurrent writers could create two nodes for one user")
 	}
-	if err := p.detectSchema(ctx); err != nil {
-		return err
-	}
+	p.schema.hinted.Store(indexed["key"] && indexed["okta_id"])
 	p.schema.prepared.Store(true)
 	return nil
+}
+
+// keyConstraint reports whether a uniqueness (or node key) constraint holds
+// on User.key.
+func (p *Publisher) keyConstraint(ctx context.Context, d *dialect) (bool, error) {
+	res, err := neo4j.ExecuteQuery(ctx, p.driver, d.keyConstraint, nil, neo4j.EagerResultTransformer, dbOpt(d), neo4j.ExecuteQueryWithReadersRouting())
+	if err != nil {
+		return false, fmt.Errorf("read constraints: %w", err)
+	}
+	return intValue(res.Records[0], "n") > 0, nil
+}
+
+// onlineIndexes returns the User properties with an online single-property
+// index (a constraint's included).
+func (p *Publisher) onlineIndexes(ctx context.Context, d *dialect) (map[string]bool, error) {
+	res, err := neo4j.ExecuteQuery(ctx, p.driver, d.onlineIndexes, nil, neo4j.EagerResultTransformer, dbOpt(d), neo4j.ExecuteQueryWithReadersRouting())
+	if err != nil {
+		return nil, fmt.Errorf("read schema: %w", err)
+	}
+	found := map[string]bool{}
+	for _, rec := range res.Records {
+		prop, _, _ := neo4j.GetRecordValue[string](rec, "prop")
+		found[prop] = true
+	}
+	return found, nil
 }
 
 // renameLegacyConstraint replaces the constraint older versions created as
@@ -88,16 +133,11 @@ func (p *Publisher) detectSchema(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := neo4j.ExecuteQuery(ctx, p.driver, d.onlineIndexes, nil, neo4j.EagerResultTransformer, dbOpt(d), neo4j.ExecuteQueryWithReadersRouting())
+	indexed, err := p.onlineIndexes(ctx, d)
 	if err != nil {
-		return fmt.Errorf("read schema: %w", err)
+		return err
 	}
-	found := map[string]bool{}
-	for _, rec := range res.Records {
-		prop, _, _ := neo4j.GetRecordValue[string](rec, "prop")
-		found[prop] = true
-	}
-	p.schema.hinted.Store(found["key"] && found["okta_id"])
+	p.schema.hinted.Store(indexed["key"] && indexed["okta_id"])
 	return nil
 }
 
