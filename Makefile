@@ -24,9 +24,11 @@ vet:
 # test is what CI runs: vet, then every Go test with the race detector,
 # including the integration tests against a private, fresh Neo4j 5.26.
 # Packages run one at a time (-p 1) because they share that server.
-# Then, on the same server, the Amundsen compatibility harness (compat-run)
-# and the benchmark harness's smoke run (bench-smoke); they run even when Go
-# tests fail, and any failing fails the target.
+# Then, on the same server, the Amundsen compatibility harness (compat-run,
+# without the sign-in harness, which runs on 4.4) and the benchmark
+# harness's smoke run (bench-smoke); they run even when Go tests fail, and
+# any failing fails the target. Then test-neo4j-versions: the same graph
+# tests on Neo4j 4.4 and 3.5.
 # lint checks our conventions (CONTRIBUTING.md) with oktalint, a go vet tool
 # in its own module (tools/lint) so that its dependencies stay out of go.mod.
 lint:
@@ -34,9 +36,32 @@ lint:
 	$(GO) vet -vettool=$(BIN)/oktalint -errcheck.exclude=$(CURDIR)/tools/lint/errcheck_excludes.txt $(PKGS)
 
 test: vet lint build compat-venv fuzz deploytest
-	scripts/with-neo4j bash -c 'rc=0; scripts/gotest -race -count=1 -p 1 -timeout 20m $(PKGS) || rc=$$?; \
-		($(COMPAT_PYTEST)) || rc=1; \
-		$(BENCH_SMOKE) || rc=1; exit $$rc'
+	rc=0; NEO4J_VERSION=5.26 scripts/with-neo4j bash -c 'rc=0; scripts/gotest -race -count=1 -p 1 -timeout 20m $(PKGS) || rc=$$?; \
+		($(COMPAT_PYTEST) $(COMPAT_ARGS_5.26)) || rc=1; \
+		$(BENCH_SMOKE) || rc=1; exit $$rc' || rc=1; \
+	$(VERSION_LOOP); exit $$rc
+
+# test-neo4j-versions runs, on each of NEO4J_VERSIONS (a fresh private
+# server each), every test that talks to Neo4j: the integration tests of
+# the graph packages and the CLI's fault, kill and interruption tests, then
+# the Amundsen harness with databuilder and the metadata service unpatched
+# (the sign-in harness on 4.4 only). Without the race detector: it ran on
+# 5.26 over the same code; these runs are about the server.
+NEO4J_VERSIONS   ?= 4.4 3.5
+VERSION_PKGS     := ./internal/neo4jtest/ ./publisher/neo4j/ ./jobs/ ./cmd/oktasync/
+VERSION_RUN      := Integration|^TestCLI|^TestSecretCanaries
+COMPAT_ARGS_5.26 := --ignore=signin
+COMPAT_ARGS_3.5  := --ignore=signin
+COMPAT_ARGS_4.4  :=
+VERSION_LOOP = for v in $(NEO4J_VERSIONS); do \
+		NEO4J_VERSION=$$v scripts/with-neo4j bash -c 'rc=0; \
+			scripts/gotest -count=1 -p 1 -timeout 20m -run "$(VERSION_RUN)" $(VERSION_PKGS) || rc=$$?; \
+			case $$NEO4J_VERSION in 4.4) a="$(COMPAT_ARGS_4.4)";; 3.5) a="$(COMPAT_ARGS_3.5)";; *) a="$(COMPAT_ARGS_5.26)";; esac; \
+			($(COMPAT_PYTEST) $$a) || rc=1; exit $$rc' || rc=1; \
+	done
+.PHONY: test-neo4j-versions
+test-neo4j-versions: build compat-venv
+	rc=0; $(VERSION_LOOP); exit $$rc
 
 # deploytest renders the Helm chart (deploy/helm/oktasync) with Helm's own
 # engine for its defaults and every examples/*.yaml, lints it (--strict) and
