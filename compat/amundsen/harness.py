@@ -2,10 +2,13 @@
 
 - Simulator: bin/oktasim as a subprocess on a random port, plus its admin API.
 - run_oktasync: bin/oktasync sync against the simulator (Neo4j or --csv-dir).
-- Graph helpers on the Neo4j Python driver Amundsen itself uses (4.4).
+- Graph helpers on the Neo4j Python driver Amundsen itself uses (4.4), for Neo4j 3.5, 4.4
+  and 5.x: the server's version is read at run time (neo4j_version, CALL dbms.components()).
 - Databuilder publishing with databuilder's own models, loader and publishers.
-- The two Neo4j 5 workarounds for Amundsen's own Cypher, confined to this file:
-  the publishers' constraint statement (amundsen#2094) and get_table's column query.
+- The two Neo4j 5 workarounds for Amundsen's own Cypher, confined to this file and applied
+  on Neo4j 5.x only (needs_neo4j5_workarounds): the publishers' constraint statement
+  (amundsen#2094) and get_table's column query. On 3.5 and 4.4 databuilder and the metadata
+  service run unpatched, as their users run them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -55,22 +59,98 @@ def neo4j_driver(uri: str, user: str = '', password: str = '') -> neo4j.Driver:
     return GraphDatabase.driver(uri, auth=auth, encrypted=False)
 
 
+def server_version(driver: neo4j.Driver) -> Tuple[int, int]:
+    """(major, minor) of the Neo4j server behind driver, e.g. (3, 5), (4, 4), (5, 26) or
+    (2025, 1): `CALL dbms.components()`, which every version answers."""
+    with driver.session() as session:
+        version = session.run("CALL dbms.components() YIELD name, versions WHERE name = 'Neo4j Kernel' "
+                              "RETURN versions[0] AS v").single()['v']
+    m = re.match(r'(\d+)\.(\d+)', version)
+    if not m:
+        raise RuntimeError(f'cannot read the Neo4j version {version!r}')
+    return int(m.group(1)), int(m.group(2))
+
+
+_VERSIONS: Dict[str, Tuple[int, int]] = {}
+
+
+def neo4j_version(uri: Optional[str] = None, user: str = '', password: str = '') -> Tuple[int, int]:
+    """server_version of the server at uri (default $NEO4J_TEST_URI), asked once per URI."""
+    uri = uri or neo4j_test_uri()
+    if uri not in _VERSIONS:
+        driver = neo4j_driver(uri, user, password)
+        try:
+            _VERSIONS[uri] = server_version(driver)
+        finally:
+            driver.close()
+    return _VERSIONS[uri]
+
+
+def needs_neo4j5_workarounds(uri: Optional[str] = None, user: str = '', password: str = '') -> bool:
+    """The one switch of the harness's Amundsen workarounds: True on Neo4j 5.x (and the calendar
+    versions after it), where databuilder's `CREATE CONSTRAINT ON ... ASSERT` (amundsen#2094) and
+    get_table's column query fail; False on 3.5 and 4.4, where databuilder's publishers and the
+    metadata service run unpatched."""
+    return neo4j_version(uri, user, password)[0] >= 5
+
+
 def reset_database(driver: neo4j.Driver) -> None:
     """Empties the database: every node and relationship, constraint and index
-    (Neo4j's built-in token LOOKUP indexes stay)."""
+    (Neo4j's built-in token LOOKUP indexes stay). Neo4j 3.5 has no SHOW and no
+    names: its schema is read with db.constraints()/db.indexes() and dropped by
+    description."""
+    major, _ = server_version(driver)
     with driver.session() as session:
         while session.run('MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c').single()['c']:
             pass
+        if major == 3:
+            for desc in session.run('CALL db.constraints() YIELD description RETURN description').value():
+                session.run(f'DROP {desc}').consume()
+            # Unique indexes went with their constraints.
+            for rec in session.run('CALL db.indexes() YIELD description, indexName, type '
+                                   'RETURN description, indexName, type').data():
+                if 'fulltext' in rec['type']:
+                    session.run('CALL db.index.fulltext.drop($name)', name=rec['indexName']).consume()
+                else:
+                    session.run(f"DROP {rec['description']}").consume()
+            return
         for rec in session.run('SHOW CONSTRAINTS YIELD name RETURN name').data():
             session.run(f"DROP CONSTRAINT `{rec['name']}` IF EXISTS").consume()
         for rec in session.run("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name").data():
             session.run(f"DROP INDEX `{rec['name']}` IF EXISTS").consume()
 
 
+# A uniqueness (or node key) constraint on :User(key) as Neo4j 3.5's db.constraints() describes it,
+# e.g. "CONSTRAINT ON ( user:User ) ASSERT user.key IS UNIQUE".
+_USER_KEY_CONSTRAINT_35 = re.compile(r'CONSTRAINT ON \( *\w+:User *\) ASSERT \(? *\w+\.key *\)? IS (UNIQUE|NODE KEY)',
+                                     re.IGNORECASE)
+
+
+def user_key_constraints(driver: neo4j.Driver) -> List[str]:
+    """Every uniqueness or node key constraint on :User(key), one string each: its description
+    on 3.5, '<name> <type>' on 4.4+."""
+    major, _ = server_version(driver)
+    with driver.session() as session:
+        if major == 3:
+            return sorted(d for d in session.run('CALL db.constraints() YIELD description RETURN description').value()
+                          if _USER_KEY_CONSTRAINT_35.fullmatch(d.strip()))
+        rows = session.run("SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties "
+                           "WHERE labelsOrTypes = ['User'] AND properties = ['key'] "
+                           "AND (type CONTAINS 'UNIQUENESS' OR type CONTAINS 'KEY') "
+                           "RETURN name, type").data()
+    return sorted(f"{r['name']} {r['type']}" for r in rows)
+
+
 def label_counts(driver: neo4j.Driver) -> Dict[str, int]:
     with driver.session() as session:
         rows = session.run('MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) AS c').data()
     return {r['label']: r['c'] for r in rows}
+
+
+def relationship_counts(driver: neo4j.Driver) -> Dict[str, int]:
+    with driver.session() as session:
+        rows = session.run('MATCH ()-[r]->() RETURN type(r) AS t, count(*) AS c').data()
+    return {r['t']: r['c'] for r in rows}
 
 
 Props = Dict[str, Any]
@@ -208,10 +288,12 @@ def run_oktasync(sim_url: str, *, neo4j_uri: Optional[str] = None, csv_dir: Opti
 
 # amundsen#2094: both databuilder publishers create their key constraint with
 # `CREATE CONSTRAINT ON (n:L) ASSERT n.key IS UNIQUE`, syntax Neo4j 5 removed, so
-# every publish fails on Neo4j 5 before writing anything. The subclasses below
-# replace only that step with the Neo4j 4.4+/5 form of the same constraint;
-# every MERGE the publishers run is databuilder's own. oktasync itself needs no
-# workaround: it creates its constraint in 4.4+/5 syntax.
+# every publish fails on Neo4j 5 before writing anything. On Neo4j 5 (only: see
+# needs_neo4j5_workarounds) the subclasses below replace that step with the
+# 4.4+/5 form of the same constraint; every MERGE the publishers run is
+# databuilder's own. On 3.5 and 4.4 databuilder's own classes run. oktasync itself
+# needs no workaround: it creates the constraint each version accepts (on 3.5 and
+# 4.4 databuilder's own statement, which databuilder then finds already there).
 CONSTRAINT_CYPHER = 'CREATE CONSTRAINT IF NOT EXISTS FOR (node:`{label}`) REQUIRE node.key IS UNIQUE'
 
 
@@ -226,7 +308,7 @@ def _create_constraints(driver: neo4j.Driver, database: str, labels: Iterable[st
             session.run(CONSTRAINT_CYPHER.format(label=label)).consume()
 
 
-def _publishers():
+def _neo4j5_publishers():
     # Imported lazily so that `publish_bench.py --help` stays fast.
     from databuilder.publisher.neo4j_csv_publisher import Neo4jCsvPublisher
     from databuilder.publisher.neo4j_csv_unwind_publisher import Neo4jCsvUnwindPublisher
@@ -245,12 +327,23 @@ def _publishers():
             _create_constraints(self._driver, self._db_name, new)
             self._labels |= new
 
-    return Neo4j5CsvPublisher, Neo4j5CsvUnwindPublisher
+    return {'csv': Neo4j5CsvPublisher, 'unwind': Neo4j5CsvUnwindPublisher}
 
 
-def publisher_class(kind: str):
-    csv_pub, unwind_pub = _publishers()
-    return {'csv': csv_pub, 'unwind': unwind_pub}[kind]
+def stock_publisher_class(kind: str):
+    """databuilder's own publisher, unpatched: 'csv' = Neo4jCsvPublisher, 'unwind' = Neo4jCsvUnwindPublisher."""
+    from databuilder.publisher.neo4j_csv_publisher import Neo4jCsvPublisher
+    from databuilder.publisher.neo4j_csv_unwind_publisher import Neo4jCsvUnwindPublisher
+
+    return {'csv': Neo4jCsvPublisher, 'unwind': Neo4jCsvUnwindPublisher}[kind]
+
+
+def publisher_class(kind: str, uri: Optional[str] = None, user: str = '', password: str = ''):
+    """The publisher databuilder's users can run against the server at uri (default
+    $NEO4J_TEST_URI): databuilder's own class on 3.5 and 4.4, the Neo4j 5 subclass on 5.x."""
+    if needs_neo4j5_workarounds(uri, user, password):
+        return _neo4j5_publishers()[kind]
+    return stock_publisher_class(kind)
 
 
 def publisher_conf(uri: str, node_dir: Path, rel_dir: Path, tag: str,
@@ -277,7 +370,7 @@ def publish_csv_dir(kind: str, uri: str, csv_dir: Path, tag: str, **kwargs: Any)
     seconds publish() took (connecting excluded)."""
     from pyhocon import ConfigFactory
 
-    publisher = publisher_class(kind)()
+    publisher = publisher_class(kind, uri, kwargs.get('user', ''), kwargs.get('password', ''))()
     publisher.init(ConfigFactory.from_dict(
         publisher_conf(uri, csv_dir / 'nodes', csv_dir / 'relationships', tag, **kwargs)))
     try:
@@ -288,9 +381,10 @@ def publish_csv_dir(kind: str, uri: str, csv_dir: Path, tag: str, **kwargs: Any)
         publisher._driver.close()
 
 
-def publish_models(uri: str, records: List[Any], tag: str) -> None:
+def publish_models(uri: str, records: List[Any], tag: str, kind: str = 'csv') -> None:
     """Runs a databuilder DefaultJob: records (databuilder models) -> FsNeo4jCSVLoader
-    -> Neo4jCsvPublisher (with the Neo4j 5 constraint step)."""
+    -> Neo4jCsvPublisher ('csv') or Neo4jCsvUnwindPublisher ('unwind'); databuilder's own
+    on 3.5 and 4.4, with the Neo4j 5 constraint step on 5.x (publisher_class)."""
     from databuilder.extractor.base_extractor import Extractor
     from databuilder.job.job import DefaultJob
     from databuilder.loader.file_system_neo4j_csv_loader import FsNeo4jCSVLoader
@@ -325,7 +419,7 @@ def publish_models(uri: str, records: List[Any], tag: str) -> None:
         }
         conf.update({f'publisher.neo4j.{k}': v for k, v in publisher_conf(uri, node_dir, rel_dir, tag).items()})
         task = DefaultTask(extractor=RecordsExtractor(), loader=FsNeo4jCSVLoader())
-        publisher = publisher_class('csv')()
+        publisher = publisher_class(kind, uri)()
         try:
             DefaultJob(conf=ConfigFactory.from_dict(conf), task=task, publisher=publisher).launch()
         finally:
@@ -384,3 +478,13 @@ def neo4j5_table_proxy_class():
             return super()._execute_cypher_query(statement=statement, param_dict=param_dict)
 
     return Neo4j5TableProxy
+
+
+def table_proxy_class(uri: Optional[str] = None):
+    """The metadata service's proxy for get_table against the server at uri (default
+    $NEO4J_TEST_URI): Amundsen's own Neo4jProxy on 3.5 and 4.4, Neo4j5TableProxy on 5.x."""
+    if needs_neo4j5_workarounds(uri):
+        return neo4j5_table_proxy_class()
+    from metadata_service.proxy.neo4j_proxy import Neo4jProxy
+
+    return Neo4jProxy

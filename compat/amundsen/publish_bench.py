@@ -16,8 +16,11 @@ publisher, so every run loads into an empty graph, as a first sync does; this
 DESTROYS the database's contents. Without it, runs upsert into whatever is there
 (with --publisher both, the second one then measures updates of existing data).
 
-The publishers' key-constraint statement is replaced by its Neo4j 5 form
-(amundsen#2094, see harness.py); everything else is databuilder's own code.
+On Neo4j 3.5 and 4.4 the publishers are databuilder's own, unpatched, as its users
+run them. On Neo4j 5.x (which databuilder does not support) their key-constraint
+statement is replaced by its Neo4j 5 form (amundsen#2094, see harness.py);
+everything else is databuilder's own code. The JSON summary says which ran
+('neo4j_version', 'neo4j5_workaround').
 Prints one line per publisher, then a JSON summary with --json.
 """
 
@@ -62,6 +65,8 @@ def main(argv=None) -> int:
     kinds = ['csv', 'unwind'] if args.publisher == 'both' else [args.publisher]
 
     driver = harness.neo4j_driver(args.neo4j_uri, args.neo4j_user, args.neo4j_password)
+    version = harness.neo4j_version(args.neo4j_uri, args.neo4j_user, args.neo4j_password)
+    patched = harness.needs_neo4j5_workarounds(args.neo4j_uri, args.neo4j_user, args.neo4j_password)
     results = []
     try:
         for kind in kinds:
@@ -75,6 +80,7 @@ def main(argv=None) -> int:
                       'node_rows': nodes, 'relationship_rows': rels, 'rows': rows,
                       'seconds': round(seconds, 3), 'rows_per_s': round(rows / seconds, 1) if seconds else None,
                       'empty_database': args.reset,
+                      'neo4j_version': '%d.%d' % version, 'neo4j5_workaround': patched,
                       'cpu_seconds': round(time.process_time() - cpu0, 3)}
             if args.neo4j_pid:
                 result['neo4j_cpu_seconds'] = round(process_cpu(args.neo4j_pid) - neo0, 3)

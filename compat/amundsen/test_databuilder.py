@@ -160,6 +160,29 @@ def test_direct_sync_writes_databuilder_user_schema(org, direct_graph, driver):
     assert bad == 0, f'{bad} nodes/edges without published_tag={DIRECT_TAG!r} and publisher_last_updated_epoch_ms'
 
 
+def test_resync_changes_nothing(org, direct_graph, driver, neo4j_uri):
+    """A second full sync of the unchanged org writes nothing: no user created or updated, no
+    user property set, no node or relationship created or deleted, and the graph (users, manager
+    edges, label and relationship counts) is the same, run timestamps aside."""
+    if harness.user_graph(driver) != direct_graph:  # a test in between changed the database
+        harness.reset_database(driver)
+        harness.run_oktasync(org['sim'].url, neo4j_uri=neo4j_uri, published_tag=DIRECT_TAG)
+    before = harness.user_graph(driver), harness.label_counts(driver), harness.relationship_counts(driver)
+    summary = harness.run_oktasync(org['sim'].url, neo4j_uri=neo4j_uri, published_tag=DIRECT_TAG)
+    n = len(org['expected'])
+    assert (summary['users_seen'], summary['users_unchanged'], summary['users_created'],
+            summary['users_updated']) == (n, n, 0, 0), summary
+    writes = summary['writes']
+    assert {k: writes.get(k, 0) for k in ('user_properties', 'nodes_created', 'nodes_deleted',
+                                          'relationships_created', 'relationships_deleted')} == \
+        dict.fromkeys(('user_properties', 'nodes_created', 'nodes_deleted', 'relationships_created',
+                       'relationships_deleted'), 0), writes
+    after = harness.user_graph(driver), harness.label_counts(driver), harness.relationship_counts(driver)
+    assert after[1:] == before[1:]
+    problems = graph_diff(after[0], before[0])
+    assert not problems, report(problems)
+
+
 @pytest.mark.parametrize('publisher', ['csv', 'unwind'])
 def test_databuilder_publisher_loads_oktasync_csv_into_the_same_graph(publisher, org, direct_graph, driver,
                                                                       neo4j_uri):

@@ -82,10 +82,10 @@ def org(workdir, neo4j_uri, driver, metadata_app):
 @pytest.fixture(scope='module')
 def table_view(neo4j_uri, metadata_app):
     """What Amundsen shows about the table and its owner: get_table's owners and readers
-    (Neo4jProxy with the harness's one-query Neo4j 5 fix, see harness.py), and the
-    owner's "Owned" tab, GET /user/<id>/own/ on the unmodified metadata app."""
+    (Amundsen's Neo4jProxy; on Neo4j 5 with the harness's one-query fix, see harness.py), and
+    the owner's "Owned" tab, GET /user/<id>/own/ on the unmodified metadata app."""
     host, port = harness.split_bolt_uri(neo4j_uri)
-    table_proxy = harness.neo4j5_table_proxy_class()(host=host, port=port, user='neo4j', password='',
+    table_proxy = harness.table_proxy_class(neo4j_uri)(host=host, port=port, user='neo4j', password='',
                                                       encrypted=False)
     client = metadata_app.test_client()
 

@@ -2,7 +2,8 @@
 
 Started by signin_harness.py with compat/amundsen/.venv. The config is metadata_config's
 OktasyncNeo4jConfig (Neo4j at $NEO4J_TEST_URI) plus:
-- PROXY_CLIENT: Neo4jProxy with the harness's one-statement Neo4j 5 fix for get_table (harness.py);
+- PROXY_CLIENT: on Neo4j 5.x only, Neo4jProxy with the harness's one-statement Neo4j 5 fix for
+  get_table (harness.py); on 3.5 and 4.4 Amundsen's own Neo4jProxy, unpatched;
 - USER_DETAIL_METHOD from $SIGNIN_USER_DETAIL: `graph` (oktasync_user_detail.graph_user_detail,
   the recommended setting), `okta` (okta_user_detail, the on-demand baseline) or `none`.
 
@@ -26,7 +27,8 @@ _USER_DETAIL = {'graph': graph_user_detail, 'okta': okta_user_detail, 'none': No
 
 
 class SigninMetadataConfig(OktasyncNeo4jConfig):
-    PROXY_CLIENT = 'metadata_server.Neo4j5TableProxy'
+    if harness.needs_neo4j5_workarounds():  # $NEO4J_TEST_URI's server
+        PROXY_CLIENT = 'metadata_server.Neo4j5TableProxy'
     USER_DETAIL_METHOD = _USER_DETAIL[os.environ.get('SIGNIN_USER_DETAIL', 'graph')]
 
 
