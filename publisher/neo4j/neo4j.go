@@ -107,6 +107,8 @@ func (p *Publisher) Verify(ctx context.Context) error {
 // Server reports the server's version and edition, as read at connect
 // (Verify, or the first statement).
 func (p *Publisher) Server(ctx context.Context) (version, edition string, err error) {
+	ctx, cancel := interruptible(ctx)
+	defer cancel()
 	d, err := p.tx.server(ctx)
 	if err != nil {
 		return "", "", err
@@ -125,6 +127,8 @@ func (p *Publisher) Close(ctx context.Context) error {
 // dry run, opens the one transaction every statement goes through and
 // Close rolls back, so a dry run writes nothing.
 func (p *Publisher) BeginRun(ctx context.Context) (publisher.Run, error) {
+	ctx, cancel := interruptible(ctx)
+	defer cancel()
 	opened, err := p.tx.begin(ctx)
 	if err != nil {
 		return publisher.Run{}, err

@@ -162,7 +162,7 @@ func writeOnce(ctx context.Context, d neo4j.DriverWithContext, database string, 
 	// The commit outlives ctx by commitWait at most: the bound starts when
 	// ctx ends, not when the commit starts, so a slow commit of a live run
 	// is not cut short.
-	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), interruptibleBound) // a deadline: see interruptible
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() {
 		t := time.AfterFunc(commitWait, cancel)

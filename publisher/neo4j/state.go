@@ -12,6 +12,8 @@ import (
 
 // LoadState reads the sync state of org; a zero State if there is none.
 func (p *Publisher) LoadState(ctx context.Context, org string) (publisher.State, error) {
+	ctx, cancel := interruptible(ctx)
+	defer cancel()
 	st := publisher.State{Org: org}
 	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
 		return collect(ctx, tx, cypherLoadState, map[string]any{"org": org})
@@ -32,6 +34,8 @@ func (p *Publisher) LoadState(ctx context.Context, org string) (publisher.State,
 
 // Orgs lists the Okta orgs this graph holds sync state for.
 func (p *Publisher) Orgs(ctx context.Context) ([]string, error) {
+	ctx, cancel := interruptible(ctx)
+	defer cancel()
 	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
 		return collect(ctx, tx, cypherOrgs, nil)
 	})
@@ -50,6 +54,8 @@ func (p *Publisher) Orgs(ctx context.Context) ([]string, error) {
 // SaveState writes the sync state of st.Org: zero times leave the stored
 // value, and the watermark never moves back.
 func (p *Publisher) SaveState(ctx context.Context, st publisher.State) error {
+	ctx, cancel := interruptible(ctx)
+	defer cancel()
 	_, err := p.tx.write(ctx, func(tx runner) (any, error) {
 		return tx.Run(ctx, cypherSaveState, map[string]any{
 			"org": st.Org, "watermark": formatTime(st.Watermark),

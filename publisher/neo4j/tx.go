@@ -62,6 +62,23 @@ func (r *txRunner) write(ctx context.Context, work func(runner) (any, error)) (a
 	return writeRetried(ctx, r.driver, d.database, r.maxRetry, work)
 }
 
+// interruptible gives ctx a deadline if it has none. The driver abandons a
+// statement the server holds (waiting for a lock, say) when its context
+// ends only if that context has a deadline: without one, a cancelled run
+// on Neo4j 3.5 or 4.4 (Bolt 3 and 4) waited until the other writer let go
+// (measured; 5.x answered at once either way). The deadline is far, so it
+// bounds nothing in practice. Every exported method that talks to the
+// server starts with it, because statements run on the caller's context.
+func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, interruptibleBound)
+}
+
+// interruptibleBound is the deadline interruptible sets.
+const interruptibleBound = 24 * time.Hour
+
 // server returns the server's dialect, read at the first call. Concurrent
 // first calls may each read it; they read the same.
 func (r *txRunner) server(ctx context.Context) (*dialect, error) {
