@@ -604,7 +604,7 @@ func (r *syncRun) mergeStubs(ctx context.Context, m publisher.StubMerger) (refus
 	if float64(report.Stubs) > r.Config.MaxStubMerges*float64(report.Synced) && !r.Force {
 		return &MergeRefusedError{Stubs: report.Stubs, Synced: report.Synced, Limit: r.Config.MaxStubMerges, Examples: report.Examples}, nil
 	}
-	st, err := m.MergeStubs(ctx, r.values, r.Config.BatchSize)
+	st, err := m.MergeStubs(ctx, r.values, r.Config.BatchSize, report.Stubs)
 	r.update(func(s *Summary) {
 		s.StubsMerged, s.StubsLeft, s.StubRelationships = st.Merged, st.Left, st.Relationships
 		s.Writes.Add(st.Writes)

@@ -61,13 +61,15 @@ type Capabilities struct {
 type StubMerger interface {
 	// CaseVariantStubs reports the stubs MergeStubs would merge now.
 	CaseVariantStubs(ctx context.Context, run Run) (StubReport, error)
-	// MergeStubs merges them, at most batch stubs per transaction.
-	MergeStubs(ctx context.Context, run Run, batch int) (MergeStats, error)
+	// MergeStubs merges them, at most batch stubs per transaction and at
+	// most limit in all (the number the run's cap was checked against;
+	// stubs that appear meanwhile wait for the next run).
+	MergeStubs(ctx context.Context, run Run, batch, limit int) (MergeStats, error)
 }
 
 // StubReport describes the case-variant stubs of the target.
 type StubReport struct {
-	Synced   int      // nodes with a source id
+	Synced   int      // nodes with a source id (counted only when there are stubs)
 	Stubs    int      // stubs to merge into one of them
 	Examples []string // a few, as "Stub.Key -> stub.key"
 }

@@ -24,12 +24,16 @@ func (p *Publisher) CaseVariantStubs(ctx context.Context, run publisher.Run) (pu
 		if err != nil {
 			return nil, err
 		}
+		r := publisher.StubReport{Stubs: intValue(stubs, "stubs"), Examples: stringList(stubs, "examples")}
+		if r.Stubs == 0 {
+			return r, nil // the synced count is only for the cap: no second scan
+		}
 		synced, err := single(ctx, tx, cypherSyncedCount, nil)
 		if err != nil {
 			return nil, err
 		}
-		return publisher.StubReport{Synced: intValue(synced, "synced"), Stubs: intValue(stubs, "stubs"),
-			Examples: stringList(stubs, "examples")}, nil
+		r.Synced = intValue(synced, "synced")
+		return r, nil
 	})
 	if err != nil {
 		return publisher.StubReport{}, fmt.Errorf("count case-variant stubs: %w", err)
@@ -42,14 +46,15 @@ func (p *Publisher) CaseVariantStubs(ctx context.Context, run publisher.Run) (pu
 // moves to the user, the stub properties the user lacks are copied (but
 // notCopied), and the stub is deleted. A stub with a relationship type that
 // cannot be written safely (see validRelType) is left as it is and counted.
-func (p *Publisher) MergeStubs(ctx context.Context, run publisher.Run, batch int) (publisher.MergeStats, error) {
+func (p *Publisher) MergeStubs(ctx context.Context, run publisher.Run, batch, limit int) (publisher.MergeStats, error) {
 	ctx, cancel := interruptible(ctx)
 	defer cancel()
 	var total publisher.MergeStats
 	skip := []any{}
-	for {
+	for taken := 0; taken < limit; {
+		n := min(max(batch, 1), maxStubsPerTx, limit-taken)
 		out, err := p.tx.write(ctx, func(tx runner) (any, error) {
-			return p.mergeStubsTx(ctx, tx, run, min(max(batch, 1), maxStubsPerTx), skip)
+			return p.mergeStubsTx(ctx, tx, run, n, skip)
 		})
 		if err != nil {
 			return total, fmt.Errorf("merge case-variant stubs: %w", err)
@@ -63,14 +68,16 @@ func (p *Publisher) MergeStubs(ctx context.Context, run publisher.Run, batch int
 			p.example("merged", ex)
 		}
 		for _, l := range res.left {
-			p.log.Warn("case-variant stub left unmerged: a relationship type cannot be written safely",
+			p.log.Debug("case-variant stub left unmerged: a relationship type cannot be written safely",
 				zap.String("stub", l.key), zap.String("type", l.relType))
 			skip = append(skip, l.id)
 		}
 		if res.taken == 0 {
 			return total, nil
 		}
+		taken += res.taken
 	}
+	return total, nil
 }
 
 // maxStubsPerTx bounds a merge transaction: every relationship of its

@@ -53,6 +53,14 @@ func fmtProps(p map[string]any) string {
 func TestMergeCaseVariantStubsIntegration(t *testing.T) {
 	p, d := newPublisher(t, 10)
 	ctx := context.Background()
+	// Another tool's user with a key that is not a string: no stub, and no
+	// reason for toLower to fail the count.
+	neo4jtest.Exec(t, d, `CREATE (:User {key: 42})`, nil)
+	t.Cleanup(func() {
+		if n := count(t, d, `MATCH (u:User {key: 42}) RETURN count(u) AS n`, nil); n != 1 {
+			t.Errorf("the node keyed 42: %d, want 1, untouched", n)
+		}
+	})
 	if _, err := p.PublishNodes(ctx, testRun(), nodes(user("dana.lee@example.com", "00u1", "Dana", true),
 		user("sam.roe@example.com", "00u2", "Sam", true))); err != nil {
 		t.Fatal(err)
@@ -93,7 +101,7 @@ func TestMergeCaseVariantStubsIntegration(t *testing.T) {
 	if rep.Stubs != 3 || rep.Synced != 3 || len(rep.Examples) != 3 {
 		t.Errorf("report %+v, want 3 stubs (two of Dana, Odd's) of 3 synced users", rep)
 	}
-	st, err := merger.MergeStubs(ctx, testRun(), 1) // one stub per transaction: the relationship between the stubs crosses them
+	st, err := merger.MergeStubs(ctx, testRun(), 1, 100) // one stub per transaction: the relationship between the stubs crosses them
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +145,7 @@ func TestMergeCaseVariantStubsIntegration(t *testing.T) {
 	}
 
 	// Again: nothing to do, nothing written.
-	st, err = merger.MergeStubs(ctx, testRun(), 10)
+	st, err = merger.MergeStubs(ctx, testRun(), 10, 100)
 	if err != nil || st.Merged != 0 || st.Writes != (publisher.Writes{}) {
 		t.Errorf("second merge: %+v, %v; want nothing", st, err)
 	}

@@ -44,7 +44,7 @@ RETURN properties[0] AS prop`
 	// databuilder. databuilder's statement fails against it
 	// (ConstraintAlreadyExists), so Prepare replaces it, in one transaction.
 	cypherLegacyNamed = `SHOW CONSTRAINTS YIELD name WHERE name = 'oktasync_user_key' RETURN count(*) AS n`
-	cypherDropLegacy  = `DROP CONSTRAINT oktasync_user_key`
+	cypherDropLegacy  = `DROP CONSTRAINT oktasync_user_key IF EXISTS`
 
 	// Neo4j 3.5: no names, no IF NOT EXISTS, no SHOW (a second CREATE
 	// INDEX of the same index is a no-op).
@@ -333,14 +333,17 @@ RETURN user as user_record, manager as manager_record`
 // relationships are named by id() only inside the transaction that read
 // them, with the stub and its user locked.
 
-// cypherStubCount counts the stubs to merge and the synced users.
+// cypherStubCount counts the stubs to merge. A key that is not a string
+// (another tool's node) is no stub: the CASE keeps toLower from failing on
+// it, whatever order the planner evaluates predicates in.
 const cypherStubCount = `
 MATCH (stub:User)
-WHERE stub.okta_id IS NULL AND stub.key <> toLower(stub.key)
+WHERE stub.okta_id IS NULL AND CASE WHEN stub.key STARTS WITH '' THEN stub.key <> toLower(stub.key) ELSE false END
 MATCH (u:User {key: toLower(stub.key)}) /*hint:u:key*/
 WHERE u.okta_id IS NOT NULL
 RETURN count(stub) AS stubs, collect(stub.key + ' -> ' + u.key)[0..5] AS examples`
 
+// cypherSyncedCount counts the synced users, for the stub merge's cap.
 const cypherSyncedCount = `
 MATCH (u:User) WHERE u.okta_id IS NOT NULL
 RETURN count(u) AS synced`
@@ -348,15 +351,17 @@ RETURN count(u) AS synced`
 // cypherStubsNext takes up to $limit stubs to merge, but those in $skip
 // (ids of stubs left alone), and locks each stub and its user (SET of a
 // label the node has changes nothing but takes the write lock), so neither
-// changes before the merge commits. $limit, $skip.
+// changes before the merge commits; the pair is checked again under the
+// locks (a concurrent rename may have moved the key meanwhile; such a stub
+// is left to a later round or run, with its new user). $limit, $skip.
 const cypherStubsNext = `
 MATCH (stub:User)
-WHERE stub.okta_id IS NULL AND stub.key <> toLower(stub.key) AND NOT id(stub) IN $skip
+WHERE stub.okta_id IS NULL AND CASE WHEN stub.key STARTS WITH '' THEN stub.key <> toLower(stub.key) ELSE false END AND NOT id(stub) IN $skip
 MATCH (u:User {key: toLower(stub.key)}) /*hint:u:key*/
 WHERE u.okta_id IS NOT NULL
 WITH stub, u ORDER BY stub.key LIMIT $limit
 SET stub:User, u:User
-WITH stub, u WHERE stub.okta_id IS NULL
+WITH stub, u WHERE stub.okta_id IS NULL AND u.okta_id IS NOT NULL AND u.key = toLower(stub.key)
 RETURN id(stub) AS stub, stub.key AS stubKey, properties(stub) AS stubProps,
        id(u) AS user, u.key AS userKey, properties(u) AS userProps`
 
@@ -410,7 +415,7 @@ RETURN count(*) AS moved`
 const cypherStubDelete = `
 UNWIND $rows AS row
 MATCH (stub:User) WHERE id(stub) = row.stub AND stub.okta_id IS NULL
-MATCH (u:User) WHERE id(u) = row.user AND u.okta_id IS NOT NULL
+MATCH (u:User) WHERE id(u) = row.user AND u.okta_id IS NOT NULL AND u.key = toLower(stub.key)
 SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp()
 DELETE stub
 RETURN count(*) AS merged`

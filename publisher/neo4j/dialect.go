@@ -41,7 +41,7 @@ func newDialect(version, edition, database string) (*dialect, error) {
 	}
 	d := &dialect{version: version, edition: edition, major: major, database: database}
 	switch {
-	case major < 3 || major == 3 && minor < 5, major == 4 && minor < 2:
+	case major < 3 || major == 3 && minor < 5, major == 4 && minor < 4:
 		return nil, fmt.Errorf("neo4j: the server is Neo4j %s, which oktasync does not support; supported are %s", version, supportedVersions)
 	case major == 3:
 		if database != "" {
@@ -90,5 +90,14 @@ func detectDialect(ctx context.Context, d neo4j.DriverWithContext, database stri
 	}
 	version, _, _ := neo4j.GetRecordValue[string](res.Records[0], "version")
 	edition, _, _ := neo4j.GetRecordValue[string](res.Records[0], "edition")
-	return newDialect(version, edition, database)
+	dl, err := newDialect(version, edition, database)
+	if err != nil {
+		return nil, err
+	}
+	if dl.major >= 4 && dl.database == "" && res.Summary != nil && res.Summary.Database() != nil {
+		// Name the default database from now on: through neo4j:// a
+		// session without a name costs a lookup of the home database.
+		dl.database = res.Summary.Database().Name()
+	}
+	return dl, nil
 }

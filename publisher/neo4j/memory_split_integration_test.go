@@ -65,7 +65,7 @@ func TestBatchTooLargeForTransactionMemoryIsSplitIntegration(t *testing.T) {
 	if len(splits) == 0 {
 		t.Fatal("the node batch was never split: raise n or lower the memory limit so that it needs splitting")
 	}
-	if first := splits[0].ContextMap(); first["rows"] != int64(n) || !strings.Contains(fmt.Sprint(first["error"]), "MemoryPoolOutOfMemoryError") {
+	if first := splits[0].ContextMap(); first["rows"] != int64(n) || !strings.Contains(fmt.Sprint(first["error"]), "OutOfMemoryError") {
 		t.Errorf("first split: %v", first)
 	}
 	t.Logf("node batch of %d split %d times", n, len(splits))
@@ -96,7 +96,7 @@ func TestBatchTooLargeForTransactionMemoryIsSplitIntegration(t *testing.T) {
 	big := user("big@example.com", "00ubig", strings.Repeat("x", 6<<20), true)
 	_, err = p.PublishNodes(ctx, testRun(), nodes(big))
 	var me *neo4j.MemoryError
-	if !errors.As(err, &me) || !strings.Contains(me.Code, "MemoryPoolOutOfMemoryError") {
+	if !errors.As(err, &me) || !strings.Contains(me.Code, "OutOfMemoryError") {
 		t.Fatalf("a row over the limit: %v, want a *neo4j.MemoryError", err)
 	}
 	if ctx.Err() != nil {

@@ -19,7 +19,7 @@ import (
 // same way; a write that gets one returns it at once instead
 // (writeRetried), and a batch write splits its batch (splitOnMemory).
 type MemoryError struct {
-	Code    string // e.g. Neo.TransientError.General.MemoryPoolOutOfMemoryError
+	Code    string // e.g. Neo.TransientError.General.MemoryPoolOutOfMemoryError (5.x)
 	Message string
 }
 
@@ -27,9 +27,11 @@ func (e *MemoryError) Error() string {
 	return fmt.Sprintf("neo4j: out of transaction memory (%s): %s", e.Code, firstLine(e.Message))
 }
 
-// memoryCode reports whether a Neo4j status code is a memory refusal.
+// memoryCode reports whether a Neo4j status code is a memory refusal: a
+// transient error on 5.x, a client error on 4.4
+// (Neo.ClientError.General.TransactionOutOfMemoryError).
 func memoryCode(code string) bool {
-	return strings.HasPrefix(code, "Neo.TransientError.General.") &&
+	return (strings.HasPrefix(code, "Neo.TransientError.General.") || strings.HasPrefix(code, "Neo.ClientError.General.")) &&
 		(strings.Contains(code, "OutOfMemory") || strings.Contains(code, "MemoryLimit"))
 }
 

@@ -22,6 +22,7 @@ func TestMemoryRefusalIsNotRetried(t *testing.T) {
 	}{
 		{"Neo.TransientError.General.MemoryPoolOutOfMemoryError", true},
 		{"Neo.TransientError.General.TransactionMemoryLimit", true},
+		{"Neo.ClientError.General.TransactionOutOfMemoryError", true}, // 4.4
 		{"Neo.TransientError.Transaction.DeadlockDetected", false},
 		{"Neo.TransientError.General.DatabaseUnavailable", false},
 		{"Neo.ClientError.Statement.SyntaxError", false},
