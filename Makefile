@@ -50,13 +50,16 @@ test: vet lint build compat-venv fuzz deploytest
 NEO4J_VERSIONS   ?= 4.4 3.5
 VERSION_PKGS     := ./internal/neo4jtest/ ./publisher/neo4j/ ./jobs/ ./cmd/oktasync/
 VERSION_RUN      := Integration|^TestCLI|^TestSecretCanaries
+# 3.5 has no transaction memory limit: the test of batches split for
+# want of it cannot run there (it skips itself; CI would count that skip).
+VERSION_SKIP_3.5 := ^TestBatchTooLargeForTransactionMemoryIsSplitIntegration$$
 COMPAT_ARGS_5.26 := --ignore=signin
 COMPAT_ARGS_3.5  := --ignore=signin --ignore=test_harness_publish.py
 COMPAT_ARGS_4.4  := --ignore=test_harness_publish.py
 VERSION_LOOP = for v in $(NEO4J_VERSIONS); do \
-		NEO4J_VERSION=$$v scripts/with-neo4j bash -c 'rc=0; \
-			scripts/gotest -count=1 -p 1 -timeout 20m -run "$(VERSION_RUN)" $(VERSION_PKGS) || rc=$$?; \
-			case $$NEO4J_VERSION in 4.4) a="$(COMPAT_ARGS_4.4)";; 3.5) a="$(COMPAT_ARGS_3.5)";; *) a="$(COMPAT_ARGS_5.26)";; esac; \
+		NEO4J_VERSION=$$v scripts/with-neo4j bash -c 'rc=0; skip="^$$"; \
+			case $$NEO4J_VERSION in 4.4) a="$(COMPAT_ARGS_4.4)";; 3.5) a="$(COMPAT_ARGS_3.5)"; skip="$(VERSION_SKIP_3.5)";; *) a="$(COMPAT_ARGS_5.26)";; esac; \
+			scripts/gotest -count=1 -p 1 -timeout 20m -run "$(VERSION_RUN)" -skip "$$skip" $(VERSION_PKGS) || rc=$$?; \
 			($(COMPAT_PYTEST) $$a) || rc=1; exit $$rc' || rc=1; \
 	done
 .PHONY: test-neo4j-versions
