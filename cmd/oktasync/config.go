@@ -145,7 +145,7 @@ func syncFlagHelp() [][2]string {
 		{"okta-page-size", "users per Okta page, 1-200 (default 200)"},
 		{"neo4j-uri", "Neo4j Bolt URI (env NEO4J_URI, default bolt://127.0.0.1:7687)"},
 		{"neo4j-username", "Neo4j user (env NEO4J_USERNAME; none for a server with auth off)"},
-		{"neo4j-database", "Neo4j database (env NEO4J_DATABASE, default neo4j)"},
+		{"neo4j-database", "Neo4j database (env NEO4J_DATABASE; default: the server's default; none on Neo4j 3.5)"},
 		{"batch-size", "users per Neo4j transaction (default 2000)"},
 		{"published-tag", "published_tag written on nodes and edges (default: run start time, UTC)"},
 		{"csv-dir", "write databuilder-format CSV files to this directory instead of Neo4j"},

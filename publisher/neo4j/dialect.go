@@ -37,12 +37,12 @@ const supportedVersions = "3.5, 4.4 and 5.x (tested: 3.5.35, 4.4.44, 5.26.30)"
 func newDialect(version, edition, database string) (*dialect, error) {
 	major, minor, ok := parseVersion(version)
 	if !ok {
-		return nil, fmt.Errorf("neo4j: cannot read the server's version %q; supported are %s", version, supportedVersions)
+		return nil, fmt.Errorf("cannot read the server's version %q; supported are %s", version, supportedVersions)
 	}
 	d := &dialect{version: version, edition: edition, major: major, database: database}
 	switch {
 	case major < 3 || major == 3 && minor < 5, major == 4 && minor < 4:
-		return nil, fmt.Errorf("neo4j: the server is Neo4j %s, which oktasync does not support; supported are %s", version, supportedVersions)
+		return nil, fmt.Errorf("the server is Neo4j %s, which oktasync does not support; supported are %s", version, supportedVersions)
 	case major == 3:
 		if database != "" {
 			return nil, fmt.Errorf("neo4j.database: Neo4j %s serves one database and takes no database name: leave it empty (NEO4J_DATABASE), got %q", version, database)

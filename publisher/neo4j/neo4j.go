@@ -104,18 +104,6 @@ func (p *Publisher) Verify(ctx context.Context) error {
 	return nil
 }
 
-// Server reports the server's version and edition, as read at connect
-// (Verify, or the first statement).
-func (p *Publisher) Server(ctx context.Context) (version, edition string, err error) {
-	ctx, cancel := interruptible(ctx)
-	defer cancel()
-	d, err := p.tx.server(ctx)
-	if err != nil {
-		return "", "", err
-	}
-	return d.version, d.edition, nil
-}
-
 // Close rolls back a dry run's transaction and releases the driver. It is
 // safe to call more than once.
 func (p *Publisher) Close(ctx context.Context) error {
