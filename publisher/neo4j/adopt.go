@@ -17,7 +17,7 @@ var _ publisher.StubMerger = (*Publisher)(nil)
 // CaseVariantStubs reports the stubs MergeStubs would merge: nodes without
 // okta_id whose key is a synced user's key but for case.
 func (p *Publisher) CaseVariantStubs(ctx context.Context, run publisher.Run) (publisher.StubReport, error) {
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
 		stubs, err := single(ctx, tx, p.q(cypherStubCount), nil)
@@ -47,7 +47,7 @@ func (p *Publisher) CaseVariantStubs(ctx context.Context, run publisher.Run) (pu
 // notCopied), and the stub is deleted. A stub with a relationship type that
 // cannot be written safely (see validRelType) is left as it is and counted.
 func (p *Publisher) MergeStubs(ctx context.Context, run publisher.Run, batch, limit int) (publisher.MergeStats, error) {
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	var total publisher.MergeStats
 	skip := []any{}

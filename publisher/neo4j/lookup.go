@@ -11,7 +11,7 @@ import (
 // and the manager's properties (nil when there is none). found is false
 // when no such user exists.
 func (p *Publisher) Lookup(ctx context.Context, key string) (user, manager map[string]any, found bool, err error) {
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	d, err := p.tx.server(ctx)
 	if err != nil {

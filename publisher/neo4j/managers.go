@@ -23,7 +23,7 @@ import (
 // Okta id are resolved through the okta_id index. Like PublishNodes, it
 // splits a batch the server has no transaction memory for.
 func (p *Publisher) PublishManagers(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	write := func(ctx context.Context, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
 		return p.publishManagers(ctx, run, rows)
@@ -166,7 +166,7 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 // whose user has no pair yet and whose manager is in the graph (see
 // cypherLinkNewByID); jobs calls it right after each node batch.
 func (p *Publisher) LinkNew(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.LinkResult, error) {
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	if !slices.ContainsFunc(rows, func(r loader.ManagerRow) bool { return r.Manager.Kind != loader.ManagerNone }) {
 		return publisher.LinkResult{Left: slices.Clip(rows)}, nil // no transaction for nothing to link

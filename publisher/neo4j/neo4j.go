@@ -115,7 +115,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 // dry run, opens the one transaction every statement goes through and
 // Close rolls back, so a dry run writes nothing.
 func (p *Publisher) BeginRun(ctx context.Context) (publisher.Run, error) {
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	opened, err := p.tx.begin(ctx)
 	if err != nil {

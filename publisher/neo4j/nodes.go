@@ -19,7 +19,7 @@ import (
 // batch when the server runs out of transaction memory (which the driver
 // would otherwise retry unchanged).
 func (p *Publisher) PublishNodes(ctx context.Context, run publisher.Run, rows []loader.NodeRow) (publisher.NodeStats, error) {
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	if len(rows) == 0 {
 		return publisher.NodeStats{}, nil

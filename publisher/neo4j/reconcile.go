@@ -12,7 +12,7 @@ import (
 // MarkSeen records that the source returned these users although the run
 // wrote nothing for them (skipped users), so reconciliation leaves them.
 func (p *Publisher) MarkSeen(ctx context.Context, run publisher.Run, oktaIDs []string) error {
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	if len(oktaIDs) == 0 {
 		return nil
@@ -29,7 +29,7 @@ func (p *Publisher) MarkSeen(ctx context.Context, run publisher.Run, oktaIDs []s
 // Stale reports the active managed users this run has not seen. Only
 // meaningful after a complete read.
 func (p *Publisher) Stale(ctx context.Context, run publisher.Run) (publisher.StaleReport, error) {
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
 		return single(ctx, tx, cypherStale, map[string]any{"run": run.Marker})
@@ -46,7 +46,7 @@ func (p *Publisher) Stale(ctx context.Context, run publisher.Run) (publisher.Sta
 // Deactivate sets is_active = false on every active managed user this run
 // has not seen, batch at a time. Nothing is deleted.
 func (p *Publisher) Deactivate(ctx context.Context, run publisher.Run, batch int) (int, error) {
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	total := 0
 	for {
@@ -71,7 +71,7 @@ func (p *Publisher) Deactivate(ctx context.Context, run publisher.Run, batch int
 // DeactivateIDs sets is_active = false on the users with these Okta ids:
 // users Okta answered 404 for. Nothing is deleted.
 func (p *Publisher) DeactivateIDs(ctx context.Context, run publisher.Run, oktaIDs []string) (int, error) {
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	if len(oktaIDs) == 0 {
 		return 0, nil

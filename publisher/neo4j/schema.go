@@ -26,7 +26,7 @@ func (p *Publisher) Prepare(ctx context.Context) error {
 	if p.cfg.DryRun || p.schema.prepared.Load() {
 		return nil // a dry run's schema statements could not share its transaction
 	}
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	d, err := p.tx.server(ctx)
 	if err != nil {

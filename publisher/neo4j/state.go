@@ -12,7 +12,7 @@ import (
 
 // LoadState reads the sync state of org; a zero State if there is none.
 func (p *Publisher) LoadState(ctx context.Context, org string) (publisher.State, error) {
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	st := publisher.State{Org: org}
 	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
@@ -34,7 +34,7 @@ func (p *Publisher) LoadState(ctx context.Context, org string) (publisher.State,
 
 // Orgs lists the Okta orgs this graph holds sync state for.
 func (p *Publisher) Orgs(ctx context.Context) ([]string, error) {
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
 		return collect(ctx, tx, cypherOrgs, nil)
@@ -54,7 +54,7 @@ func (p *Publisher) Orgs(ctx context.Context) ([]string, error) {
 // SaveState writes the sync state of st.Org: zero times leave the stored
 // value, and the watermark never moves back.
 func (p *Publisher) SaveState(ctx context.Context, st publisher.State) error {
-	ctx, cancel := interruptible(ctx)
+	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	_, err := p.tx.write(ctx, func(tx runner) (any, error) {
 		return tx.Run(ctx, cypherSaveState, map[string]any{

@@ -76,6 +76,17 @@ func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, interruptibleBound)
 }
 
+// interruptible is interruptible(ctx) where it is needed: before 5.x, or
+// before the server's version is known. With 5.x servers a statement ends
+// at cancellation without a deadline, and the driver reads without a
+// goroutine per read, as before 3.5 and 4.4 were supported.
+func (p *Publisher) interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d := p.tx.srv.Load(); d != nil && d.major >= 5 {
+		return ctx, func() {}
+	}
+	return interruptible(ctx)
+}
+
 // interruptibleBound is the deadline interruptible sets.
 const interruptibleBound = 24 * time.Hour
 
