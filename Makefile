@@ -56,12 +56,16 @@ VERSION_SKIP_3.5 := ^TestBatchTooLargeForTransactionMemoryIsSplitIntegration$$
 COMPAT_ARGS_5.26 := --ignore=signin
 COMPAT_ARGS_3.5  := --ignore=signin --ignore=test_harness_publish.py
 COMPAT_ARGS_4.4  := --ignore=test_harness_publish.py
-VERSION_LOOP = for v in $(NEO4J_VERSIONS); do \
-		NEO4J_VERSION=$$v scripts/with-neo4j bash -c 'rc=0; skip="^$$"; \
+# The versions run side by side, each on its own server and port, its
+# output kept apart and printed when both are done: most of their time is
+# spent waiting (server restarts, retry windows), not on the CPU.
+VERSION_LOOP = i=0; pids=""; for v in $(NEO4J_VERSIONS); do i=$$((i+1)); \
+		( NEO4J_VERSION=$$v NEO4J_TEST_PORT=$$((7697+10*i)) GOTEST_LOG=$(CURDIR)/.test-$$v.log scripts/with-neo4j bash -c 'rc=0; skip="^$$"; \
 			case $$NEO4J_VERSION in 4.4) a="$(COMPAT_ARGS_4.4)";; 3.5) a="$(COMPAT_ARGS_3.5)"; skip="$(VERSION_SKIP_3.5)";; *) a="$(COMPAT_ARGS_5.26)";; esac; \
 			scripts/gotest -count=1 -p 1 -timeout 20m -run "$(VERSION_RUN)" -skip "$$skip" $(VERSION_PKGS) || rc=$$?; \
-			($(COMPAT_PYTEST) $$a) || rc=1; exit $$rc' || rc=1; \
-	done
+			($(COMPAT_PYTEST) $$a) || rc=1; exit $$rc' >$(CURDIR)/.test-neo4j-$$v.out 2>&1 ) & pids="$$pids $$!"; \
+	done; for p in $$pids; do wait $$p || rc=1; done; \
+	for v in $(NEO4J_VERSIONS); do echo "=== Neo4j $$v ==="; cat $(CURDIR)/.test-neo4j-$$v.out; done
 .PHONY: test-neo4j-versions
 test-neo4j-versions: build compat-venv
 	rc=0; $(VERSION_LOOP); exit $$rc
