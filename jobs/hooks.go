@@ -66,13 +66,14 @@ type HookWorker struct {
 	metrics     *Metrics
 	requestSync func()
 	queue       chan string
+	search      *peopleSearch   // nil when people search is off
 	lastOkta    extractor.Stats // the reader's counters after the previous batch
 }
 
 // NewHookWorker validates cfg; pub must be able to reconcile (deactivate
 // users Okta no longer has). requestSync is called (never blocking) when
 // work cannot be done here; metrics may be nil.
-func NewHookWorker(cfg HookWorkerConfig, reader extractor.UserReader, pub publisher.Publisher, log *zap.Logger, metrics *Metrics, requestSync func()) (*HookWorker, error) {
+func NewHookWorker(cfg HookWorkerConfig, reader extractor.UserReader, pub publisher.Publisher, index publisher.PeopleIndex, log *zap.Logger, metrics *Metrics, requestSync func()) (*HookWorker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -80,11 +81,15 @@ func NewHookWorker(cfg HookWorkerConfig, reader extractor.UserReader, pub publis
 	if caps.Reconciler == nil || caps.DryRun {
 		return nil, errors.New("hook worker: the sink must write and reconcile (Neo4j, not a dry run)")
 	}
+	search, err := newPeopleSearch(index, caps, cfg.MaxBatch)
+	if err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = zap.NewNop()
 	}
 	return &HookWorker{cfg: cfg, okta: reader, pub: pub, rec: caps.Reconciler, log: log.With(zap.String("component", "hook-worker")),
-		metrics: metrics, requestSync: requestSync, queue: make(chan string, cfg.Queue)}, nil
+		metrics: metrics, requestSync: requestSync, queue: make(chan string, cfg.Queue), search: search}, nil
 }
 
 // Enqueue adds user ids without blocking. It returns false, and asks for an
@@ -190,11 +195,17 @@ func (w *HookWorker) process(ctx context.Context, ids []string) {
 	o := w.okta.Stats()
 	sum.OktaRequests, sum.RateLimited, sum.Remaining = o.Requests-w.lastOkta.Requests, o.RateLimited-w.lastOkta.RateLimited, o.Remaining
 	w.lastOkta = o
-	if err == nil {
+	var searchErr *SearchError
+	if err == nil || errors.As(err, &searchErr) {
 		sum.Outcome = "success"
 	}
 	w.metrics.ObserveRun("hook", sum)
-	if err != nil {
+	switch {
+	case searchErr != nil:
+		// The graph has the users; their documents wait for the next
+		// sync that touches them, or the next full sync.
+		w.log.Error("hook batch: people search not updated", zap.Int("users", len(ids)), zap.Error(err))
+	case err != nil:
 		w.log.Error("hook batch failed; requesting an incremental sync", zap.Int("users", len(ids)), zap.Error(err))
 		w.requestSync()
 		return
@@ -250,5 +261,16 @@ func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) er
 	}
 	n, err := w.rec.DeactivateIDs(ctx, run, gone)
 	sum.DeactivatedMissing = n
-	return err
+	if err != nil || w.search == nil {
+		return err
+	}
+	// Their documents follow, visible to search when this returns.
+	keys := make([]string, len(b.Managers))
+	for i, m := range b.Managers {
+		keys[i] = m.UserKey
+	}
+	start := time.Now()
+	sum.Search = &SearchSummary{}
+	st, err := w.search.update(ctx, keys, gone)
+	return finishSearch(sum.Search, st, start, err)
 }

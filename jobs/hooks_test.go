@@ -104,7 +104,7 @@ func newFakes() (*fakeOkta, *fakePublisher) {
 func TestHookWorkerCoalescesAndDeactivatesGoneUsers(t *testing.T) {
 	ok, pub := newFakes()
 	var syncs atomic.Int32
-	w, err := NewHookWorker(hookConfig(func(c *HookWorkerConfig) { c.Coalesce = 50 * time.Millisecond }), ok, pub, nil, nil, func() { syncs.Add(1) })
+	w, err := NewHookWorker(hookConfig(func(c *HookWorkerConfig) { c.Coalesce = 50 * time.Millisecond }), ok, pub, nil, nil, nil, func() { syncs.Add(1) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestHookWorkerFallsBackToSync(t *testing.T) {
 	ok, pub := newFakes()
 	ok.fail["00ub"] = true
 	var syncs atomic.Int32
-	w, err := NewHookWorker(hookConfig(func(c *HookWorkerConfig) { c.Queue, c.Coalesce = 2, 10*time.Millisecond }), ok, pub, nil, nil, func() { syncs.Add(1) })
+	w, err := NewHookWorker(hookConfig(func(c *HookWorkerConfig) { c.Queue, c.Coalesce = 2, 10*time.Millisecond }), ok, pub, nil, nil, nil, func() { syncs.Add(1) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestHookWorkerDrainsOnShutdown(t *testing.T) {
 		id := "00u" + string(rune('A'+i))
 		ok.users[id] = extractor.User{Key: id + "@x.io", SourceID: id, IsActive: true}
 	}
-	w, err := NewHookWorker(hookConfig(func(c *HookWorkerConfig) { c.Coalesce, c.MaxBatch = time.Second, 7 }), ok, pub, nil, nil, func() {})
+	w, err := NewHookWorker(hookConfig(func(c *HookWorkerConfig) { c.Coalesce, c.MaxBatch = time.Second, 7 }), ok, pub, nil, nil, nil, func() {})
 	if err != nil {
 		t.Fatal(err)
 	}

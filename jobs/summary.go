@@ -68,6 +68,9 @@ type Summary struct {
 
 	CSVFiles []string `json:"csv_files,omitempty"`
 
+	// Search is what the run did to the people index (nil when off).
+	Search *SearchSummary `json:"search,omitempty"`
+
 	// Writes is what the sink reports it wrote (Neo4j's query statistics).
 	Writes publisher.Writes `json:"writes"`
 	// Timings says where the run's time went.
@@ -136,6 +139,13 @@ func (s Summary) Fields() []zap.Field {
 	if len(s.CSVFiles) > 0 {
 		f = append(f, zap.Strings("csv_files", s.CSVFiles))
 	}
+	if s.Search != nil {
+		f = append(f, zap.String("search_outcome", s.Search.Outcome), zap.Int("search_indexed", s.Search.Indexed),
+			zap.Int("search_removed", s.Search.Removed))
+		if s.Search.Index != "" {
+			f = append(f, zap.String("search_index", s.Search.Index))
+		}
+	}
 	return f
 }
 
@@ -180,6 +190,16 @@ func (s Summary) Text() string {
 	}
 	for _, f := range s.CSVFiles {
 		fmt.Fprintf(&b, "  csv       %s\n", f)
+	}
+	if q := s.Search; q != nil {
+		fmt.Fprintf(&b, "  search    %s: %d documents written, %d removed", q.Outcome, q.Indexed, q.Removed)
+		if q.Index != "" {
+			fmt.Fprintf(&b, "; alias on %s", q.Index)
+		}
+		b.WriteString("\n")
+		if q.Error != "" {
+			fmt.Fprintf(&b, "  search    error: %s\n", q.Error)
+		}
 	}
 	return b.String()
 }

@@ -143,6 +143,10 @@ type Sync struct {
 	// Force deactivates and merges even above Config.MaxDeactivate and
 	// Config.MaxStubMerges.
 	Force bool
+	// Search, if not nil, is the people index the run keeps in step with
+	// the graph (search.go): its documents come from the publisher's
+	// Documents capability.
+	Search publisher.PeopleIndex
 }
 
 // Run performs the sync and returns its summary, also on failure.
@@ -157,14 +161,27 @@ func (s *Sync) Run(ctx context.Context) (Summary, error) {
 	if r.log == nil {
 		r.log = zap.NewNop()
 	}
-	err := r.do(ctx)
+	search, err := newPeopleSearch(s.Search, caps, s.Config.BatchSize)
+	if err != nil {
+		return sum, err
+	}
+	if search != nil {
+		// The people index is checked before Okta is read, so that bad
+		// settings are reported at once; the graph is synced regardless.
+		r.search, sum.Search = search, &SearchSummary{Outcome: "skipped"}
+		if r.searchCheck = search.index.Check(ctx); r.searchCheck != nil {
+			r.log.Error("people search is not usable: the graph is synced, the people index is not", zap.Error(r.searchCheck))
+		}
+	}
+	err = r.do(ctx)
 	sum.addSource(s.Source.Stats())
 	if caps.DryRun && caps.Planner != nil {
 		sum.Examples = caps.Planner.Examples()
 	}
 	sum.Duration = time.Since(start)
+	var searchErr *SearchError
 	switch {
-	case err == nil:
+	case err == nil, errors.As(err, &searchErr):
 		sum.Outcome = "success"
 	case Refused(err):
 		sum.Outcome = "refused"
@@ -179,6 +196,9 @@ type syncRun struct {
 	caps   publisher.Capabilities
 	log    *zap.Logger
 	values publisher.Run // the publisher's values for this run
+
+	search      *peopleSearch // nil when people search is off
+	searchCheck error         // why the people index cannot be used
 
 	mu  sync.Mutex
 	sum *Summary
@@ -320,7 +340,44 @@ func (r *syncRun) do(ctx context.Context) error {
 	if maxSeen.After(state.Watermark) {
 		r.sum.WatermarkAfter = maxSeen
 	}
-	return rec.SaveState(ctx, save)
+	if err := rec.SaveState(ctx, save); err != nil {
+		return err
+	}
+	return r.updateSearch(ctx, mode, spool, inOrder)
+}
+
+// updateSearch brings the people index into step with the graph the run
+// left: a full sync rebuilds it, an incremental sync rewrites the
+// documents of the users it wrote (every staged user is in one of the
+// manager spools). A dry run only checked it.
+func (r *syncRun) updateSearch(ctx context.Context, mode Mode, spools ...*loader.Spool) error {
+	if r.search == nil || r.caps.DryRun && r.searchCheck == nil {
+		return nil
+	}
+	start := time.Now()
+	var st publisher.IndexStats
+	err := r.searchCheck
+	switch {
+	case err != nil:
+	case mode == Full:
+		st, err = r.search.rebuild(ctx)
+	default:
+		for _, sp := range spools {
+			if err != nil {
+				break
+			}
+			err = sp.Batches(r.Config.BatchSize, func(rows []loader.ManagerRow) error {
+				keys := make([]string, len(rows))
+				for i, m := range rows {
+					keys[i] = m.UserKey
+				}
+				got, err := r.search.update(ctx, keys, nil)
+				st.Add(got)
+				return err
+			})
+		}
+	}
+	return finishSearch(r.sum.Search, st, start, err)
 }
 
 func (r *syncRun) writers() int { return max(1, min(r.Config.Writers, r.caps.MaxWriters)) }

@@ -49,6 +49,9 @@ type Capabilities struct {
 	// StubMerger, if not nil, merges case-variant stubs into the synced
 	// users they belong to (a full sync, after the node pass).
 	StubMerger StubMerger
+	// Documents, if not nil, reads people-search documents from the
+	// target, for a PeopleIndex (search.go).
+	Documents DocumentReader
 }
 
 // StubMerger is the optional part of the contract that adopts the stubs

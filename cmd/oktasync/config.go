@@ -17,6 +17,7 @@ import (
 
 	"github.com/oktasync/oktasync/extractor/okta"
 	"github.com/oktasync/oktasync/jobs"
+	"github.com/oktasync/oktasync/publisher/elasticsearch"
 	"github.com/oktasync/oktasync/publisher/neo4j"
 )
 
@@ -27,6 +28,7 @@ import (
 type config struct {
 	Okta   okta.Config
 	Neo4j  neo4j.Config
+	Search elasticsearch.Config
 	Sync   jobs.SyncConfig
 	CSVDir string
 	Log    logConfig
@@ -38,23 +40,25 @@ type config struct {
 // fileConfig is the layout of the YAML file: each section points into the
 // config it sets, so that the mapping, say, has one home (okta.Config).
 type fileConfig struct {
-	Okta        *okta.Config     `yaml:"okta"`
-	Mapping     *okta.Mapping    `yaml:"mapping"`
-	Neo4j       *neo4j.Config    `yaml:"neo4j"`
-	Sync        *jobs.SyncConfig `yaml:"sync"`
-	CSVDir      *string          `yaml:"csv_dir"`
-	Log         *logConfig       `yaml:"log"`
-	Serve       *serveConfig     `yaml:"serve"`
-	Pushgateway *string          `yaml:"pushgateway"`
+	Okta        *okta.Config          `yaml:"okta"`
+	Mapping     *okta.Mapping         `yaml:"mapping"`
+	Neo4j       *neo4j.Config         `yaml:"neo4j"`
+	Search      *elasticsearch.Config `yaml:"search"`
+	Sync        *jobs.SyncConfig      `yaml:"sync"`
+	CSVDir      *string               `yaml:"csv_dir"`
+	Log         *logConfig            `yaml:"log"`
+	Serve       *serveConfig          `yaml:"serve"`
+	Pushgateway *string               `yaml:"pushgateway"`
 }
 
 func defaultConfig() config {
 	return config{
-		Okta:  okta.DefaultConfig(),
-		Neo4j: neo4j.DefaultConfig(),
-		Sync:  jobs.DefaultSyncConfig(),
-		Log:   logConfig{Level: "info", Format: "auto"},
-		Serve: defaultServeConfig(),
+		Okta:   okta.DefaultConfig(),
+		Neo4j:  neo4j.DefaultConfig(),
+		Search: elasticsearch.DefaultConfig(),
+		Sync:   jobs.DefaultSyncConfig(),
+		Log:    logConfig{Level: "info", Format: "auto"},
+		Serve:  defaultServeConfig(),
 	}
 }
 
@@ -122,6 +126,9 @@ const (
 	envNeo4jDatabase  = "NEO4J_DATABASE"
 	envHookSecrets    = okta.EnvHookSecrets
 	envPushgateway    = "OKTASYNC_PUSHGATEWAY_URL"
+	envSearchURL      = "OKTASYNC_SEARCH_URL"
+	envSearchUser     = "OKTASYNC_SEARCH_USERNAME"
+	envSearchPassword = "OKTASYNC_SEARCH_PASSWORD"
 )
 
 // flags are the command-line overrides of a sync.
@@ -211,6 +218,8 @@ func secretEnv(key string) string {
 		return envNeo4jPassword
 	case "serve.hook_secrets", "serve.hook_secret":
 		return envHookSecrets
+	case "search.password":
+		return envSearchPassword
 	}
 	return ""
 }
@@ -247,7 +256,7 @@ func decodeFile(name string, data []byte, c *config) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	f := fileConfig{Okta: &c.Okta, Mapping: &c.Okta.Mapping, Neo4j: &c.Neo4j, Sync: &c.Sync, CSVDir: &c.CSVDir,
+	f := fileConfig{Okta: &c.Okta, Mapping: &c.Okta.Mapping, Neo4j: &c.Neo4j, Search: &c.Search, Sync: &c.Sync, CSVDir: &c.CSVDir,
 		Log: &c.Log, Serve: &c.Serve, Pushgateway: &c.Pushgateway}
 	dec = yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -295,6 +304,9 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	setStr(&c.Neo4j.Password, envNeo4jPassword)
 	setStr(&c.Neo4j.Database, envNeo4jDatabase)
 	setStr(&c.Pushgateway, envPushgateway)
+	setStr(&c.Search.URL, envSearchURL)
+	setStr(&c.Search.Username, envSearchUser)
+	setStr(&c.Search.Password, envSearchPassword)
 	if v := getenv(envHookSecrets); v != "" {
 		c.Serve.Hook.Secrets = nil
 		for _, s := range strings.Split(v, ",") {
@@ -368,6 +380,12 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	}
 	if err := c.Sync.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.Search.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Search.Enabled() && c.CSVDir != "" {
+		errs = append(errs, errors.New("search.url: people search reads its documents from the graph; it cannot run with csv_dir"))
 	}
 	if f.serve {
 		if c.CSVDir != "" {

@@ -8,7 +8,8 @@
 // Exit codes: 0 success; 1 the run failed (Okta or Neo4j error, interrupted);
 // 2 bad configuration or usage; 3 refused: a full sync would have deactivated
 // more users, or merged more case-variant stubs, than allowed, and did
-// neither. See the README.
+// neither; 4 the graph is in sync but the people-search index could not be
+// updated. See the README.
 package main
 
 import (
@@ -34,6 +35,7 @@ import (
 	"github.com/oktasync/oktasync/jobs"
 	"github.com/oktasync/oktasync/publisher"
 	csvsink "github.com/oktasync/oktasync/publisher/csv"
+	"github.com/oktasync/oktasync/publisher/elasticsearch"
 	"github.com/oktasync/oktasync/publisher/neo4j"
 )
 
@@ -43,6 +45,7 @@ const (
 	exitFailed  = 1
 	exitConfig  = 2
 	exitRefused = 3
+	exitSearch  = 4
 )
 
 // version is set by the linker at build time: -ldflags "-X main.version=...".
@@ -170,12 +173,20 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		sink, where = neo, cfg.Neo4j.URI
 	}
 
+	search, err := newPeopleIndex(cfg.Search, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "oktasync:", configError(err))
+		return exitConfig
+	}
+	if search != nil {
+		defer search.Close()
+	}
 	mode := jobs.Full
 	if f.incremental {
 		mode = jobs.Incremental
 	}
 	job := &jobs.Sync{Config: cfg.Sync, Source: src, Publisher: sink, Log: log,
-		Mode: mode, Org: cfg.Okta.OrgURL, Force: f.force}
+		Mode: mode, Org: cfg.Okta.OrgURL, Force: f.force, Search: peopleIndex(search)}
 	sum, runErr := job.Run(ctx)
 	if runErr != nil && ctx.Err() != nil && !errors.Is(runErr, ctx.Err()) {
 		// The driver says a cancelled read in its own words: name the cause.
@@ -213,9 +224,29 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		if jobs.Refused(runErr) {
 			return exitRefused
 		}
+		if errors.As(runErr, new(*jobs.SearchError)) {
+			return exitSearch
+		}
 		return exitFailed
 	}
 	return exitOK
+}
+
+// newPeopleIndex is the people-search sink the config asks for, or nil
+// (people search off).
+func newPeopleIndex(cfg elasticsearch.Config, log *zap.Logger) (*elasticsearch.Index, error) {
+	if !cfg.Enabled() {
+		return nil, nil
+	}
+	return elasticsearch.New(cfg, log)
+}
+
+// peopleIndex is x for a job: a nil interface when people search is off.
+func peopleIndex(x *elasticsearch.Index) publisher.PeopleIndex {
+	if x == nil {
+		return nil
+	}
+	return x
 }
 
 // explain adds what to do to the errors an operator can fix.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/oktasync/oktasync/extractor/okta"
 	"github.com/oktasync/oktasync/jobs"
+	"github.com/oktasync/oktasync/publisher/elasticsearch"
 	"github.com/oktasync/oktasync/publisher/neo4j"
 )
 
@@ -58,6 +59,7 @@ type server struct {
 	okta      *okta.Extractor
 	hookPub   *neo4j.Publisher
 	worker    *jobs.HookWorker
+	search    *elasticsearch.Index // nil when people search is off
 	scheduler *jobs.Scheduler
 	http      *http.Server
 
@@ -78,11 +80,14 @@ func newServer(cfg config, log *zap.Logger) (*server, error) {
 	if s.hookPub, err = neo4j.New(cfg.Neo4j, log); err != nil {
 		return nil, err
 	}
+	if s.search, err = newPeopleIndex(cfg.Search, log); err != nil {
+		return nil, err
+	}
 	s.scheduler, err = jobs.NewScheduler(cfg.Serve.Schedule, s.runSync, log, s.metrics)
 	if err != nil {
 		return nil, err
 	}
-	s.worker, err = jobs.NewHookWorker(cfg.Serve.HookWorker, s.okta, s.hookPub, log, s.metrics,
+	s.worker, err = jobs.NewHookWorker(cfg.Serve.HookWorker, s.okta, s.hookPub, peopleIndex(s.search), log, s.metrics,
 		func() { s.scheduler.Request(jobs.Incremental) })
 	if err != nil {
 		return nil, err
@@ -123,7 +128,7 @@ func (s *server) runSync(ctx context.Context, mode jobs.Mode) (jobs.Summary, err
 			s.log.Debug("close neo4j driver", zap.Error(err))
 		}
 	}()
-	job := &jobs.Sync{Config: s.cfg.Sync, Source: src, Publisher: pub, Log: s.log, Mode: mode, Org: s.cfg.Okta.OrgURL}
+	job := &jobs.Sync{Config: s.cfg.Sync, Source: src, Publisher: pub, Log: s.log, Mode: mode, Org: s.cfg.Okta.OrgURL, Search: peopleIndex(s.search)}
 	return job.Run(ctx)
 }
 
@@ -181,6 +186,9 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 
 func (s *server) close() {
 	_ = s.hookPub.Close(context.Background())
+	if s.search != nil {
+		s.search.Close()
+	}
 }
 
 // ready answers /readyz: Neo4j reachable and Okta accepting the

@@ -35,14 +35,28 @@ type serveEnv struct {
 
 func startServe(t *testing.T, users int) *serveEnv {
 	t.Helper()
+	return startServeWith(t, users, nil, nil)
+}
+
+// startServeEnvOnly is a simulated org of users and an empty graph, and
+// the environment of a run against them.
+func startServeEnvOnly(t *testing.T, users int) *serveEnv {
+	t.Helper()
 	d := neo4jtest.Driver(t)
 	neo4jtest.Reset(t, d)
 	sim, url := oktasimtest.Start(t, oktasim.Config{Users: users, Seed: 21})
-	e := &serveEnv{t: t, sim: sim, env: map[string]string{
+	return &serveEnv{t: t, sim: sim, env: map[string]string{
 		"OKTA_ORG_URL": url, "OKTA_API_TOKEN": "token", "NEO4J_URI": neo4jtest.URI(t), "OKTASYNC_HOOK_SECRETS": "old-secret-0123456789," + hookSecret,
 	}}
-	if code, _, stderr := runCmd(t, e.env, "sync"); code != exitOK {
-		t.Fatalf("initial sync: %d %s", code, stderr)
+}
+
+// startServeWith runs a full sync, then serve, with env added to the
+// environment and edit applied to the config (both of the sync and serve).
+func startServeWith(t *testing.T, users int, env map[string]string, edit func(*config)) *serveEnv {
+	t.Helper()
+	e := startServeEnvOnly(t, users)
+	for k, v := range env {
+		e.env[k] = v
 	}
 	f := newServeFlags(io.Discard)
 	if err := f.fs.Parse(nil); err != nil {
@@ -51,6 +65,19 @@ func startServe(t *testing.T, users int) *serveEnv {
 	cfg, err := loadConfig(f, envOf(e.env), readFile)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	first := &server{cfg: cfg, log: zap.NewNop()}
+	if first.search, err = newPeopleIndex(cfg.Search, nil); err != nil {
+		t.Fatal(err)
+	}
+	if first.search != nil {
+		defer first.search.Close()
+	}
+	if sum, err := first.runSync(context.Background(), "full"); err != nil {
+		t.Fatalf("initial sync: %v (%+v)", err, sum)
 	}
 	cfg.Serve.Schedule.Incremental, cfg.Serve.Schedule.Full, cfg.Serve.Schedule.AtStart = "off", "off", "none"
 	cfg.Serve.HookWorker.Coalesce = 100 * time.Millisecond

@@ -2,7 +2,9 @@
 
 Every test module starts from an empty Neo4j: the autouse `fresh_database`
 fixture deletes all nodes, constraints and indexes of $NEO4J_TEST_URI first.
-Without NEO4J_TEST_URI the run fails; it never skips.
+Without NEO4J_TEST_URI the run fails; it never skips. test_people_search.py also
+needs SEARCH_TEST_URL (a search server whose user_search_index_v2_1* indices it
+may delete); selected without it, the run fails too.
 """
 
 import os
@@ -30,6 +32,18 @@ def pytest_sessionstart(session):
     for binary in (harness.OKTASYNC, harness.OKTASIM):
         if not binary.is_file():
             pytest.exit(f'{binary} is missing: run `make build` first (make compat does)', returncode=1)
+
+
+def pytest_collection_finish(session):
+    # Like NEO4J_TEST_URI above: people search needs a search server it may wipe; without
+    # one its tests fail, never skip. Only when they are selected (the 4.4 and 3.5 stages
+    # leave test_people_search.py out) and about to run (--collect-only needs none).
+    if session.config.option.collectonly or os.environ.get('SEARCH_TEST_URL', '').strip():
+        return
+    if any(item.path.name == 'test_people_search.py' for item in session.items):
+        pytest.exit('SEARCH_TEST_URL is not set: test_people_search.py needs an OpenSearch or Elasticsearch '
+                    'server it may wipe (scripts/with-search starts one; `make test` does); refusing to skip',
+                    returncode=1)
 
 
 @pytest.fixture(scope='session')

@@ -259,17 +259,29 @@ class Simulator:
 
 # --------------------------------------------------------------------------- oktasync
 
-def run_oktasync(sim_url: str, *, neo4j_uri: Optional[str] = None, csv_dir: Optional[Path] = None,
-                 published_tag: Optional[str] = None, timeout: float = 300) -> Dict[str, Any]:
-    """Runs `oktasync sync --summary json` and returns the summary; fails on a non-zero exit."""
-    if not OKTASYNC.is_file():
-        raise RuntimeError(f'{OKTASYNC} is missing: run `make build` (make compat does)')
-    env = {k: v for k, v in os.environ.items() if not k.startswith(('OKTA_', 'NEO4J_'))}
+def oktasync_env(sim_url: str, neo4j_uri: Optional[str] = None,
+                 extra_env: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """The environment of an oktasync process: this one's without any OKTA_*, NEO4J_* or
+    OKTASYNC_SEARCH_* variable (a stray OKTASYNC_SEARCH_URL would turn people search on),
+    then the simulator, Neo4j and extra_env."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('OKTA_', 'NEO4J_', 'OKTASYNC_SEARCH_'))}
     env['OKTA_ORG_URL'] = sim_url
     env['OKTA_API_TOKEN'] = 'compat-harness-token'
-    args = [str(OKTASYNC), 'sync', '--summary', 'json', '--log-format', 'json']
     if neo4j_uri:
         env['NEO4J_URI'] = neo4j_uri
+    env.update(extra_env or {})
+    return env
+
+
+def run_oktasync(sim_url: str, *, neo4j_uri: Optional[str] = None, csv_dir: Optional[Path] = None,
+                 published_tag: Optional[str] = None, timeout: float = 300, args: Iterable[str] = (),
+                 extra_env: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """Runs `oktasync sync --summary json [args]` and returns the summary; fails on a non-zero
+    exit. extra_env adds to (or overrides) the environment, e.g. OKTASYNC_SEARCH_URL."""
+    if not OKTASYNC.is_file():
+        raise RuntimeError(f'{OKTASYNC} is missing: run `make build` (make compat does)')
+    env = oktasync_env(sim_url, neo4j_uri, extra_env)
+    args = [str(OKTASYNC), 'sync', '--summary', 'json', '--log-format', 'json', *args]
     if csv_dir is not None:
         args += ['--csv-dir', str(csv_dir)]
     if published_tag:
@@ -488,3 +500,189 @@ def table_proxy_class(uri: Optional[str] = None):
     from metadata_service.proxy.neo4j_proxy import Neo4jProxy
 
     return Neo4jProxy
+
+
+# --------------------------------------------------------------------------- people search
+
+# The alias Amundsen's search service reads people from (its ES_INDEX_ALIAS_TEMPLATE
+# '{resource}_search_index_v2_1'), and oktasync's default search.alias.
+USER_SEARCH_ALIAS = 'user_search_index_v2_1'
+
+# Index settings that name or date one index rather than describe it.
+EPHEMERAL_INDEX_SETTINGS = {'uuid', 'creation_date', 'provided_name', 'version', 'creation_date_string'}
+
+
+def search_test_url() -> str:
+    url = os.environ.get('SEARCH_TEST_URL', '').strip().rstrip('/')
+    if not url:
+        raise RuntimeError('SEARCH_TEST_URL is not set: run the harness under scripts/with-search (it starts a '
+                           'private OpenSearch) or set SEARCH_TEST_URL=http://127.0.0.1:PORT of a server you may wipe')
+    return url
+
+
+class SearchServer:
+    """The test search server (OpenSearch or Elasticsearch, plain HTTP, no auth) through its
+    REST API, with urllib: what the tests read back is what the server holds, no client
+    library in between."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip('/')
+
+    def request(self, method: str, path: str, body: Any = None, ok: Iterable[int] = (200,),
+                timeout: float = 30) -> Tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={'Content-Type': 'application/json', 'Accept': 'application/json'})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                status, raw = resp.status, resp.read()
+        except urllib.error.HTTPError as e:
+            status, raw = e.code, e.read()
+        if status not in tuple(ok):
+            raise AssertionError(f'search {method} {path}: HTTP {status}: {raw[:1000]!r}')
+        return status, (json.loads(raw) if raw.strip() else None)
+
+    def alias_indices(self, alias: str) -> List[str]:
+        """The indices the alias points at ([] when there is no such alias)."""
+        status, body = self.request('GET', f'/_alias/{quote(alias)}', ok=(200, 404))
+        return sorted(body) if status == 200 else []
+
+    def indices(self, prefix: str = '') -> List[str]:
+        """Every index whose name starts with prefix (system indices aside)."""
+        _, rows = self.request('GET', '/_cat/indices?format=json&h=index&expand_wildcards=open,closed')
+        return sorted(r['index'] for r in rows if r['index'].startswith(prefix) and not r['index'].startswith('.'))
+
+    def delete_indices(self, prefix: str) -> None:
+        for index in self.indices(prefix):
+            self.request('DELETE', f'/{quote(index)}', ok=(200, 404))
+
+    def refresh(self, index: str) -> None:
+        self.request('POST', f'/{quote(index)}/_refresh')
+
+    def hits(self, index: str, size: int = 10000) -> List[Dict[str, Any]]:
+        """Every document of index (or alias) as its hit: _index, _id, _source. Not refreshed
+        first: what a search sees now."""
+        _, body = self.request('POST', f'/{quote(index)}/_search',
+                               {'size': size, 'query': {'match_all': {}}, 'sort': ['_doc']})
+        hits = body['hits']['hits']
+        assert body['hits']['total']['value'] == len(hits) < size, 'more documents than one page holds'
+        return hits
+
+    def mapping(self, index: str) -> Dict[str, Any]:
+        _, body = self.request('GET', f'/{quote(index)}/_mapping')
+        (only,) = body.values()
+        return only['mappings']
+
+    def index_settings(self, index: str) -> Dict[str, Any]:
+        """The index's settings (GET /<index>/_settings, the `index` object) without those
+        that name or date the index (uuid, creation date, provided_name, created version)."""
+        _, body = self.request('GET', f'/{quote(index)}/_settings')
+        (only,) = body.values()
+        return {k: v for k, v in only['settings']['index'].items() if k not in EPHEMERAL_INDEX_SETTINGS}
+
+
+def databuilder_user_search_index(neo4j_uri: str, search_url: str, alias: str) -> None:
+    """Runs databuilder's own people-search job against the graph at neo4j_uri: a DefaultJob
+    with SearchMetadatatoElasticasearchTask (doc_type 'user', its document_mappings.User, a
+    fresh <alias>_<date>_<uuid> index, the alias swapped onto it) fed by
+    Neo4jSearchDataExtractor with databuilder's v2.1 user query, search_data_queries'
+    DEFAULT_USER_QUERY: the key/name/usage documents that the v2.1 mapping and Amundsen's
+    search service (ElasticsearchProxyV2_1) read. (The extractor's own built-in user query,
+    used when no cypher_query is given, predates that mapping: it returns email/full_name and
+    flat total_* columns, no key, name or usage.) The Elasticsearch client is
+    elasticsearch-py 7.13.3, the release before the product check."""
+    from databuilder.extractor.neo4j_search_data_extractor import Neo4jSearchDataExtractor
+    from databuilder.job.job import DefaultJob
+    from databuilder.task.search.search_data_queries import DEFAULT_USER_QUERY
+    from databuilder.task.search.search_metadata_to_elasticsearch_task import SearchMetadatatoElasticasearchTask
+    from elasticsearch import Elasticsearch
+    from pyhocon import ConfigFactory
+
+    client = Elasticsearch([search_url])
+    task_scope = 'task.search_metadata_to_elasticsearch'
+    conf = ConfigFactory.from_dict({
+        f'{task_scope}.{SearchMetadatatoElasticasearchTask.ENTITY_TYPE}': 'user',
+        f'{task_scope}.{SearchMetadatatoElasticasearchTask.ELASTICSEARCH_CLIENT_CONFIG_KEY}': client,
+        f'{task_scope}.{SearchMetadatatoElasticasearchTask.ELASTICSEARCH_ALIAS_CONFIG_KEY}': alias,
+        'extractor.search_data.entity_type': 'user',
+        f'extractor.search_data.{Neo4jSearchDataExtractor.CYPHER_QUERY_CONFIG_KEY}': DEFAULT_USER_QUERY,
+        'extractor.search_data.extractor.neo4j.graph_url': neo4j_uri,
+        'extractor.search_data.extractor.neo4j.neo4j_auth_user': '',
+        'extractor.search_data.extractor.neo4j.neo4j_auth_pw': '',
+        'extractor.search_data.extractor.neo4j.neo4j_encrypted': False,
+    })
+    try:
+        DefaultJob(conf=conf, task=SearchMetadatatoElasticasearchTask(extractor=Neo4jSearchDataExtractor())).launch()
+    finally:
+        client.close()
+
+
+class OktasyncServe:
+    """`oktasync serve --config FILE --log-format json` against the simulator; its JSON log
+    (stderr) goes to <workdir>/<name>.err and is read line by line."""
+
+    def __init__(self, name: str, sim_url: str, neo4j_uri: str, config: Path, workdir: Path,
+                 extra_env: Optional[Dict[str, str]] = None) -> None:
+        if not OKTASYNC.is_file():
+            raise RuntimeError(f'{OKTASYNC} is missing: run `make build` (make compat does)')
+        self._err = workdir / f'{name}.err'
+        self._out = workdir / f'{name}.out'
+        with open(self._out, 'wb') as out, open(self._err, 'wb') as err:
+            self._proc = subprocess.Popen([str(OKTASYNC), 'serve', '--config', str(config), '--log-format', 'json'],
+                                          env=oktasync_env(sim_url, neo4j_uri, extra_env), stdout=out, stderr=err,
+                                          stdin=subprocess.DEVNULL)
+
+    def log_lines(self) -> List[Dict[str, Any]]:
+        out = []
+        for line in self._err.read_text(errors='replace').splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def wait_for(self, msg: str, timeout: float, after: int = 0) -> Dict[str, Any]:
+        """The first log line (from line index `after` on) whose msg is msg."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.log_lines()[after:]:
+                if line.get('msg') == msg:
+                    return line
+            if self._proc.poll() is not None:
+                raise AssertionError(f'oktasync serve exited {self._proc.returncode} before logging {msg!r}:\n'
+                                     f'{self.log()}')
+            if time.monotonic() > deadline:
+                raise AssertionError(f'oktasync serve did not log {msg!r} within {timeout:g} s:\n{self.log()}')
+            time.sleep(0.05)
+
+    def log(self) -> str:
+        return self._err.read_text(errors='replace')[-6000:]
+
+    def close(self) -> int:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        return self._proc.returncode
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def run_oktasync_command(sim_url: str, args: List[str], extra_env: Optional[Dict[str, str]] = None,
+                         timeout: float = 120) -> subprocess.CompletedProcess:
+    """Runs `oktasync ARGS...` (any subcommand) against the simulator; fails on a non-zero exit."""
+    proc = subprocess.run([str(OKTASYNC), *args], env=oktasync_env(sim_url, None, extra_env), capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise AssertionError(f'oktasync {" ".join(args)} exited {proc.returncode}\nstdout: {proc.stdout[-3000:]}\n'
+                             f'stderr: {proc.stderr[-3000:]}')
+    return proc

@@ -83,7 +83,7 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 // statements share one transaction; reconciliation and sync state; and the
 // plan's examples.
 func (p *Publisher) Capabilities() publisher.Capabilities {
-	c := publisher.Capabilities{MaxWriters: 16, DryRun: p.cfg.DryRun, Reconciler: p, Planner: p, Linker: p, StubMerger: p}
+	c := publisher.Capabilities{MaxWriters: 16, DryRun: p.cfg.DryRun, Reconciler: p, Planner: p, Linker: p, StubMerger: p, Documents: p}
 	if p.cfg.DryRun {
 		c.MaxWriters = 1
 	}

@@ -1,0 +1,229 @@
+package neo4j
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/oktasync/oktasync/publisher"
+)
+
+// The people-search documents are read as databuilder's search extractor
+// reads them (databuilder task/search/search_data_queries.py,
+// NEO4J_USER_CYPHER_QUERY with DEFAULT_USER_QUERY's usage): only users with
+// a full_name; key is the user's email; the usage counts come from READ,
+// OWNER_OF and FOLLOWED_BY, the manager's email through MANAGE_BY.
+//
+// databuilder chains its OPTIONAL MATCHes, so its sum of read_count is
+// taken over the product of a user's READ, OWNER_OF and FOLLOWED_BY rows:
+// total_read is the true sum times the number of OWNER_OF and of
+// FOLLOWED_BY rows (each at least one). The documents must be the same, so
+// searchTail counts each kind on its own, without the product, and
+// multiplies the same way.
+const searchTail = `
+OPTIONAL MATCH (u)-[read:READ]->()
+WITH u, sum(read.read_count) AS reads
+OPTIONAL MATCH (u)-[own:OWNER_OF]->(b)
+WITH u, reads, count(DISTINCT b) AS owns, count(own) AS ownRows
+OPTIONAL MATCH (u)-[follow:FOLLOWED_BY]->(c)
+WITH u, reads, owns, ownRows, count(DISTINCT c) AS follows, count(follow) AS followRows
+OPTIONAL MATCH (u)-[:MANAGE_BY]->(manager)
+RETURN u.key AS k, u.okta_id AS id, u.email AS key, u.full_name AS name, u.first_name AS first_name,
+       u.last_name AS last_name, u.github_username AS github_username, u.team_name AS team_name,
+       u.employee_type AS employee_type, manager.email AS manager_email, u.slack_id AS slack_id,
+       u.is_active AS is_active, u.role_name AS role_name,
+       reads, CASE WHEN ownRows > 1 THEN ownRows ELSE 1 END * CASE WHEN followRows > 1 THEN followRows ELSE 1 END AS readFactor,
+       owns, follows`
+
+const (
+	// cypherSearchPage reads the next page of documents after a key, in
+	// key order (the key's uniqueness index serves the order).
+	cypherSearchPage = `MATCH (u:User) WHERE u.key > $after
+WITH u ORDER BY u.key LIMIT $limit
+WITH u WHERE u.full_name IS NOT NULL` + searchTail + `
+ORDER BY k`
+	// cypherSearchPageEnd is the largest key of the page cypherSearchPage
+	// read, with or without a full_name: where the next page starts.
+	cypherSearchPageEnd = `MATCH (u:User) WHERE u.key > $after
+WITH u.key AS k ORDER BY k LIMIT $limit
+RETURN max(k) AS last, count(k) AS n`
+	// cypherSearchUsers reads the documents of the users with these keys
+	// or source ids, and of their direct reports.
+	cypherSearchUsers = `OPTIONAL MATCH (a:User) WHERE a.key IN $keys
+WITH collect(a) AS byKey
+OPTIONAL MATCH (b:User) WHERE b.okta_id IN $ids
+WITH byKey, collect(b) AS byID
+UNWIND byKey + byID AS x
+OPTIONAL MATCH (r:User)-[:MANAGE_BY]->(x)
+WITH collect(DISTINCT x) AS xs, collect(DISTINCT r) AS rs
+UNWIND xs + rs AS u
+WITH DISTINCT u WHERE u.full_name IS NOT NULL` + searchTail
+)
+
+// AllDocuments reads every user's document, a page of batch users at a
+// time, each page in its own short read transaction: no transaction stays
+// open while fn writes the page elsewhere.
+func (p *Publisher) AllDocuments(ctx context.Context, batch int, fn func([]publisher.Document) error) error {
+	if batch < 1 {
+		return fmt.Errorf("read search documents: batch must be positive, got %d", batch)
+	}
+	after := ""
+	for {
+		var docs []publisher.Document
+		var last string
+		var n int64
+		err := p.read(ctx, func(tx runner) error {
+			rec, err := single(ctx, tx, cypherSearchPageEnd, map[string]any{"after": after, "limit": batch})
+			if err != nil {
+				return err
+			}
+			n, _, _ = neo4j.GetRecordValue[int64](rec, "n")
+			last, _, _ = neo4j.GetRecordValue[string](rec, "last")
+			if n == 0 {
+				return nil
+			}
+			recs, err := collect(ctx, tx, cypherSearchPage, map[string]any{"after": after, "limit": batch})
+			docs = documents(recs)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("read search documents after %q: %w", after, err)
+		}
+		if n == 0 {
+			return nil
+		}
+		if len(docs) > 0 {
+			if err := fn(docs); err != nil {
+				return err
+			}
+		}
+		if n < int64(batch) {
+			return nil
+		}
+		after = last
+	}
+}
+
+// Documents reads the documents of the users with these keys or source
+// ids, and of their direct reports.
+func (p *Publisher) Documents(ctx context.Context, keys, sourceIDs []string) ([]publisher.Document, error) {
+	if len(keys) == 0 && len(sourceIDs) == 0 {
+		return nil, nil
+	}
+	var docs []publisher.Document
+	err := p.read(ctx, func(tx runner) error {
+		recs, err := collect(ctx, tx, cypherSearchUsers, map[string]any{"keys": anyStrings(keys), "ids": anyStrings(sourceIDs)})
+		docs = documents(recs)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read search documents: %w", err)
+	}
+	return docs, nil
+}
+
+// read runs work in one read transaction.
+func (p *Publisher) read(ctx context.Context, work func(runner) error) error {
+	ctx, cancel := p.interruptible(ctx)
+	defer cancel()
+	d, err := p.tx.server(ctx)
+	if err != nil {
+		return err
+	}
+	sess := p.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: d.database, AccessMode: neo4j.AccessModeRead})
+	defer func() { _ = sess.Close(context.WithoutCancel(ctx)) }()
+	_, err = sess.ExecuteRead(ctx, func(tx neo4j.ManagedTransaction) (any, error) { return nil, work(tx) })
+	return err
+}
+
+// documentFields are the document's fields read as they are, in
+// databuilder's order; a null is left out, as databuilder's
+// to_dict(skip_empty=True) leaves out None.
+func documentFields() []string {
+	return []string{"key", "first_name", "last_name", "name", "github_username", "team_name",
+		"employee_type", "manager_email", "slack_id", "role_name"}
+}
+
+// documents turns records of searchTail into documents.
+func documents(recs []*neo4j.Record) []publisher.Document {
+	docs := make([]publisher.Document, 0, len(recs))
+	fields := documentFields()
+	for _, rec := range recs {
+		m := rec.AsMap()
+		f := make(map[string]any, len(fields)+3)
+		for _, name := range fields {
+			if v := m[name]; v != nil {
+				f[name] = v
+			}
+		}
+		active := toBoolean(m["is_active"])
+		if active != nil {
+			f["is_active"] = *active
+		}
+		f["usage"] = map[string]any{
+			"total_read":   nonZero(times(m["reads"], m["readFactor"])),
+			"total_own":    nonZero(m["owns"]),
+			"total_follow": nonZero(m["follows"]),
+		}
+		f["resource_type"] = "user"
+		key, _ := m["k"].(string)
+		id, _ := m["id"].(string)
+		if id == "" {
+			id = key
+		}
+		docs = append(docs, publisher.Document{ID: id, Key: key, Active: active != nil && *active, Fields: f})
+	}
+	return docs
+}
+
+// toBoolean is Cypher's toBoolean as databuilder applies it to is_active:
+// a Boolean as it is, a string "true" or "false" in any case, else null.
+func toBoolean(v any) *bool {
+	var b bool
+	switch x := v.(type) {
+	case bool:
+		b = x
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true":
+			b = true
+		case "false":
+		default:
+			return nil
+		}
+	case int64:
+		b = x != 0
+	default:
+		return nil
+	}
+	return &b
+}
+
+// times multiplies a sum (Integer or Float) by an Integer factor.
+func times(v, factor any) any {
+	f, _ := factor.(int64)
+	switch x := v.(type) {
+	case int64:
+		return x * f
+	case float64:
+		return x * float64(f)
+	}
+	return v
+}
+
+// nonZero is databuilder's CASE … WHEN 0 THEN null: zero becomes null.
+func nonZero(v any) any {
+	switch x := v.(type) {
+	case int64:
+		if x == 0 {
+			return nil
+		}
+	case float64:
+		if x == 0 {
+			return nil
+		}
+	}
+	return v
+}
