@@ -21,6 +21,8 @@ type Metrics struct {
 	hookEvents     *prometheus.CounterVec
 	queueDepth     prometheus.Gauge
 	skipped        *prometheus.CounterVec
+	search         *prometheus.CounterVec
+	searchSuccess  *prometheus.GaugeVec
 }
 
 // NewMetrics registers the metrics with reg.
@@ -64,8 +66,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "oktasync_schedule_skipped_total", Help: "Scheduled runs skipped because another run was in progress.",
 		}, []string{"kind"}),
 	}
+	m.search = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "oktasync_search_updates_total", Help: "People-search index updates by kind of run and outcome (success, failure, skipped).",
+	}, []string{"kind", "outcome"})
+	m.searchSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "oktasync_search_last_success_timestamp_seconds", Help: "Unix time of the last successful people-search update, by kind of run.",
+	}, []string{"kind"})
 	reg.MustRegister(m.runs, m.duration, m.users, m.lastSuccess, m.lastRun, m.okta429, m.oktaRequests,
-		m.rateRemaining, m.hookDeliveries, m.hookEvents, m.queueDepth, m.skipped)
+		m.rateRemaining, m.hookDeliveries, m.hookEvents, m.queueDepth, m.skipped, m.search, m.searchSuccess)
 	return m
 }
 
@@ -86,6 +94,12 @@ func (m *Metrics) ObserveRun(kind string, s Summary) {
 	m.lastRun.WithLabelValues(kind, s.Outcome).Set(now)
 	if s.Outcome == "success" {
 		m.lastSuccess.WithLabelValues(kind).Set(now)
+	}
+	if q := s.Search; q != nil {
+		m.search.WithLabelValues(kind, q.Outcome).Inc()
+		if q.Outcome == "success" {
+			m.searchSuccess.WithLabelValues(kind).Set(now)
+		}
 	}
 	m.okta429.Add(float64(s.RateLimited))
 	m.oktaRequests.Add(float64(s.OktaRequests))

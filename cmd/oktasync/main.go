@@ -102,7 +102,8 @@ Usage:
 
 Exit codes: 0 success, 1 run failed, 2 bad configuration or usage,
 3 refused to deactivate more users, or merge more case-variant stubs, than
-  allowed (nobody was deactivated, no stub was merged).
+  allowed (nobody was deactivated, no stub was merged),
+4 the graph is in sync but the people-search index could not be updated.
 `)
 }
 

@@ -73,6 +73,7 @@ func TestHelmSecretChangeRollsServe(t *testing.T) {
 		{"secrets": map[string]any{"hookSecrets": []any{"second-hook-secret-0123456789", "first-hook-secret-0123456789"}}},
 		{"secrets": map[string]any{"oktaApiToken": "another-token"}},
 		{"secrets": map[string]any{"neo4jPassword": "another-password"}},
+		{"secrets": map[string]any{"searchUsername": "search-user", "searchPassword": "another-password"}},
 	} {
 		if got, _ := podTemplateAnnotation(t, mergeValues(base, change), "checksum/secret"); got == sum {
 			t.Errorf("changing %v leaves serve's pod template as it was", change)

@@ -227,6 +227,19 @@ func TestHelmRender(t *testing.T) {
 					}
 				}
 			}
+			// People search's credentials reach every workload from the
+			// chart's Secret, exactly as given.
+			if lookup(v, "secrets.existingSecret") == "" {
+				r := rendering{objs: objs}
+				for _, kv := range [][2]string{{"secrets.searchUsername", searchUserEnv}, {"secrets.searchPassword", searchPassEnv}} {
+					want, _ := lookup(v, kv[0]).(string)
+					for wname, spec := range objs.podSpecs() {
+						if got := envValue(r, spec.Containers[0], kv[1]); got != want {
+							t.Errorf("%s: %s = %q, want %s %q", wname, kv[1], got, kv[0], want)
+						}
+					}
+				}
+			}
 			if url, _ := lookup(v, "metrics.pushgateway.url").(string); url != "" {
 				for name, cj := range objs.cronJobs {
 					if envValue(rendering{objs: objs}, cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0], "OKTASYNC_PUSHGATEWAY_URL") != url {
@@ -315,6 +328,13 @@ func TestHelmSchemaRejectsTypos(t *testing.T) {
 		{"the Pushgateway in the config", "config: {pushgateway: 'http://pg:9091'}", "pushgateway"},
 		{"serve's address in the config", "config: {serve: {listen: ':9090'}}", "listen"},
 		{"a comma in a hook secret", "secrets: {hookSecrets: ['first-part-0123456789,second-part-0123456789']}", "hookSecrets"},
+		{"search password in the config", "config: {search: {password: hunter2}}", "password"},
+		{"search user in the config", "config: {search: {username: elastic}}", "username"},
+		{"credentials in the search URL", "config: {search: {url: 'https://elastic:pw@es:9200'}}", "url"},
+		{"search URL without a scheme", "config: {search: {url: 'es:9200'}}", "url"},
+		{"misspelt search key", "config: {search: {keep_inactives: true}}", "keep_inactives"},
+		{"search CA path in the config (secrets.searchCA mounts it)", "config: {search: {ca_file: /etc/ssl/ca.pem}}", "ca_file"},
+		{"search password without a user", "secrets: {searchPassword: pw}", "secrets.searchUsername"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var values map[string]any
@@ -382,9 +402,10 @@ func TestHelmSchemaIsClosed(t *testing.T) {
 	// Options the chart sets elsewhere, or that make no sense in it: the
 	// schema refuses them (TestHelmSchemaRejectsTypos).
 	notInChart := map[string]string{
-		"csv_dir":      "the chart's pods write to Neo4j; CSV output would vanish with the pod",
-		"pushgateway":  "metrics.pushgateway.url",
-		"serve.listen": "serve.port (the chart passes --listen)",
+		"csv_dir":        "the chart's pods write to Neo4j; CSV output would vanish with the pod",
+		"pushgateway":    "metrics.pushgateway.url",
+		"serve.listen":   "serve.port (the chart passes --listen)",
+		"search.ca_file": "secrets.searchCA (the chart mounts it and sets ca_file)",
 	}
 	seen := map[string]bool{}
 	var cover func(prefix string, doc map[string]any, s map[string]any)

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -29,11 +30,13 @@ const (
 	configFile     = "config.yaml"
 	hookSecretsEnv = "OKTASYNC_HOOK_SECRETS"
 	privateKeyEnv  = "OKTA_PRIVATE_KEY_FILE"
+	searchUserEnv  = "OKTASYNC_SEARCH_USERNAME"
+	searchPassEnv  = "OKTASYNC_SEARCH_PASSWORD"
 )
 
 // secretEnvs are the environment variables that carry secrets; none of them,
 // nor any value of a rendered Secret, may appear in a ConfigMap.
-var secretEnvs = []string{"OKTA_API_TOKEN", "OKTA_PRIVATE_KEY", "NEO4J_PASSWORD", hookSecretsEnv}
+var secretEnvs = []string{"OKTA_API_TOKEN", "OKTA_PRIVATE_KEY", "NEO4J_PASSWORD", hookSecretsEnv, searchPassEnv}
 
 // rendering is one way of deploying: the objects Helm or kustomize produced,
 // plus the Secrets the user creates beside them (nil: contents unknown, as
@@ -239,6 +242,62 @@ func checkPodSpec(t *testing.T, r rendering, spec *corev1.PodSpec) {
 			t.Errorf("%s=%s, but no Secret is mounted at %s", privateKeyEnv, keyFile, path.Dir(keyFile))
 		}
 	}
+}
+
+// secretMountedAt reports whether a Secret volume is mounted at dir.
+func secretMountedAt(spec *corev1.PodSpec, dir string) bool {
+	for _, m := range spec.Containers[0].VolumeMounts {
+		if m.MountPath != dir {
+			continue
+		}
+		for _, v := range spec.Volumes {
+			if v.Name == m.Name && v.Secret != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// searchURLs are the people-search servers the rendered config files name.
+func searchURLs(t *testing.T, r rendering) []string {
+	var urls []string
+	for name, cm := range r.objs.configMaps {
+		data, ok := cm.Data[configFile]
+		if !ok {
+			continue
+		}
+		var cfg struct {
+			Search struct {
+				URL string `json:"url"`
+			} `json:"search"`
+		}
+		if err := yaml.Unmarshal([]byte(data), &cfg); err != nil {
+			t.Errorf("ConfigMap %s: %v", name, err)
+			continue
+		}
+		if cfg.Search.URL != "" {
+			urls = append(urls, cfg.Search.URL)
+		}
+	}
+	return urls
+}
+
+// urlPort is the TCP port of an http(s) URL.
+func urlPort(t *testing.T, raw string) int {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Errorf("search.url %q: %v", raw, err)
+		return 0
+	}
+	if p := u.Port(); p != "" {
+		n, _ := strconv.Atoi(p)
+		return n
+	}
+	if u.Scheme == "https" {
+		return 443
+	}
+	return 80
 }
 
 // mountedConfigMap is the ConfigMap mounted at configDir with configFile.
@@ -528,10 +587,28 @@ func checkConfigAccepted(t *testing.T, r rendering) {
 				OrgURL   string `json:"org_url"`
 				ClientID string `json:"client_id"`
 			} `json:"okta"`
+			Search struct {
+				CAFile string `json:"ca_file"`
+			} `json:"search"`
 		}
 		if err := yaml.Unmarshal([]byte(cm.Data[configFile]), &cfg); err != nil {
 			t.Errorf("%s: config.yaml: %v", name, err)
 			continue
+		}
+		// The search server's CA bundle is a file of a mounted Secret;
+		// oktasync checks it exists, so a file of the test's own stands in
+		// for it here.
+		if ca := cfg.Search.CAFile; ca != "" {
+			if !secretMountedAt(spec, path.Dir(ca)) {
+				t.Errorf("%s: search.ca_file %s, but no Secret is mounted at %s", name, ca, path.Dir(ca))
+			}
+			local := filepath.Join(t.TempDir(), path.Base(ca))
+			if err := os.WriteFile(local, []byte("test CA bundle\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, []byte(strings.ReplaceAll(cm.Data[configFile], ca, local)), 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
 
 		env := map[string]string{}
@@ -660,6 +737,11 @@ func checkExposure(t *testing.T, r rendering) {
 		for _, port := range []int{53, 443} {
 			if !egress[port] {
 				t.Errorf("NetworkPolicy %s: no egress on port %d", name, port)
+			}
+		}
+		for _, u := range searchURLs(t, r) {
+			if port := urlPort(t, u); !egress[port] {
+				t.Errorf("NetworkPolicy %s: no egress on port %d, the people-search server's (%s)", name, port, u)
 			}
 		}
 		if len(r.objs.deployments) == 0 && len(np.Spec.Ingress) != 0 {

@@ -180,6 +180,13 @@ func TestSecretExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// People search is optional: its variables are shown, commented out,
+	// in the Secret every workload reads.
+	for _, line := range []string{"# OKTASYNC_SEARCH_URL: https://", "# " + searchUserEnv + ": " + placeholder, "# " + searchPassEnv + ": " + placeholder} {
+		if !strings.Contains(string(data), line) {
+			t.Errorf("%s does not show %q", secretExampleFile, line)
+		}
+	}
 	const keyFile = "/var/run/secrets/oktasync/okta-private-key.pem"
 	if !strings.Contains(string(data), privateKeyEnv+": "+keyFile) {
 		t.Errorf("%s does not show %s: %s", secretExampleFile, privateKeyEnv, keyFile)

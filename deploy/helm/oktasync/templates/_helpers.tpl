@@ -47,6 +47,27 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- .Values.secrets.oktaPrivateKey.existingSecret | default (printf "%s-okta-key" (include "oktasync.fullname" .)) -}}
 {{- end -}}
 
+{{- define "oktasync.searchCASecretName" -}}
+{{- .Values.secrets.searchCA.existingSecret | default (printf "%s-search-ca" (include "oktasync.fullname" .)) -}}
+{{- end -}}
+
+{{- define "oktasync.hasSearchCA" -}}
+{{- if or .Values.secrets.searchCA.existingSecret .Values.secrets.searchCA.pem -}}true{{- end -}}
+{{- end -}}
+
+{{/* Where the search server's CA bundle is mounted (config.search.ca_file). */}}
+{{- define "oktasync.searchCADir" -}}/etc/oktasync-search-ca{{- end -}}
+
+{{/* The search server's port, from config.search.url ("" when off). */}}
+{{- define "oktasync.searchPort" -}}
+{{- $url := ((.Values.config | default dict).search | default dict).url | default "" -}}
+{{- if $url -}}
+{{- $u := urlParse $url -}}
+{{- $port := regexFind ":[0-9]+$" $u.host | trimPrefix ":" -}}
+{{- $port | default (ternary "443" "80" (eq $u.scheme "https")) -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "oktasync.hasPrivateKey" -}}
 {{- if or .Values.secrets.oktaPrivateKey.existingSecret .Values.secrets.oktaPrivateKey.pem -}}true{{- end -}}
 {{- end -}}
@@ -74,9 +95,17 @@ rounded up to 5 minutes.
 {{- end -}}
 {{- end -}}
 
-{{/* The config file: the values' config, with serve's schedules off when the CronJobs run. */}}
+{{/*
+The config file: the values' config, with serve's schedules off when the
+CronJobs run, and search.ca_file pointing at the mounted secrets.searchCA.
+*/}}
 {{- define "oktasync.config" -}}
 {{- $cfg := deepCopy (.Values.config | default dict) -}}
+{{- if include "oktasync.hasSearchCA" . -}}
+{{- $search := get $cfg "search" | default dict -}}
+{{- $_ := set $search "ca_file" (printf "%s/%s" (include "oktasync.searchCADir" .) .Values.secrets.searchCA.key) -}}
+{{- $_ := set $cfg "search" $search -}}
+{{- end -}}
 {{- if and .Values.serve.enabled .Values.cronJobs.enabled -}}
 {{- $serve := get $cfg "serve" | default dict -}}
 {{- $_ := set $serve "schedule" (dict "incremental" "off" "full" "off" "at_start" "none") -}}
@@ -197,6 +226,11 @@ containers:
         mountPath: /var/run/secrets/oktasync
         readOnly: true
       {{- end }}
+      {{- if include "oktasync.hasSearchCA" $root }}
+      - name: search-ca
+        mountPath: {{ include "oktasync.searchCADir" $root }}
+        readOnly: true
+      {{- end }}
       # The manager spool ($TMPDIR).
       - name: tmp
         mountPath: /tmp
@@ -212,6 +246,15 @@ volumes:
       items:
         - key: {{ $root.Values.secrets.oktaPrivateKey.key }}
           path: {{ $root.Values.secrets.oktaPrivateKey.key }}
+  {{- end }}
+  {{- if include "oktasync.hasSearchCA" $root }}
+  - name: search-ca
+    secret:
+      secretName: {{ include "oktasync.searchCASecretName" $root }}
+      defaultMode: 0440
+      items:
+        - key: {{ $root.Values.secrets.searchCA.key }}
+          path: {{ $root.Values.secrets.searchCA.key }}
   {{- end }}
   - name: tmp
     emptyDir:
@@ -239,6 +282,9 @@ see the credentials (nor OKTA_ORG_URL, which that Secret may hold).
 {{- if not $okta.org_url -}}
 {{- fail "oktasync: config.okta.org_url is not set (e.g. https://acme.okta.com), and there is no secrets.existingSecret that could hold OKTA_ORG_URL" -}}
 {{- end -}}
+{{- end -}}
+{{- if and $secrets.searchPassword (not $secrets.searchUsername) (not $secrets.existingSecret) -}}
+{{- fail "oktasync: secrets.searchPassword is set but secrets.searchUsername is not: people search's basic auth needs both" -}}
 {{- end -}}
 {{- if and (include "oktasync.hasPrivateKey" .) (not $okta.client_id) (not $secrets.existingSecret) -}}
 {{- fail "oktasync: secrets.oktaPrivateKey is set but config.okta.client_id is not: a service app needs its client id" -}}
