@@ -54,11 +54,39 @@ func newPeopleSearch(index publisher.PeopleIndex, caps publisher.Capabilities, b
 	return &peopleSearch{index: index, docs: caps.Documents, batch: batch}, nil
 }
 
+// catchUp is how far before a rebuild began reading the graph its
+// catch-up looks for writes it may have missed: a write stamps the time
+// its transaction began, which may be before the rebuild's read and its
+// commit after it.
+const catchUp = time.Minute
+
+// maxCatchUp bounds the users a catch-up rewrites; beyond it, the next
+// full sync repairs the rest.
+const maxCatchUp = 50000
+
 // rebuild fills a fresh index with every user's document from the graph.
-func (s *peopleSearch) rebuild(ctx context.Context) (publisher.IndexStats, error) {
-	return s.index.Rebuild(ctx, func(add func([]publisher.Document) error) error {
-		return s.docs.AllDocuments(ctx, s.batch, add)
+// Writes of other runs to the graph while it read (a hook batch, say,
+// whose update went to the previous index) are then caught up: the
+// documents of the users they wrote since it began, or shortly before,
+// are rewritten in the new index.
+func (s *peopleSearch) rebuild(ctx context.Context, run publisher.Run) (publisher.IndexStats, error) {
+	var began int64
+	st, err := s.index.Rebuild(ctx, func(add func([]publisher.Document) error) error {
+		var err error
+		began, err = s.docs.AllDocuments(ctx, s.batch, add)
+		return err
 	})
+	if err != nil {
+		return st, err
+	}
+	keys, err := s.docs.ChangedSince(ctx, run, began-catchUp.Milliseconds(), maxCatchUp)
+	if err != nil {
+		return st, err
+	}
+	got, err := s.update(ctx, keys, nil)
+	got.Indexed = 0 // rewritten, already counted
+	st.Add(got)
+	return st, err
 }
 
 // update rewrites the documents of the users with these keys or source

@@ -369,12 +369,31 @@ func TestPeopleSearchFailuresLeaveTheGraphAndThePreviousIndexIntegration(t *test
 		t.Errorf("alias on %v during a rebuild, want %v", held, before)
 	}
 	checkDocs(t, alias, e.wantDocs(t, false))
+	// Another run writes a user meanwhile, after the rebuild read the
+	// graph: its update goes to the index still serving, and the rebuild
+	// catches it up in the new one after the swap.
+	var changed string
+	for _, u := range e.sim.Users() {
+		if u.Status == "ACTIVE" && strings.Contains(pstr(u.Profile, "email"), "@") {
+			changed = u.Id
+			break
+		}
+	}
+	if err := e.sim.UpdateProfile(changed, map[string]any{"displayName": "Written Meanwhile"}); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := e.syncSearch(t, jobs.Incremental, good); err != nil || sum.Search.Indexed == 0 {
+		t.Fatalf("incremental during the rebuild: %v, %+v", err, sum.Search)
+	}
 	close(p.release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	if now := aliased(t, alias); len(now) != 1 || now[0] == before[0] {
 		t.Errorf("alias on %v after the rebuild", now)
+	}
+	if got := checkDocs(t, alias, e.wantDocs(t, false)); got[changed]["name"] != "Written Meanwhile" {
+		t.Errorf("the write made during the rebuild is lost: %v", got[changed]["name"])
 	}
 
 	// An alias on an index oktasync did not make is refused, and taken

@@ -32,8 +32,14 @@ type Document struct {
 // extractor does: only users with a full_name.
 type DocumentReader interface {
 	// AllDocuments calls fn with every user's document, at most batch at
-	// a time, in key order. fn's slice is not reused.
-	AllDocuments(ctx context.Context, batch int, fn func([]Document) error) error
+	// a time, in key order. fn's slice is not reused. It returns the
+	// target's clock (ms) when it began reading.
+	AllDocuments(ctx context.Context, batch int, fn func([]Document) error) (int64, error)
+	// ChangedSince lists the keys of at most limit users whose node or
+	// manager edge was written at or after since (the target's clock, ms)
+	// by another run than run: the writes a rebuild that read before them
+	// may have missed.
+	ChangedSince(ctx context.Context, run Run, since int64, limit int) ([]string, error)
 	// Documents reads the documents of the users with these keys or
 	// source ids, and of their direct reports (whose manager_email follows
 	// a rename). Users without a full_name have none.

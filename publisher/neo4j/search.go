@@ -49,6 +49,19 @@ ORDER BY k`
 	cypherSearchPageEnd = `MATCH (u:User) WHERE u.key > $after
 WITH u.key AS k ORDER BY k LIMIT $limit
 RETURN max(k) AS last, count(k) AS n`
+	// cypherClock is the server's clock.
+	cypherClock = `RETURN timestamp() AS now`
+	// cypherChangedSince lists the users whose node or manager edge another
+	// run wrote since a time (publisher_last_updated_epoch_ms, which every
+	// write of a user or of a manager edge sets; a node the run wrote or
+	// saw last carries its marker, an edge it wrote its tag).
+	cypherChangedSince = `MATCH (u:User) WHERE u.publisher_last_updated_epoch_ms >= $since
+  AND coalesce(u.oktasync_seen_epoch_ms, 0) <> $run
+RETURN u.key AS key LIMIT $limit
+UNION
+MATCH (u:User)-[r:MANAGE_BY]->() WHERE r.publisher_last_updated_epoch_ms >= $since
+  AND coalesce(r.published_tag, '') <> $tag
+RETURN u.key AS key LIMIT $limit`
 	// cypherSearchUsers reads the documents of the users with these keys
 	// or source ids, and of their direct reports.
 	cypherSearchUsers = `OPTIONAL MATCH (a:User) WHERE a.key IN $keys
@@ -65,10 +78,24 @@ WITH DISTINCT u WHERE u.full_name IS NOT NULL` + searchTail
 // AllDocuments reads every user's document, a page of batch users at a
 // time, each page in its own short read transaction: no transaction stays
 // open while fn writes the page elsewhere.
-func (p *Publisher) AllDocuments(ctx context.Context, batch int, fn func([]publisher.Document) error) error {
+func (p *Publisher) AllDocuments(ctx context.Context, batch int, fn func([]publisher.Document) error) (int64, error) {
 	if batch < 1 {
-		return fmt.Errorf("read search documents: batch must be positive, got %d", batch)
+		return 0, fmt.Errorf("read search documents: batch must be positive, got %d", batch)
 	}
+	var began int64
+	if err := p.read(ctx, func(tx runner) error {
+		rec, err := single(ctx, tx, cypherClock, nil)
+		if err == nil {
+			began, _, _ = neo4j.GetRecordValue[int64](rec, "now")
+		}
+		return err
+	}); err != nil {
+		return 0, fmt.Errorf("read the server's clock: %w", err)
+	}
+	return began, p.allDocuments(ctx, batch, fn)
+}
+
+func (p *Publisher) allDocuments(ctx context.Context, batch int, fn func([]publisher.Document) error) error {
 	after := ""
 	for {
 		var docs []publisher.Document
@@ -104,6 +131,25 @@ func (p *Publisher) AllDocuments(ctx context.Context, batch int, fn func([]publi
 		}
 		after = last
 	}
+}
+
+// ChangedSince lists the users another run than run wrote since a time
+// (ms, the server's clock).
+func (p *Publisher) ChangedSince(ctx context.Context, run publisher.Run, since int64, limit int) ([]string, error) {
+	var keys []string
+	err := p.read(ctx, func(tx runner) error {
+		recs, err := collect(ctx, tx, cypherChangedSince, map[string]any{"since": since, "limit": limit, "run": run.Marker, "tag": run.Tag})
+		for _, r := range recs {
+			if k, ok := r.AsMap()["key"].(string); ok {
+				keys = append(keys, k)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read users changed since %d: %w", since, err)
+	}
+	return keys, nil
 }
 
 // Documents reads the documents of the users with these keys or source

@@ -3,6 +3,7 @@ package neo4j_test
 import (
 	"context"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/oktasync/oktasync/internal/neo4jtest"
@@ -47,14 +48,15 @@ CREATE (bob)-[:READ {read_count: 3}]->(t3)`, nil)
 			"key": "cy@x.io", "name": "Cy N", "is_active": true, "resource_type": "user", "usage": usage(nil, nil, nil),
 		}},
 	}
-	var all []publisher.Document
+	var all, got []publisher.Document
 	pages := 0
-	if err := p.AllDocuments(context.Background(), 2, func(docs []publisher.Document) error {
+	began, err := p.AllDocuments(context.Background(), 2, func(docs []publisher.Document) error {
 		pages++
 		all = append(all, docs...)
 		return nil
-	}); err != nil {
-		t.Fatal(err)
+	})
+	if err != nil || began < 1700000000000 {
+		t.Fatalf("AllDocuments: began %d, %v", began, err)
 	}
 	if !reflect.DeepEqual(all, want) {
 		t.Errorf("AllDocuments:\n got %+v\nwant %+v", all, want)
@@ -65,7 +67,7 @@ CREATE (bob)-[:READ {read_count: 3}]->(t3)`, nil)
 
 	// By key or source id, with the direct reports: Bob's document and
 	// Ada's, whose manager_email is Bob's.
-	got, err := p.Documents(context.Background(), nil, []string{"00ubob"})
+	got, err = p.Documents(context.Background(), nil, []string{"00ubob"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +80,27 @@ CREATE (bob)-[:READ {read_count: 3}]->(t3)`, nil)
 	}
 	if !reflect.DeepEqual(got, want[2:]) {
 		t.Errorf("Documents(cy, stub, nobody) = %+v", got)
+	}
+
+	// Written since 1000 by another run than run 7 (tag "mine"): Ada's
+	// node (another run's marker) and Cy's manager edge (another tag);
+	// not Bob, whom run 7 wrote, nor Ada's edge, which it wrote, nor the
+	// stub, written before.
+	neo4jtest.Exec(t, d, `
+MATCH (ada:User {key: 'ada@x.io'}), (bob:User {key: 'bob@x.io'}), (cy:User {key: 'cy@x.io'}), (stub:User {key: 'stub@x.io'})
+MATCH (ada)-[r:MANAGE_BY]->(bob)
+SET ada.publisher_last_updated_epoch_ms = 2000, ada.oktasync_seen_epoch_ms = 5,
+    bob.publisher_last_updated_epoch_ms = 2000, bob.oktasync_seen_epoch_ms = 7,
+    stub.publisher_last_updated_epoch_ms = 10,
+    r.publisher_last_updated_epoch_ms = 2000, r.published_tag = 'mine'
+CREATE (cy)-[:MANAGE_BY {publisher_last_updated_epoch_ms: 2000, published_tag: 'hook'}]->(bob)`, nil)
+	changed, err := p.ChangedSince(context.Background(), publisher.Run{Marker: 7, Tag: "mine"}, 1000, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(changed)
+	if !slices.Equal(changed, []string{"ada@x.io", "cy@x.io"}) {
+		t.Errorf("ChangedSince = %v, want [ada@x.io cy@x.io]", changed)
 	}
 }
 
