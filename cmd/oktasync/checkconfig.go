@@ -29,6 +29,13 @@ func runCheckConfig(args []string, getenv func(string) string, stdout, stderr io
 		fmt.Fprintln(stderr, "oktasync:", configError(err))
 		return exitConfig
 	}
+	// So does the people index (its CA bundle).
+	if x, err := newPeopleIndex(cfg.Search, log); err != nil {
+		fmt.Fprintln(stderr, "oktasync:", configError(err))
+		return exitConfig
+	} else if x != nil {
+		x.Close()
+	}
 	fmt.Fprintln(stdout, "oktasync: configuration is valid")
 	return exitOK
 }

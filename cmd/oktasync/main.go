@@ -146,6 +146,14 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintln(stderr, "oktasync:", configError(err))
 		return exitConfig
 	}
+	search, err := newPeopleIndex(cfg.Search, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "oktasync:", configError(err))
+		return exitConfig
+	}
+	if search != nil {
+		defer search.Close()
+	}
 	var (
 		sink  publisher.Publisher
 		csv   *csvsink.Sink
@@ -174,14 +182,6 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		sink, where = neo, cfg.Neo4j.URI
 	}
 
-	search, err := newPeopleIndex(cfg.Search, log)
-	if err != nil {
-		fmt.Fprintln(stderr, "oktasync:", configError(err))
-		return exitConfig
-	}
-	if search != nil {
-		defer search.Close()
-	}
 	mode := jobs.Full
 	if f.incremental {
 		mode = jobs.Incremental

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -24,6 +26,7 @@ func TestCLISearchConfigRefusals(t *testing.T) {
 		{"zero_timeout", []string{"OKTASYNC_SEARCH_URL", "http://es:9200"}, "search:\n  timeout: 0s\n", nil, "search.timeout: must be positive"},
 		{"bulk_size", []string{"OKTASYNC_SEARCH_URL", "http://es:9200"}, "search:\n  bulk_size: 0\n", nil, "search.bulk_size: must be between 1 and 50000"},
 		{"missing_ca", []string{"OKTASYNC_SEARCH_URL", "https://es:9200"}, "search:\n  ca_file: /nonexistent/ca.pem\n", nil, "search.ca_file:"},
+		{"ca_not_pem", []string{"OKTASYNC_SEARCH_URL", "https://es:9200"}, "search:\n  ca_file: " + notPEM(t) + "\n", nil, "holds no PEM certificate"},
 		{"with_csv", []string{"OKTASYNC_SEARCH_URL", "http://es:9200"}, "", []string{"--csv-dir", "/tmp/x"}, "search.url: people search reads its documents from the graph"},
 	}
 	for _, c := range cases {
@@ -67,4 +70,14 @@ func TestSearchConfigFromEnvironmentAndFile(t *testing.T) {
 		!s.KeepInactive || !s.TakeOver || s.Alias != "user_search_index_v2_1" || s.BulkSize != 5000 {
 		t.Errorf("search config = %+v", s)
 	}
+}
+
+// notPEM is a file that is not a PEM bundle.
+func notPEM(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(path, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
