@@ -73,6 +73,10 @@ type HookWorker struct {
 // NewHookWorker validates cfg; pub must be able to reconcile (deactivate
 // users Okta no longer has). requestSync is called (never blocking) when
 // work cannot be done here; metrics may be nil.
+// hookSearchBudget bounds a hook batch's people-search update: past it the
+// batch's documents wait for the next sync that writes them.
+const hookSearchBudget = 10 * time.Second
+
 func NewHookWorker(cfg HookWorkerConfig, reader extractor.UserReader, pub publisher.Publisher, index publisher.PeopleIndex, log *zap.Logger, metrics *Metrics, requestSync func()) (*HookWorker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -271,6 +275,9 @@ func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) er
 	}
 	start := time.Now()
 	sum.Search = &SearchSummary{}
-	st, err := w.search.update(ctx, keys, gone)
+	// A slow search server must not hold up the graph's next batches.
+	sctx, cancel := context.WithTimeout(ctx, hookSearchBudget)
+	defer cancel()
+	st, err := w.search.update(sctx, keys, gone)
 	return finishSearch(sum.Search, st, start, err)
 }

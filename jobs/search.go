@@ -27,7 +27,7 @@ func (e *SearchError) Unwrap() error { return e.Err }
 
 // SearchSummary is what a run did to the people index.
 type SearchSummary struct {
-	Outcome  string        `json:"outcome"` // success, failure, or skipped (dry run)
+	Outcome  string        `json:"outcome"` // success, failure, or skipped (dry run; no index yet)
 	Index    string        `json:"index,omitempty"`
 	Indexed  int           `json:"indexed"`
 	Removed  int           `json:"removed"`
@@ -54,12 +54,6 @@ func newPeopleSearch(index publisher.PeopleIndex, caps publisher.Capabilities, b
 	return &peopleSearch{index: index, docs: caps.Documents, batch: batch}, nil
 }
 
-// catchUp is how far before a rebuild began reading the graph its
-// catch-up looks for writes it may have missed: a write stamps the time
-// its transaction began, which may be before the rebuild's read and its
-// commit after it.
-const catchUp = time.Minute
-
 // maxCatchUp bounds the users a catch-up rewrites; beyond it, the next
 // full sync repairs the rest.
 const maxCatchUp = 50000
@@ -67,9 +61,12 @@ const maxCatchUp = 50000
 // rebuild fills a fresh index with every user's document from the graph.
 // Writes of other runs to the graph while it read (a hook batch, say,
 // whose update went to the previous index) are then caught up: the
-// documents of the users they wrote since it began, or shortly before,
-// are rewritten in the new index.
-func (s *peopleSearch) rebuild(ctx context.Context, run publisher.Run) (publisher.IndexStats, error) {
+// documents of the users written since it began are rewritten in the new
+// index. The run's own writes all committed before it began, so none of
+// them is rewritten; a write stamps the time its transaction began, so one
+// in flight when the rebuild began is missed (until the next write of that
+// user, or the next full sync).
+func (s *peopleSearch) rebuild(ctx context.Context) (publisher.IndexStats, error) {
 	var began int64
 	st, err := s.index.Rebuild(ctx, func(add func([]publisher.Document) error) error {
 		var err error
@@ -79,7 +76,7 @@ func (s *peopleSearch) rebuild(ctx context.Context, run publisher.Run) (publishe
 	if err != nil {
 		return st, err
 	}
-	keys, err := s.docs.ChangedSince(ctx, run, began-catchUp.Milliseconds(), maxCatchUp)
+	keys, err := s.docs.ChangedSince(ctx, began, maxCatchUp)
 	if err != nil {
 		return st, err
 	}
@@ -114,6 +111,11 @@ func (s *peopleSearch) update(ctx context.Context, keys, sourceIDs []string) (pu
 // a *SearchError.
 func finishSearch(sum *SearchSummary, st publisher.IndexStats, start time.Time, err error) error {
 	sum.Index, sum.Indexed, sum.Removed, sum.Duration = st.Index, st.Indexed, st.Removed, time.Since(start)
+	if errors.Is(err, publisher.ErrNoIndex) {
+		// Before the first full sync: nothing to update, nothing failed.
+		sum.Outcome, sum.Error = "skipped", err.Error()
+		return nil
+	}
 	if err != nil {
 		sum.Outcome, sum.Error = "failure", err.Error()
 		return &SearchError{Err: err}

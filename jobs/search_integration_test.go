@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -296,8 +297,18 @@ func TestPeopleSearchFollowsTheGraphIntegration(t *testing.T) {
 // alias swap (POST /_aliases).
 type swapProxy struct {
 	fail    bool
+	drop    bool          // the swap takes effect, then the connection drops without an answer
 	arrived chan struct{} // closed when a swap arrives (if hold)
-	release chan struct{} // the held swap goes on when this is closed
+	release chan struct{} // the held swap goes on when this is closed (let)
+	once    sync.Once
+}
+
+// let releases the held swap (once; also when the test ends early, so
+// that the proxy can close).
+func (p *swapProxy) let() {
+	if p.release != nil {
+		p.once.Do(func() { close(p.release) })
+	}
 }
 
 func (p *swapProxy) start(t *testing.T) string {
@@ -312,6 +323,14 @@ func (p *swapProxy) start(t *testing.T) string {
 				http.Error(w, `{"error":{"type":"injected","reason":"the swap fails"}}`, http.StatusInternalServerError)
 				return
 			}
+			if p.drop {
+				rp.ServeHTTP(httptest.NewRecorder(), r)
+				conn, _, err := w.(http.Hijacker).Hijack()
+				if err == nil {
+					conn.Close()
+				}
+				return
+			}
 			if p.release != nil {
 				close(p.arrived)
 				<-p.release
@@ -319,7 +338,7 @@ func (p *swapProxy) start(t *testing.T) string {
 		}
 		rp.ServeHTTP(w, r)
 	}))
-	t.Cleanup(func() { srv.Close(); transport.CloseIdleConnections() })
+	t.Cleanup(func() { p.let(); srv.Close(); transport.CloseIdleConnections() })
 	return srv.URL
 }
 
@@ -364,7 +383,13 @@ func TestPeopleSearchFailuresLeaveTheGraphAndThePreviousIndexIntegration(t *test
 		_, err := e.syncSearch(t, jobs.Full, searchIndex(t, url, alias, nil))
 		done <- err
 	}()
-	<-p.arrived
+	select {
+	case <-p.arrived:
+	case err := <-done:
+		t.Fatalf("the rebuild ended before its swap: %v", err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the rebuild never reached its swap")
+	}
 	if held := aliased(t, alias); fmt.Sprint(held) != fmt.Sprint(before) {
 		t.Errorf("alias on %v during a rebuild, want %v", held, before)
 	}
@@ -385,7 +410,7 @@ func TestPeopleSearchFailuresLeaveTheGraphAndThePreviousIndexIntegration(t *test
 	if sum, err := e.syncSearch(t, jobs.Incremental, good); err != nil || sum.Search.Indexed == 0 {
 		t.Fatalf("incremental during the rebuild: %v, %+v", err, sum.Search)
 	}
-	close(p.release)
+	p.let()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -395,6 +420,19 @@ func TestPeopleSearchFailuresLeaveTheGraphAndThePreviousIndexIntegration(t *test
 	if got := checkDocs(t, alias, e.wantDocs(t, false)); got[changed]["name"] != "Written Meanwhile" {
 		t.Errorf("the write made during the rebuild is lost: %v", got[changed]["name"])
 	}
+
+	// A swap that takes effect although its answer is lost: the run sees
+	// the alias on its index, keeps the index and succeeds.
+	before = aliased(t, alias)
+	p = &swapProxy{drop: true}
+	sum, err = e.syncSearch(t, jobs.Full, searchIndex(t, p.start(t), alias, nil))
+	if err != nil || sum.Search.Outcome != "success" {
+		t.Fatalf("swap with a lost answer: %v %+v", err, sum.Search)
+	}
+	if now := aliased(t, alias); len(now) != 1 || now[0] != sum.Search.Index || now[0] == before[0] {
+		t.Errorf("after a swap with a lost answer the alias is on %v (run: %s, before: %v)", now, sum.Search.Index, before)
+	}
+	checkDocs(t, alias, e.wantDocs(t, false))
 
 	// An alias on an index oktasync did not make is refused, and taken
 	// over only when the settings say so.

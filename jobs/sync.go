@@ -360,7 +360,7 @@ func (r *syncRun) updateSearch(ctx context.Context, mode Mode, spools ...*loader
 	switch {
 	case err != nil:
 	case mode == Full:
-		st, err = r.search.rebuild(ctx, r.values)
+		st, err = r.search.rebuild(ctx)
 	default:
 		for _, sp := range spools {
 			if err != nil {

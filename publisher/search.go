@@ -1,6 +1,13 @@
 package publisher
 
-import "context"
+import (
+	"context"
+	"errors"
+)
+
+// ErrNoIndex means the alias points at no index yet: there is nothing to
+// update in place until a full sync has built one.
+var ErrNoIndex = errors.New("no people index yet: the next full sync builds it")
 
 // People search is a second destination: Amundsen's search service finds
 // people in a search-engine index (the alias user_search_index_v2_1) that
@@ -36,10 +43,9 @@ type DocumentReader interface {
 	// target's clock (ms) when it began reading.
 	AllDocuments(ctx context.Context, batch int, fn func([]Document) error) (int64, error)
 	// ChangedSince lists the keys of at most limit users whose node or
-	// manager edge was written at or after since (the target's clock, ms)
-	// by another run than run: the writes a rebuild that read before them
-	// may have missed.
-	ChangedSince(ctx context.Context, run Run, since int64, limit int) ([]string, error)
+	// manager edge was written at or after since (the target's clock, ms):
+	// the writes a rebuild that read before them may have missed.
+	ChangedSince(ctx context.Context, since int64, limit int) ([]string, error)
 	// Documents reads the documents of the users with these keys or
 	// source ids, and of their direct reports (whose manager_email follows
 	// a rename). Users without a full_name have none.

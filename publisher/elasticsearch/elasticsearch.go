@@ -26,8 +26,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -235,14 +238,25 @@ func (x *Index) Rebuild(ctx context.Context, fill func(add func([]publisher.Docu
 	if _, err := x.do(ctx, http.MethodPut, "/"+name, []byte(userIndex), nil); err != nil {
 		return st, fmt.Errorf("create index %s: %w", name, err)
 	}
+	// Nobody searches the fresh index before the swap: no periodic
+	// refreshes while it fills (the setting is removed again before the
+	// swap, so the index ends as databuilder's does).
+	if err := x.refreshInterval(ctx, name, "-1"); err != nil {
+		return st, err
+	}
 	swapped := false
 	defer func() {
 		if swapped {
 			return
 		}
-		// The previous index keeps serving; the fresh one goes.
+		// The previous index keeps serving; the fresh one goes, unless
+		// the swap took effect after all (an answer lost on the way, a
+		// cancellation during the request): the alias decides.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), x.cfg.Timeout)
 		defer cancel()
+		if x.behindAlias(dctx, name) {
+			return
+		}
 		if _, err := x.doStatus(dctx, http.MethodDelete, "/"+name, nil, nil, http.StatusNotFound); err != nil {
 			x.log.Warn("remove the unfinished people index", zap.String("index", name), zap.Error(err))
 		}
@@ -263,45 +277,121 @@ func (x *Index) Rebuild(ctx context.Context, fill func(add func([]publisher.Docu
 			}
 		})
 	})
-	g.Go(func() error {
-		for docs := range pages {
-			n, _, err := x.bulk(gctx, "/"+name+"/_bulk", docs, false)
-			st.Indexed += n
-			if err != nil {
-				return err
+	// bulkWriters bulk requests are in flight at once: the server indexes
+	// on more than one core while oktasync waits for an answer.
+	var mu sync.Mutex
+	for range bulkWriters {
+		g.Go(func() error {
+			for docs := range pages {
+				for len(docs) > 0 {
+					n := min(len(docs), x.cfg.BulkSize)
+					indexed, _, err := x.bulk(gctx, "/"+name+"/_bulk", docs[:n], false)
+					mu.Lock()
+					st.Indexed += indexed
+					mu.Unlock()
+					if err != nil {
+						return err
+					}
+					docs = docs[n:]
+				}
 			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	if err := g.Wait(); err != nil {
+		return st, err
+	}
+	if err := x.refreshInterval(ctx, name, nil); err != nil {
 		return st, err
 	}
 	if _, err := x.do(ctx, http.MethodPost, "/"+name+"/_refresh", nil, nil); err != nil {
 		return st, fmt.Errorf("refresh index %s: %w", name, err)
 	}
-	// The alias moves and the previous indexes go in one action. If
-	// another run moved the alias meanwhile, the action fails as a whole:
-	// read the alias again and retry once.
+	leftovers := x.leftovers(ctx, name)
+	// The alias moves and the previous indexes go in one action, with
+	// the indexes earlier rebuilds left behind (killed before their swap
+	// or their cleanup). The action is not idempotent, so it is never
+	// resent blindly: after any failure the alias says whether it took
+	// effect. If another run moved the alias meanwhile, the action fails
+	// as a whole: read the alias again and try once more.
 	for attempt := 0; ; attempt++ {
 		old, err := x.aliased(ctx, true)
 		if err != nil {
 			return st, err
 		}
+		if slices.Contains(old, name) {
+			swapped, st.Index = true, name
+			return st, nil
+		}
 		actions := []map[string]any{}
-		for _, o := range old {
+		for _, o := range append(old, leftovers...) {
 			actions = append(actions, map[string]any{"remove_index": map[string]any{"index": o}})
 		}
 		actions = append(actions, map[string]any{"add": map[string]any{"index": name, "alias": x.cfg.Alias}})
 		body, _ := json.Marshal(map[string]any{"actions": actions})
-		_, err = x.do(ctx, http.MethodPost, "/_aliases", body, nil)
-		if err == nil {
+		_, err = x.doOnce(ctx, http.MethodPost, "/_aliases", body)
+		if err == nil || x.behindAlias(ctx, name) {
 			swapped, st.Index = true, name
 			return st, nil
 		}
 		if attempt > 0 || !errors.Is(err, errNotFound) {
 			return st, fmt.Errorf("point %s at %s: %w", x.cfg.Alias, name, err)
 		}
+		leftovers = nil // one of them may be what was not found
 	}
+}
+
+// bulkWriters is how many bulk requests a rebuild keeps in flight.
+const bulkWriters = 2
+
+// refreshInterval sets index.refresh_interval of index (nil: the
+// server's default, the setting removed).
+func (x *Index) refreshInterval(ctx context.Context, index string, v any) error {
+	body, _ := json.Marshal(map[string]any{"index": map[string]any{"refresh_interval": v}})
+	if _, err := x.do(ctx, http.MethodPut, "/"+index+"/_settings", body, nil); err != nil {
+		return fmt.Errorf("set refresh_interval of %s: %w", index, err)
+	}
+	return nil
+}
+
+// behindAlias reports whether the alias points at index (false when that
+// cannot be read).
+func (x *Index) behindAlias(ctx context.Context, index string) bool {
+	old, err := x.aliased(ctx, true)
+	return err == nil && slices.Contains(old, index)
+}
+
+// staleAfter is the age past which an index of this sink that no alias
+// points at is a leftover of a rebuild that died (a fresh rebuild's own
+// index is younger).
+const staleAfter = 6 * time.Hour
+
+// leftovers lists the sink's indexes for the alias, other than current,
+// that the alias does not point at and that are older than staleAfter.
+// Errors only mean there is nothing to clean up this time.
+func (x *Index) leftovers(ctx context.Context, current string) []string {
+	var rows []struct {
+		Index   string `json:"index"`
+		Created string `json:"creation.date"`
+	}
+	path := "/_cat/indices/" + url.PathEscape(x.cfg.Alias+"_oktasync_*") + "?format=json&h=index,creation.date&expand_wildcards=all"
+	if _, err := x.do(ctx, http.MethodGet, path, nil, &rows); err != nil {
+		return nil
+	}
+	aliased, err := x.aliased(ctx, true)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range rows {
+		ms, err := strconv.ParseInt(r.Created, 10, 64)
+		if err != nil || r.Index == current || !x.ours(r.Index) || slices.Contains(aliased, r.Index) ||
+			time.Since(time.UnixMilli(ms)) < staleAfter {
+			continue
+		}
+		out = append(out, r.Index)
+	}
+	return out
 }
 
 // Update writes docs through the alias and removes leavers.
@@ -318,7 +408,7 @@ func (x *Index) Update(ctx context.Context, docs []publisher.Document) (publishe
 		return st, err
 	}
 	if len(old) != 1 {
-		return st, fmt.Errorf("no people index behind %s yet (%d indexes): the next full sync builds it", x.cfg.Alias, len(old))
+		return st, fmt.Errorf("%w: %d indexes behind %s", publisher.ErrNoIndex, len(old), x.cfg.Alias)
 	}
 	st.Index = old[0]
 	path := "/" + url.PathEscape(x.cfg.Alias) + "/_bulk?refresh=true&require_alias=true"
@@ -330,9 +420,66 @@ func (x *Index) Update(ctx context.Context, docs []publisher.Document) (publishe
 		if err != nil {
 			return st, err
 		}
+		removed, err = x.removeOthers(ctx, docs[:n])
+		st.Removed += removed
+		if err != nil {
+			return st, err
+		}
 		docs = docs[n:]
 	}
 	return st, nil
+}
+
+// removeOthers deletes the documents that hold the key of one of docs
+// under another id: a key that passed to another user (a node taken over,
+// a user recreated in the source) leaves its previous document behind.
+func (x *Index) removeOthers(ctx context.Context, docs []publisher.Document) (int, error) {
+	var keys, ids []string
+	for _, d := range docs {
+		if k, ok := d.Fields["key"].(string); ok {
+			keys = append(keys, k)
+		}
+		ids = append(ids, d.ID)
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	// A search for them, then a bulk delete: _delete_by_query lives in a
+	// module (reindex) that not every server loads.
+	body, _ := json.Marshal(map[string]any{"size": 10000, "_source": false, "query": map[string]any{"bool": map[string]any{
+		"filter":   []any{map[string]any{"terms": map[string]any{"key.keyword": keys}}},
+		"must_not": []any{map[string]any{"ids": map[string]any{"values": ids}}},
+	}}})
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				ID string `json:"_id"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	alias := "/" + url.PathEscape(x.cfg.Alias)
+	if _, err := x.do(ctx, http.MethodPost, alias+"/_search", body, &res); err != nil {
+		return 0, fmt.Errorf("find documents of keys that moved: %w", err)
+	}
+	if len(res.Hits.Hits) == 0 {
+		return 0, nil
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	for _, h := range res.Hits.Hits {
+		_ = enc.Encode(map[string]any{"delete": map[string]any{"_id": h.ID}})
+	}
+	var bulk bulkResponse
+	if _, err := x.do(ctx, http.MethodPost, alias+"/_bulk?refresh=true&require_alias=true", b.Bytes(), &bulk); err != nil {
+		return 0, fmt.Errorf("remove documents of keys that moved: %w", err)
+	}
+	removed := 0
+	for _, item := range bulk.Items {
+		if r := item["delete"]; r.Status < 300 {
+			removed++
+		}
+	}
+	return removed, nil
 }
 
 // bulk writes one bulk request: docs are indexed, or removed when they
@@ -418,9 +565,20 @@ func (x *Index) do(ctx context.Context, method, path string, body []byte, out an
 	return x.doStatus(ctx, method, path, body, out)
 }
 
+// doOnce is do for a request that must not be resent (an alias action):
+// an overload answer is an error like any other.
+func (x *Index) doOnce(ctx context.Context, method, path string, body []byte) (int, error) {
+	return x.send(ctx, method, path, body, nil, false)
+}
+
 // doStatus is do that also accepts the statuses in ok (then out is left).
-// Overload answers (429, 502–504) are retried a few times.
+// Overload answers (429, 502–504) are retried a few times: every request
+// sent this way is idempotent.
 func (x *Index) doStatus(ctx context.Context, method, path string, body []byte, out any, ok ...int) (int, error) {
+	return x.send(ctx, method, path, body, out, true, ok...)
+}
+
+func (x *Index) send(ctx context.Context, method, path string, body []byte, out any, retry bool, ok ...int) (int, error) {
 	u := x.base.String() + path
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
@@ -456,7 +614,7 @@ func (x *Index) doStatus(ctx context.Context, method, path string, body []byte, 
 			}
 		}
 		switch {
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 502 && resp.StatusCode <= 504:
+		case retry && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 502 && resp.StatusCode <= 504):
 			if attempt < 4 {
 				select {
 				case <-time.After(time.Duration(250<<attempt) * time.Millisecond):
@@ -511,8 +669,16 @@ func pathOnly(p string) string {
 	return p
 }
 
-// redactURL drops any user info so a URL can appear in an error.
+// redactURL drops any user info so a URL can appear in an error: what
+// url.Parse takes for it, and, in a string it does not read as a URL with
+// a host (a scheme without "//", say), everything before the last "@".
 func redactURL(raw string) string {
+	if i := strings.LastIndexByte(raw, '@'); i >= 0 {
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			return "…@" + raw[i+1:]
+		}
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "<unparseable URL>"

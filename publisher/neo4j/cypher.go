@@ -419,3 +419,67 @@ MATCH (u:User) WHERE id(u) = row.user AND u.okta_id IS NOT NULL AND u.key = toLo
 SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp()
 DELETE stub
 RETURN count(*) AS merged`
+
+// People-search documents (search.go) are read as databuilder's search
+// extractor reads them (databuilder task/search/search_data_queries.py,
+// NEO4J_USER_CYPHER_QUERY with DEFAULT_USER_QUERY's usage): only users with
+// a full_name; key is the user's email; the usage counts come from READ,
+// OWNER_OF and FOLLOWED_BY, the manager's email through MANAGE_BY.
+//
+// databuilder chains its OPTIONAL MATCHes, so its sum of read_count is
+// taken over the product of a user's READ, OWNER_OF and FOLLOWED_BY rows:
+// total_read is the true sum times the number of OWNER_OF and of
+// FOLLOWED_BY rows (each at least one). The documents must be the same, so
+// searchTail counts each kind on its own, without the product, and
+// multiplies the same way.
+const searchTail = `
+OPTIONAL MATCH (u)-[read:READ]->()
+WITH u, sum(read.read_count) AS reads
+OPTIONAL MATCH (u)-[own:OWNER_OF]->(b)
+WITH u, reads, count(DISTINCT b) AS owns, count(own) AS ownRows
+OPTIONAL MATCH (u)-[follow:FOLLOWED_BY]->(c)
+WITH u, reads, owns, ownRows, count(DISTINCT c) AS follows, count(follow) AS followRows
+OPTIONAL MATCH (u)-[:MANAGE_BY]->(manager)
+RETURN u.key AS k, u.okta_id AS id, u.email AS key, u.full_name AS name, u.first_name AS first_name,
+       u.last_name AS last_name, u.github_username AS github_username, u.team_name AS team_name,
+       u.employee_type AS employee_type, manager.email AS manager_email, u.slack_id AS slack_id,
+       u.is_active AS is_active, u.role_name AS role_name,
+       reads, CASE WHEN ownRows > 1 THEN ownRows ELSE 1 END * CASE WHEN followRows > 1 THEN followRows ELSE 1 END AS readFactor,
+       owns, follows`
+
+const (
+	// cypherSearchPageEnd is where the next page of users after a key
+	// ends: the largest of the next $limit keys, with or without a
+	// full_name (the key's uniqueness index serves the order).
+	cypherSearchPageEnd = `MATCH (u:User) /*hint:u:key*/ WHERE u.key > $after
+WITH u.key AS k ORDER BY k LIMIT $limit
+RETURN max(k) AS last, count(k) AS n`
+	// cypherSearchPage reads the documents of the users between two keys
+	// (the page cypherSearchPageEnd delimited, plus any user created in it
+	// since: bounded by keys, not by a count, so that none is skipped).
+	cypherSearchPage = `MATCH (u:User) /*hint:u:key*/ WHERE u.key > $after AND u.key <= $last AND u.full_name IS NOT NULL
+WITH u` + searchTail + `
+ORDER BY k`
+	// cypherSearchUsers reads the documents of the users with these keys
+	// or source ids, and of their direct reports.
+	cypherSearchUsers = `OPTIONAL MATCH (a:User) /*hint:a:key*/ WHERE a.key IN $keys
+WITH collect(a) AS byKey
+OPTIONAL MATCH (b:User) /*hint:b:okta_id*/ WHERE b.okta_id IN $ids
+WITH byKey, collect(b) AS byID
+UNWIND byKey + byID AS x
+OPTIONAL MATCH (r:User)-[:MANAGE_BY]->(x)
+WITH collect(DISTINCT x) AS xs, collect(DISTINCT r) AS rs
+UNWIND xs + rs AS u
+WITH DISTINCT u WHERE u.full_name IS NOT NULL` + searchTail + `
+ORDER BY k`
+	// cypherClock is the server's clock, as timestamp() stamps writes.
+	cypherClock = `RETURN timestamp() AS now`
+	// cypherChangedSince lists the users whose node or manager edge was
+	// written since a time (publisher_last_updated_epoch_ms, which every
+	// write of a user, deactivations included, and of a manager edge sets).
+	cypherChangedSince = `MATCH (u:User) WHERE u.publisher_last_updated_epoch_ms >= $since
+RETURN u.key AS key LIMIT $limit
+UNION
+MATCH (u:User)-[r:MANAGE_BY]->() WHERE r.publisher_last_updated_epoch_ms >= $since
+RETURN u.key AS key LIMIT $limit`
+)

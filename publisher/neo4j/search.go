@@ -10,71 +10,6 @@ import (
 	"github.com/oktasync/oktasync/publisher"
 )
 
-// The people-search documents are read as databuilder's search extractor
-// reads them (databuilder task/search/search_data_queries.py,
-// NEO4J_USER_CYPHER_QUERY with DEFAULT_USER_QUERY's usage): only users with
-// a full_name; key is the user's email; the usage counts come from READ,
-// OWNER_OF and FOLLOWED_BY, the manager's email through MANAGE_BY.
-//
-// databuilder chains its OPTIONAL MATCHes, so its sum of read_count is
-// taken over the product of a user's READ, OWNER_OF and FOLLOWED_BY rows:
-// total_read is the true sum times the number of OWNER_OF and of
-// FOLLOWED_BY rows (each at least one). The documents must be the same, so
-// searchTail counts each kind on its own, without the product, and
-// multiplies the same way.
-const searchTail = `
-OPTIONAL MATCH (u)-[read:READ]->()
-WITH u, sum(read.read_count) AS reads
-OPTIONAL MATCH (u)-[own:OWNER_OF]->(b)
-WITH u, reads, count(DISTINCT b) AS owns, count(own) AS ownRows
-OPTIONAL MATCH (u)-[follow:FOLLOWED_BY]->(c)
-WITH u, reads, owns, ownRows, count(DISTINCT c) AS follows, count(follow) AS followRows
-OPTIONAL MATCH (u)-[:MANAGE_BY]->(manager)
-RETURN u.key AS k, u.okta_id AS id, u.email AS key, u.full_name AS name, u.first_name AS first_name,
-       u.last_name AS last_name, u.github_username AS github_username, u.team_name AS team_name,
-       u.employee_type AS employee_type, manager.email AS manager_email, u.slack_id AS slack_id,
-       u.is_active AS is_active, u.role_name AS role_name,
-       reads, CASE WHEN ownRows > 1 THEN ownRows ELSE 1 END * CASE WHEN followRows > 1 THEN followRows ELSE 1 END AS readFactor,
-       owns, follows`
-
-const (
-	// cypherSearchPage reads the next page of documents after a key, in
-	// key order (the key's uniqueness index serves the order).
-	cypherSearchPage = `MATCH (u:User) WHERE u.key > $after
-WITH u ORDER BY u.key LIMIT $limit
-WITH u WHERE u.full_name IS NOT NULL` + searchTail + `
-ORDER BY k`
-	// cypherSearchPageEnd is the largest key of the page cypherSearchPage
-	// read, with or without a full_name: where the next page starts.
-	cypherSearchPageEnd = `MATCH (u:User) WHERE u.key > $after
-WITH u.key AS k ORDER BY k LIMIT $limit
-RETURN max(k) AS last, count(k) AS n`
-	// cypherClock is the server's clock.
-	cypherClock = `RETURN timestamp() AS now`
-	// cypherChangedSince lists the users whose node or manager edge another
-	// run wrote since a time (publisher_last_updated_epoch_ms, which every
-	// write of a user or of a manager edge sets; a node the run wrote or
-	// saw last carries its marker, an edge it wrote its tag).
-	cypherChangedSince = `MATCH (u:User) WHERE u.publisher_last_updated_epoch_ms >= $since
-  AND coalesce(u.oktasync_seen_epoch_ms, 0) <> $run
-RETURN u.key AS key LIMIT $limit
-UNION
-MATCH (u:User)-[r:MANAGE_BY]->() WHERE r.publisher_last_updated_epoch_ms >= $since
-  AND coalesce(r.published_tag, '') <> $tag
-RETURN u.key AS key LIMIT $limit`
-	// cypherSearchUsers reads the documents of the users with these keys
-	// or source ids, and of their direct reports.
-	cypherSearchUsers = `OPTIONAL MATCH (a:User) WHERE a.key IN $keys
-WITH collect(a) AS byKey
-OPTIONAL MATCH (b:User) WHERE b.okta_id IN $ids
-WITH byKey, collect(b) AS byID
-UNWIND byKey + byID AS x
-OPTIONAL MATCH (r:User)-[:MANAGE_BY]->(x)
-WITH collect(DISTINCT x) AS xs, collect(DISTINCT r) AS rs
-UNWIND xs + rs AS u
-WITH DISTINCT u WHERE u.full_name IS NOT NULL` + searchTail
-)
-
 // AllDocuments reads every user's document, a page of batch users at a
 // time, each page in its own short read transaction: no transaction stays
 // open while fn writes the page elsewhere.
@@ -102,7 +37,7 @@ func (p *Publisher) allDocuments(ctx context.Context, batch int, fn func([]publi
 		var last string
 		var n int64
 		err := p.read(ctx, func(tx runner) error {
-			rec, err := single(ctx, tx, cypherSearchPageEnd, map[string]any{"after": after, "limit": batch})
+			rec, err := single(ctx, tx, p.q(cypherSearchPageEnd), map[string]any{"after": after, "limit": batch})
 			if err != nil {
 				return err
 			}
@@ -111,7 +46,7 @@ func (p *Publisher) allDocuments(ctx context.Context, batch int, fn func([]publi
 			if n == 0 {
 				return nil
 			}
-			recs, err := collect(ctx, tx, cypherSearchPage, map[string]any{"after": after, "limit": batch})
+			recs, err := collect(ctx, tx, p.q(cypherSearchPage), map[string]any{"after": after, "last": last})
 			docs = documents(recs)
 			return err
 		})
@@ -133,12 +68,12 @@ func (p *Publisher) allDocuments(ctx context.Context, batch int, fn func([]publi
 	}
 }
 
-// ChangedSince lists the users another run than run wrote since a time
-// (ms, the server's clock).
-func (p *Publisher) ChangedSince(ctx context.Context, run publisher.Run, since int64, limit int) ([]string, error) {
+// ChangedSince lists the users written since a time (ms, the server's
+// clock).
+func (p *Publisher) ChangedSince(ctx context.Context, since int64, limit int) ([]string, error) {
 	var keys []string
 	err := p.read(ctx, func(tx runner) error {
-		recs, err := collect(ctx, tx, cypherChangedSince, map[string]any{"since": since, "limit": limit, "run": run.Marker, "tag": run.Tag})
+		recs, err := collect(ctx, tx, cypherChangedSince, map[string]any{"since": since, "limit": limit})
 		for _, r := range recs {
 			if k, ok := r.AsMap()["key"].(string); ok {
 				keys = append(keys, k)
@@ -160,7 +95,7 @@ func (p *Publisher) Documents(ctx context.Context, keys, sourceIDs []string) ([]
 	}
 	var docs []publisher.Document
 	err := p.read(ctx, func(tx runner) error {
-		recs, err := collect(ctx, tx, cypherSearchUsers, map[string]any{"keys": anyStrings(keys), "ids": anyStrings(sourceIDs)})
+		recs, err := collect(ctx, tx, p.q(cypherSearchUsers), map[string]any{"keys": anyStrings(keys), "ids": anyStrings(sourceIDs)})
 		docs = documents(recs)
 		return err
 	})
@@ -219,7 +154,9 @@ func documents(recs []*neo4j.Record) []publisher.Document {
 		if id == "" {
 			id = key
 		}
-		docs = append(docs, publisher.Document{ID: id, Key: key, Active: active != nil && *active, Fields: f})
+		// A user without is_active counts as active, as everywhere in the
+		// sink (databuilder indexes it too).
+		docs = append(docs, publisher.Document{ID: id, Key: key, Active: active == nil || *active, Fields: f})
 	}
 	return docs
 }

@@ -4,7 +4,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
+	"math/big"
 	"net/url"
 	"os"
 	"os/exec"
@@ -14,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -603,7 +606,7 @@ func checkConfigAccepted(t *testing.T, r rendering) {
 				t.Errorf("%s: search.ca_file %s, but no Secret is mounted at %s", name, ca, path.Dir(ca))
 			}
 			local := filepath.Join(t.TempDir(), path.Base(ca))
-			if err := os.WriteFile(local, []byte("test CA bundle\n"), 0o600); err != nil {
+			if err := os.WriteFile(local, testCAPEM(t), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.WriteFile(file, []byte(strings.ReplaceAll(cm.Data[configFile], ca, local)), 0o600); err != nil {
@@ -834,4 +837,21 @@ func scheduleIntervalMinutes(schedule string) int {
 		return 0
 	}
 	return n
+}
+
+// testCAPEM is a self-signed CA certificate, PEM-encoded: what oktasync
+// accepts as search.ca_file.
+func testCAPEM(t *testing.T) []byte {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "deploytest CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
