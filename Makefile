@@ -158,11 +158,16 @@ demo: build
 # bench/results/. SCENARIOS and USERS select (USERS: comma-separated org
 # sizes); LARGE=1 adds the 1M-user S1/S2; BASE=path/to/older/oktasync runs
 # S1/S2 A-B-A against it (REPEATS=2: A-B-A-B-A). Not a test: nothing asserts a speed.
+# S8 (people search) also needs a search server: with S8 in SCENARIOS the run
+# is wrapped in scripts/with-search, a fresh private OpenSearch on
+# SEARCH_TEST_PORT (default 9251) with a BENCH_SEARCH_HEAP heap.
 SCENARIOS ?= S1,S2,S5
 USERS     ?=
+BENCH_SEARCH_HEAP ?= 512m
+BENCH_S8    = $(findstring S8,$(SCENARIOS))
 BENCH_FLAGS = --scenarios '$(SCENARIOS)' $(if $(USERS),--users '$(USERS)') $(if $(REPEATS),--repeats $(REPEATS)) $(if $(LARGE),--large) $(if $(BASE),--base '$(BASE)')
-bench: build compat-venv
-	scripts/with-neo4j $(GO) run ./bench $(BENCH_FLAGS) --command "make bench SCENARIOS=$(SCENARIOS)$(if $(USERS), USERS=$(USERS))$(if $(LARGE), LARGE=1)$(if $(BASE), BASE=$(BASE))"
+bench: build compat-venv $(if $(BENCH_S8),search-launcher)
+	$(if $(BENCH_S8),SEARCH_HEAP=$(BENCH_SEARCH_HEAP) scripts/with-search )scripts/with-neo4j $(GO) run ./bench $(BENCH_FLAGS) --command "make bench SCENARIOS=$(SCENARIOS)$(if $(USERS), USERS=$(USERS))$(if $(REPEATS), REPEATS=$(REPEATS))$(if $(LARGE), LARGE=1)$(if $(BASE), BASE=$(BASE))"
 
 # bench-smoke: the harness on a small org against $NEO4J_TEST_URI (make test
 # runs it on its server): every scenario's graph is checked; nothing is timed

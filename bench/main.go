@@ -41,6 +41,8 @@ type options struct {
 	seed       int64
 	neo4jURI   string
 	neo4jPID   int // the server's pid, to measure its CPU (0: not measured)
+	searchURL  string
+	searchPID  int // the search server's pid (0: not measured)
 	oktasync   string
 	oktasim    string
 	baseBin    string
@@ -64,6 +66,9 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.neo4jURI, "neo4j-uri", os.Getenv("NEO4J_TEST_URI"), "Neo4j to benchmark against; it is EMPTIED between runs (default $NEO4J_TEST_URI)")
 	pid, _ := strconv.Atoi(os.Getenv("NEO4J_TEST_PID"))
 	fs.IntVar(&o.neo4jPID, "neo4j-pid", pid, "the Neo4j server's pid, to report its CPU time per run (default $NEO4J_TEST_PID, which scripts/with-neo4j sets)")
+	fs.StringVar(&o.searchURL, "search-url", os.Getenv("SEARCH_TEST_URL"), "search server for S8 (OpenSearch/Elasticsearch); S8 deletes its own aliases' indexes on it (default $SEARCH_TEST_URL, which scripts/with-search sets)")
+	spid, _ := strconv.Atoi(os.Getenv("SEARCH_TEST_PID"))
+	fs.IntVar(&o.searchPID, "search-pid", spid, "the search server's pid, to report its CPU time in S8 (default $SEARCH_TEST_PID, which scripts/with-search sets)")
 	fs.StringVar(&o.oktasync, "oktasync", "bin/oktasync", "the oktasync binary under test")
 	fs.StringVar(&o.oktasim, "oktasim", "bin/oktasim", "the simulator binary")
 	fs.StringVar(&o.baseBin, "base", "", "an older oktasync binary: S1 and S2 then run A-B-A (this, base, this) on the same server")
@@ -104,6 +109,11 @@ func parseFlags(args []string) (options, error) {
 			return o, fmt.Errorf("--users: %q is not a positive number", u)
 		}
 		o.users = append(o.users, n)
+	}
+	for _, s := range o.scenarios {
+		if s == "S8" && o.searchURL == "" && o.render == "" {
+			return o, fmt.Errorf("S8 needs a search server: set SEARCH_TEST_URL (make bench starts a private one with scripts/with-search) or --search-url")
+		}
 	}
 	if o.repeats < 1 {
 		return o, fmt.Errorf("--repeats must be at least 1")

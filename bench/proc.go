@@ -30,12 +30,14 @@ func (s *sim) pid() int { return s.cmd.Process.Pid }
 
 // cpuWatch names the processes that share the machine with a measured run
 // (0: not watched); a run reports the CPU time each spent during it.
-type cpuWatch struct{ neo4j, sim int }
+type cpuWatch struct{ neo4j, sim, search int }
 
 // cpuSnapshot is the CPU time the watched processes had used so far.
-type cpuSnapshot struct{ neo4j, sim float64 }
+type cpuSnapshot struct{ neo4j, sim, search float64 }
 
-func (w cpuWatch) snapshot() cpuSnapshot { return cpuSnapshot{procCPU(w.neo4j), procCPU(w.sim)} }
+func (w cpuWatch) snapshot() cpuSnapshot {
+	return cpuSnapshot{procCPU(w.neo4j), procCPU(w.sim), procCPU(w.search)}
+}
 
 // since fills r's CPU columns from the time used after s.
 func (w cpuWatch) since(s cpuSnapshot, r *runResult) {
@@ -45,6 +47,9 @@ func (w cpuWatch) since(s cpuSnapshot, r *runResult) {
 	}
 	if w.sim > 0 {
 		r.SimCPUS = now.sim - s.sim
+	}
+	if w.search > 0 {
+		r.SearchCPUS = now.search - s.search
 	}
 }
 
@@ -223,12 +228,14 @@ type runResult struct {
 	WallS      float64         `json:"wall_s"`
 	UsersPerS  float64         `json:"users_per_s,omitempty"`
 	RSSMiB     float64         `json:"peak_rss_mib,omitempty"`
-	CPUS       float64         `json:"cpu_s,omitempty"`       // user+system of the child
-	Neo4jCPUS  float64         `json:"neo4j_cpu_s,omitempty"` // CPU the Neo4j server used during the run
-	SimCPUS    float64         `json:"sim_cpu_s,omitempty"`   // CPU the simulator used during the run
+	CPUS       float64         `json:"cpu_s,omitempty"`        // user+system of the child
+	Neo4jCPUS  float64         `json:"neo4j_cpu_s,omitempty"`  // CPU the Neo4j server used during the run
+	SimCPUS    float64         `json:"sim_cpu_s,omitempty"`    // CPU the simulator used during the run
+	SearchCPUS float64         `json:"search_cpu_s,omitempty"` // CPU the search server used during the run (S8)
 	LoadAvg    string          `json:"loadavg"`
 	Summary    *syncSummary    `json:"summary,omitempty"`
 	Publisher  json.RawMessage `json:"publisher,omitempty"`
+	Search     *searchPhase    `json:"search_phase,omitempty"` // S8: the people-index step of the run
 	Verified   string          `json:"verified,omitempty"`
 	ExtraNotes string          `json:"notes,omitempty"`
 }
@@ -261,6 +268,14 @@ type syncSummary struct {
 		Reconcile   time.Duration `json:"reconcile"`
 		Publish     time.Duration `json:"publish"`
 	} `json:"timings,omitempty"`
+	Search *struct {
+		Outcome  string        `json:"outcome"`
+		Index    string        `json:"index"`
+		Indexed  int           `json:"indexed"`
+		Removed  int           `json:"removed"`
+		Error    string        `json:"error"`
+		Duration time.Duration `json:"duration"`
+	} `json:"search,omitempty"`
 }
 
 // syncOptions is one oktasync run.
@@ -273,6 +288,8 @@ type syncOptions struct {
 	config      string // YAML read over the defaults ("" = none)
 	logPath     string
 	watch       cpuWatch
+	env         []string     // added to the environment (OKTASYNC_SEARCH_* is removed from it first)
+	samples     *[]cpuSample // if not nil, CPU sampled every 50 ms during the run (S8)
 }
 
 // runSync runs `oktasync sync` as a child process and measures it: wall
@@ -291,7 +308,8 @@ func runSync(ctx context.Context, o syncOptions) (runResult, error) {
 		args = append(args, "--config", o.config)
 	}
 	cmd := exec.CommandContext(ctx, o.bin, args...)
-	cmd.Env = append(os.Environ(), "OKTA_ORG_URL="+o.orgURL, "OKTA_API_TOKEN=bench-token")
+	cmd.Env = append(childEnv(), "OKTA_ORG_URL="+o.orgURL, "OKTA_API_TOKEN=bench-token")
+	cmd.Env = append(cmd.Env, o.env...)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	logf, err := os.Create(o.logPath)
@@ -307,8 +325,18 @@ func runSync(ctx context.Context, o syncOptions) (runResult, error) {
 		return runResult{}, err
 	}
 	peak := watchPeakRSS(cmd.Process.Pid)
+	var sampled chan []cpuSample
+	stopSampling := make(chan struct{})
+	if o.samples != nil {
+		sampled = make(chan []cpuSample, 1)
+		go func() { sampled <- sampleCPU(o.watch, cmd.Process.Pid, start, stopSampling) }()
+	}
 	err = cmd.Wait()
 	wall := time.Since(start)
+	close(stopSampling)
+	if sampled != nil {
+		*o.samples = <-sampled
+	}
 	res := runResult{Binary: filepath.Base(o.bin), WallS: wall.Seconds(), LoadAvg: load, RSSMiB: float64(<-peak) / 1024}
 	o.watch.since(before, &res)
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -325,6 +353,41 @@ func runSync(ctx context.Context, o syncOptions) (runResult, error) {
 	res.Users = sum.Seen
 	res.UsersPerS = float64(sum.Seen) / wall.Seconds()
 	return res, nil
+}
+
+// childEnv is this process's environment without OKTASYNC_SEARCH_*: a
+// stray OKTASYNC_SEARCH_URL would turn people search on in every run.
+func childEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OKTASYNC_SEARCH_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// cpuSample is the CPU time the watched processes and the child had used
+// at one moment of a run.
+type cpuSample struct {
+	at                        time.Duration // since the child started
+	child, neo4j, search, sim float64
+}
+
+// sampleCPU reads the CPU of the child and the watched processes every
+// 50 ms until stop is closed.
+func sampleCPU(w cpuWatch, child int, start time.Time, stop <-chan struct{}) []cpuSample {
+	var out []cpuSample
+	for {
+		s := w.snapshot()
+		out = append(out, cpuSample{at: time.Since(start), child: procCPU(child), neo4j: s.neo4j, search: s.search, sim: s.sim})
+		select {
+		case <-stop: // the run is over: one last sample of the servers
+			s := w.snapshot()
+			return append(out, cpuSample{at: time.Since(start), neo4j: s.neo4j, search: s.search, sim: s.sim})
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // watchPeakRSS reads the child's peak resident set (VmHWM of

@@ -122,8 +122,8 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "Run %s at commit `%s` on %d cores, %d MiB RAM (%s), %s; load average at start %s.\n\n",
 		r.Started.Format("2006-01-02 15:04 UTC"), r.Commit, m.Cores, m.MemMiB, m.CPU, m.Go, m.LoadAvg)
 	fmt.Fprintf(&b, "Command: `%s`\n\n", r.Command)
-	b.WriteString("| scenario | run | wall s | users/s | Okta req | node pass s | manager pass s | publish s (sum) | user props set | metadata props set | peak RSS MiB | CPU s | Neo4j CPU s | sim CPU s | cores busy | load avg | graph |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
+	b.WriteString("| scenario | run | wall s | users/s | Okta req | node pass s | manager pass s | publish s (sum) | user props set | metadata props set | peak RSS MiB | CPU s | Neo4j CPU s | sim CPU s | search CPU s | cores busy | load avg | graph |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 	for _, sc := range r.order {
 		for _, x := range r.Scenarios[sc] {
 			req, node, mgr, pub, up, mp := "", "", "", "", "", ""
@@ -136,7 +136,7 @@ func (r *report) markdown() string {
 					up, mp = fmt.Sprint(w.UserProperties), fmt.Sprint(w.MetadataProperties)
 				}
 			}
-			rss, cpu, neo, sim, busy := "", "", "", "", ""
+			rss, cpu, neo, sim, srch, busy := "", "", "", "", "", ""
 			if x.RSSMiB > 0 {
 				rss = fmt.Sprintf("%.1f", x.RSSMiB)
 			}
@@ -149,15 +149,18 @@ func (r *report) markdown() string {
 			if x.SimCPUS > 0 {
 				sim = fmt.Sprintf("%.1f", x.SimCPUS)
 			}
+			if x.SearchCPUS > 0 {
+				srch = fmt.Sprintf("%.1f", x.SearchCPUS)
+			}
 			if x.CPUS > 0 && x.WallS > 0 {
-				busy = fmt.Sprintf("%.0f%%", 100*(x.CPUS+x.Neo4jCPUS+x.SimCPUS)/(x.WallS*float64(m.Cores)))
+				busy = fmt.Sprintf("%.0f%%", 100*(x.CPUS+x.Neo4jCPUS+x.SimCPUS+x.SearchCPUS)/(x.WallS*float64(m.Cores)))
 			}
 			verified := x.Verified
 			if strings.HasPrefix(verified, "ok") {
 				verified = "ok"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.2f | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-				sc, x.Label, x.WallS, x.UsersPerS, req, node, mgr, pub, up, mp, rss, cpu, neo, sim, busy, x.LoadAvg, verified)
+			fmt.Fprintf(&b, "| %s | %s | %.2f | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+				sc, x.Label, x.WallS, x.UsersPerS, req, node, mgr, pub, up, mp, rss, cpu, neo, sim, srch, busy, x.LoadAvg, verified)
 		}
 	}
 	if ratios := append(r.ratios(), r.Notes...); len(ratios) > 0 {

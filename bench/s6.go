@@ -62,7 +62,7 @@ func (b *bench) hooks(ctx context.Context) error {
 		if _, err := b.measure(ctx, "S6", fmt.Sprintf("S1 sync before serve, %d users", n), b.o.oktasync, s, export, false); err != nil {
 			return err
 		}
-		srv, err := startServe(ctx, b, s.URL)
+		srv, err := startServe(ctx, b, s.URL, "")
 		if err != nil {
 			return err
 		}
@@ -125,8 +125,10 @@ type serveProc struct {
 }
 
 // startServe starts bin/oktasync serve against the org and the graph, with
-// schedules off, and waits for /healthz.
-func startServe(ctx context.Context, b *bench, orgURL string) (*serveProc, error) {
+// schedules off, and waits for /healthz. extraCfg is YAML added to the
+// config file (other top-level sections than serve), env is added to the
+// environment.
+func startServe(ctx context.Context, b *bench, orgURL, extraCfg string, env ...string) (*serveProc, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -134,7 +136,7 @@ func startServe(ctx context.Context, b *bench, orgURL string) (*serveProc, error
 	addr := ln.Addr().String()
 	_ = ln.Close() // a free port for serve; nothing else here binds ports
 	cfgPath := filepath.Join(b.work, "serve.yaml")
-	cfg := "serve:\n  schedule:\n    incremental: \"off\"\n    full: \"off\"\n    at_start: none\n"
+	cfg := "serve:\n  schedule:\n    incremental: \"off\"\n    full: \"off\"\n    at_start: none\n" + extraCfg
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
@@ -144,8 +146,9 @@ func startServe(ctx context.Context, b *bench, orgURL string) (*serveProc, error
 		return nil, err
 	}
 	p.cmd = exec.Command(b.o.oktasync, "serve", "--config", cfgPath, "--listen", addr, "--log-format", "json", "--log-level", "warn")
-	p.cmd.Env = append(os.Environ(), "OKTA_ORG_URL="+orgURL, "OKTA_API_TOKEN=bench-token",
+	p.cmd.Env = append(childEnv(), "OKTA_ORG_URL="+orgURL, "OKTA_API_TOKEN=bench-token",
 		"NEO4J_URI="+b.o.neo4jURI, "OKTASYNC_HOOK_SECRETS="+s6Secret)
+	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
 		_ = logf.Close()
