@@ -128,8 +128,7 @@ func (d *fileDecoder) decode(at *yaml.Node, v reflect.Value, path string) bool {
 		}
 		ok := true
 		for _, e := range d.entries(n, path) {
-			if e.key.Kind != yaml.ScalarNode {
-				d.report(e.key, path, "a key must be a plain name, got "+describe(e.key))
+			if !d.plainKey(e.key, path) {
 				ok = false
 				continue
 			}
@@ -180,8 +179,7 @@ func (d *fileDecoder) fields(n *yaml.Node, v reflect.Value, path string) bool {
 	fs := fileFields(v.Type())
 	ok := true
 	for _, e := range d.entries(n, path) {
-		if e.key.Kind != yaml.ScalarNode {
-			d.report(e.key, path, "a key must be a plain name, got "+describe(e.key))
+		if !d.plainKey(e.key, path) {
 			ok = false
 			continue
 		}
@@ -203,6 +201,21 @@ func (d *fileDecoder) fields(n *yaml.Node, v reflect.Value, path string) bool {
 		ok = d.decode(e.value, field(v, f.index), p) && ok
 	}
 	return ok
+}
+
+// plainKey reports whether key k of the mapping at path is a name, and
+// reports it if not: a list, a mapping, or nothing at all (yaml.v3 would
+// drop the key and its value without a word).
+func (d *fileDecoder) plainKey(k *yaml.Node, path string) bool {
+	switch {
+	case k.Kind != yaml.ScalarNode:
+		d.report(k, path, "a key must be a plain name, got "+describe(k))
+	case k.ShortTag() == "!!null":
+		d.report(k, path, "a key is empty; write its name before the colon")
+	default:
+		return true
+	}
+	return false
 }
 
 // unknown says what is wrong with key e in the section at path, with the
