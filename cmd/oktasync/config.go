@@ -36,6 +36,7 @@ type config struct {
 
 // fileConfig is the layout of the YAML file: each section points into the
 // config it sets, so that the mapping, say, has one home (okta.Config).
+// decodeFile walks it by its yaml tags, key by key.
 type fileConfig struct {
 	Okta        *okta.Config          `yaml:"okta"`
 	Mapping     *okta.Mapping         `yaml:"mapping"`

@@ -95,6 +95,11 @@ func TestConfigFileProblemMessages(t *testing.T) {
 			[]string{"--config c.yaml:2: okta.batch_size: unknown key; did you mean sync.batch_size?"}},
 		{"top_level_key_of_a_section", "page_size: 100\n",
 			[]string{"--config c.yaml:1: page_size: unknown key; did you mean okta.page_size?"}},
+		{"path_as_a_key", "okta.page_size: 100\nserve:\n  hook_worker.queue: 5\n",
+			[]string{
+				`--config c.yaml:1: "okta.page_size": unknown key; sections nest: write okta: and, indented under it, page_size:`,
+				`--config c.yaml:3: serve."hook_worker.queue": unknown key; sections nest: write hook_worker: and, indented under it, queue:`,
+			}},
 		{"no_close_match", "okta:\n  frobnicate: 1\n",
 			[]string{"--config c.yaml:2: okta.frobnicate: unknown key; okta takes " + oktaKeys}},
 		{"no_close_match_top_level", "frobnicate:\n  x: 1\n",

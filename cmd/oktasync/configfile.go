@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -227,6 +228,13 @@ func (d *fileDecoder) unknown(e entry, path string, fs map[string]fileField) str
 	}
 	keys := sortedKeys(fs)
 	key := strings.ToLower(e.key.Value)
+	// okta.page_size: 5 is a path written as a key.
+	if first, rest, dotted := strings.Cut(e.key.Value, "."); dotted {
+		last := rest[strings.LastIndex(rest, ".")+1:]
+		if slices.Contains(d.everywhere[last], joinPath(path, first)+"."+rest) {
+			return what + "; sections nest: write " + first + ": and, indented under it, " + rest + ":"
+		}
+	}
 	if near := nearest(key, keys); len(near) > 0 {
 		return what + "; did you mean " + strings.Join(near, " or ") + "?"
 	}
