@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/oktasync/oktasync/extractor/okta"
 	"github.com/oktasync/oktasync/jobs"
@@ -39,6 +36,7 @@ type config struct {
 
 // fileConfig is the layout of the YAML file: each section points into the
 // config it sets, so that the mapping, say, has one home (okta.Config).
+// decodeFile walks it by its yaml tags, key by key.
 type fileConfig struct {
 	Okta        *okta.Config          `yaml:"okta"`
 	Mapping     *okta.Mapping         `yaml:"mapping"`
@@ -224,46 +222,13 @@ func secretEnv(key string) string {
 	return ""
 }
 
-// decodeFile reads the YAML file over c. It refuses unknown keys, secrets
-// (naming the variable that carries each) and files of several documents.
-func decodeFile(name string, data []byte, c *config) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil // an empty file
-		}
-		return fmt.Errorf("--config %s: %w", name, err)
+// envOnly says which environment variable sets key, a setting that is no
+// secret but is read from the environment only ("" for any other key).
+func envOnly(key string) string {
+	if key == "search.username" {
+		return envSearchUser
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("--config %s: holds more than one YAML document (---); put everything in one", name)
-	}
-	var errs []error
-	if len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
-		top := doc.Content[0].Content
-		for i := 0; i+1 < len(top); i += 2 {
-			if sec := top[i+1]; sec.Kind == yaml.MappingNode {
-				for j := 0; j+1 < len(sec.Content); j += 2 {
-					key := top[i].Value + "." + sec.Content[j].Value
-					if env := secretEnv(key); env != "" {
-						errs = append(errs, fmt.Errorf("--config %s: %s: secrets are never read from the file; set %s", name, key, env))
-					}
-				}
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	f := fileConfig{Okta: &c.Okta, Mapping: &c.Okta.Mapping, Neo4j: &c.Neo4j, Search: &c.Search, Sync: &c.Sync, CSVDir: &c.CSVDir,
-		Log: &c.Log, Serve: &c.Serve, Pushgateway: &c.Pushgateway}
-	dec = yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("--config %s: %w", name, err)
-	}
-	return nil
+	return ""
 }
 
 // loadConfig builds the config and reports every problem in one error.
@@ -275,9 +240,13 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 		if err != nil {
 			return c, fmt.Errorf("--config: %w", err)
 		}
-		if err := decodeFile(f.configFile, data, &c); err != nil {
+		problems, err := decodeFile(f.configFile, data, &c)
+		if err != nil {
 			return c, err
 		}
+		// The keys that could not be set are reported beside the checks
+		// below, which see the file's other keys and the defaults.
+		errs = append(errs, problems...)
 	}
 	// Environment.
 	setStr := func(dst *string, name string) {

@@ -6,8 +6,11 @@ import (
 	"math"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // FuzzConfigFile feeds arbitrary bytes as the --config file of `sync` and
@@ -26,9 +29,20 @@ func FuzzConfigFile(f *testing.F) {
 	f.Add([]byte("okta: &a\n  page_size: 5\nneo4j: *a\n"))
 	f.Add([]byte("pushgateway: http://u:p@h:9091\n"))
 	f.Add([]byte("{sync: {max_deactivate: 1e309}}"))
+	f.Add([]byte("okta:\n  page_sise: 100\n  request_timeout: 30\n  max_retries: -1\nsync:\n  max_deactivate: 10%\nnee4j:\n  uri: x\n"))
+	f.Add([]byte("sync:\n  <<: [{batch_size: 7}, {writers: 5}]\n  writers: 4\nokta:\n  scopes: [a, ~, {b: c}]\n"))
+	f.Add([]byte("mapping:\n  status:\n    ACTIVE: ~\n    STAGED: [x]\n  extra_attributes: {a: b}\n"))
+	f.Add([]byte("neo4j:\n  password: hunter2-secret\n  connect_timeout: hunter2\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 64<<10 {
 			return // a config file is small; yaml.v3 guards itself against aliases bombs
+		}
+		// The walker means what yaml.v3's strict decode meant, except
+		// that it refuses what yaml.v3 drops or truncates silently: a
+		// fraction for a whole number (page_size: 2.5), a null key.
+		if err := sameAsStrictDecode(data); err != nil && !strings.Contains(err.Error(), "expected a whole number") &&
+			!strings.Contains(err.Error(), "a key is empty") {
+			t.Fatal(err)
 		}
 		readFile := func(name string) ([]byte, error) {
 			if name == "fuzz.yaml" {
@@ -64,6 +78,26 @@ func FuzzConfigFile(f *testing.F) {
 				if !strings.HasPrefix(msg, "invalid configuration:\n  - ") {
 					t.Fatalf("refusal message %q", msg)
 				}
+				for _, p := range problems(err) {
+					if !namesPathOrFile(p) {
+						t.Fatalf("a problem names neither the file nor a path: %q", p)
+					}
+				}
+				// The refusal is the same whatever the secrets in the file
+				// are: none of them is repeated.
+				if other, ok := secretsReplaced(data); ok {
+					fl := newSyncFlags(&bytes.Buffer{})
+					if serve {
+						fl = newServeFlags(&bytes.Buffer{})
+					}
+					if err := fl.fs.Parse([]string{"--config", "fuzz.yaml"}); err != nil {
+						t.Fatal(err)
+					}
+					_, err3 := loadConfig(fl, env, func(string) ([]byte, error) { return other, nil })
+					if err3 == nil || err3.Error() != err.Error() {
+						t.Fatalf("the refusal depends on the secrets in the file:\n%v\n---\n%v", err, err3)
+					}
+				}
 				continue
 			}
 			if c.Okta.Token != "env-token" || c.Neo4j.Password != "" || c.Okta.PrivateKey != "" ||
@@ -84,4 +118,49 @@ func FuzzConfigFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// namesPathOrFile reports whether a problem starts with the file
+// (--config fuzz.yaml) or a path in it (okta.page_size, serve: …).
+func namesPathOrFile(p string) bool {
+	if strings.HasPrefix(p, "--config fuzz.yaml") {
+		return true
+	}
+	first, _, _ := strings.Cut(p, ":")
+	first, _, _ = strings.Cut(first, ".")
+	first, _, _ = strings.Cut(first, " ")
+	_, ok := fileFields(reflect.TypeFor[fileConfig]())[first]
+	return ok
+}
+
+// secretsReplaced returns data with the value of each secret in it
+// (okta.token: …, as secretEnv knows them) replaced by as many x's, when
+// each is written once and plainly enough to be found (ok).
+func secretsReplaced(data []byte) (out []byte, ok bool) {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, false
+	}
+	out = bytes.Clone(data)
+	top := doc.Content[0].Content
+	for i := 0; i+1 < len(top); i += 2 {
+		sec := resolve(top[i+1])
+		if sec.Kind != yaml.MappingNode {
+			continue
+		}
+		for j := 0; j+1 < len(sec.Content); j += 2 {
+			v := resolve(sec.Content[j+1])
+			if secretEnv(top[i].Value+"."+sec.Content[j].Value) == "" || v.Kind != yaml.ScalarNode || v.Value == "" ||
+				strings.Trim(v.Value, "x") == "" || bytes.Count(out, []byte(v.Value)) != 1 {
+				continue
+			}
+			out = bytes.Replace(out, []byte(v.Value), bytes.Repeat([]byte("x"), len(v.Value)), 1)
+			ok = true
+		}
+	}
+	var check yaml.Node
+	if !ok || yaml.Unmarshal(out, &check) != nil {
+		return nil, false
+	}
+	return out, ok
 }

@@ -102,7 +102,7 @@ func TestConfigFileProblems(t *testing.T) {
 	typo := filepath.Join(dir, "typo.yaml")
 	os.WriteFile(typo, []byte("okta:\n  org_ulr: https://x.okta.com\n"), 0o600)
 	code, _, stderr := runCmd(t, map[string]string{"OKTA_API_TOKEN": "t"}, "sync", "--config", typo)
-	if code != exitConfig || !strings.Contains(stderr, "org_ulr") {
+	if code != exitConfig || !strings.Contains(stderr, typo+":2: okta.org_ulr: unknown key; did you mean org_url?") {
 		t.Errorf("unknown field: exit %d\n%s", code, stderr)
 	}
 	code, _, stderr = runCmd(t, nil, "sync", "--config", filepath.Join(dir, "missing.yaml"))
