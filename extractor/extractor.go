@@ -116,6 +116,27 @@ type UserReader interface {
 	Stats() Stats
 }
 
+// Org is an org as its provider describes itself.
+type Org struct {
+	ID  string // the provider's immutable org id (Okta: 00o...)
+	URL string // the org's own URL (Okta: _links.organization)
+	// Aliases are the org's other URLs the provider names (Okta: its
+	// custom domain, _links.alternate).
+	Aliases []string
+}
+
+// OrgReader tells which org a source reads, by the provider's own account
+// rather than by the URL it was configured with: an org keeps its id when
+// it moves to another URL.
+//
+// Org describes the source's org. OrgAt describes the org served at
+// baseURL (another URL of a provider, e.g. one a graph recorded); it sends
+// no credential there.
+type OrgReader interface {
+	Org(ctx context.Context) (Org, error)
+	OrgAt(ctx context.Context, baseURL string) (Org, error)
+}
+
 // IsReserved reports whether name is a property oktasync or Amundsen owns,
 // which an extra attribute (User.Extra) must not use: the User model's
 // attributes, publisher metadata, oktasync's bookkeeping (oktasync_*), and

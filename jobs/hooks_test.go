@@ -59,11 +59,14 @@ func (p *fakePublisher) Stale(context.Context, publisher.Run) (publisher.StaleRe
 	return publisher.StaleReport{}, nil
 }
 func (p *fakePublisher) Deactivate(context.Context, publisher.Run, int) (int, error) { return 0, nil }
-func (p *fakePublisher) LoadState(context.Context, string) (publisher.State, error) {
+func (p *fakePublisher) LoadState(context.Context, publisher.Org) (publisher.State, error) {
 	return publisher.State{}, nil
 }
 func (p *fakePublisher) SaveState(context.Context, publisher.State) error { return nil }
-func (p *fakePublisher) Orgs(context.Context) ([]string, error)           { return nil, nil }
+func (p *fakePublisher) Orgs(context.Context) ([]publisher.Org, error)    { return nil, nil }
+func (p *fakePublisher) RehomeState(context.Context, publisher.Org, publisher.State) error {
+	return nil
+}
 func (p *fakePublisher) PublishNodes(_ context.Context, _ publisher.Run, rows []loader.NodeRow) (publisher.NodeStats, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -26,11 +26,18 @@ type run struct {
 	faults *oktasim.Faults
 	// policy, if set, replaces the sync policy (batches of 100).
 	policy *jobs.SyncConfig
+	// orgURL, if set, is the configured Okta URL instead of the env's.
+	orgURL string
+	rehome bool
 }
 
 func (e *env) syncWith(t *testing.T, r run) (jobs.Summary, error) {
 	t.Helper()
-	src, err := okta.New(e.oktaConfig("token"), nil)
+	ocfg := e.oktaConfig("token")
+	if r.orgURL != "" {
+		ocfg.OrgURL = r.orgURL
+	}
+	src, err := okta.New(ocfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,8 +50,8 @@ func (e *env) syncWith(t *testing.T, r run) (jobs.Summary, error) {
 	if r.policy != nil {
 		cfg = *r.policy
 	}
-	job := &jobs.Sync{Config: cfg, Source: src, Publisher: pub,
-		Mode: r.mode, Org: e.orgURL, Force: r.force}
+	job := &jobs.Sync{Config: cfg, Source: src, Publisher: pub, Identity: src,
+		Mode: r.mode, Org: ocfg.OrgURL, Force: r.force, Rehome: r.rehome}
 	ctx := r.ctx
 	if ctx == nil {
 		ctx = context.Background()
@@ -433,7 +440,7 @@ func TestOneOktaOrgPerGraphIntegration(t *testing.T) {
 	e := newEnv(t, oktasim.Config{Users: 20, Seed: 19})
 	e.mustSync(t, run{})
 	before := strings.Join(e.inactiveKeys(t), ",")
-	_, other := oktasimtest.Start(t, oktasim.Config{Users: 30, Seed: 20})
+	otherSim, other := oktasimtest.Start(t, oktasim.Config{Users: 30, Seed: 20})
 	ocfg := e.oktaConfig("t")
 	ocfg.OrgURL = other
 	src, err := okta.New(ocfg, nil)
@@ -448,6 +455,13 @@ func TestOneOktaOrgPerGraphIntegration(t *testing.T) {
 	_, err = (&jobs.Sync{Config: jobs.DefaultSyncConfig(), Source: src, Publisher: pub, Org: other}).Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "one Okta org per graph") {
 		t.Fatalf("a second org's sync: err = %v", err)
+	}
+	// With the org ids known, the refusal names both orgs.
+	_, err = (&jobs.Sync{Config: jobs.DefaultSyncConfig(), Source: src, Publisher: pub, Org: other, Identity: src}).Run(context.Background())
+	var oe *jobs.OrgError
+	if !errors.As(err, &oe) || oe.Unknown || !strings.Contains(err.Error(), e.sim.OrgID()) || !strings.Contains(err.Error(), otherSim.OrgID()) ||
+		!strings.Contains(err.Error(), "one Okta org per graph") {
+		t.Fatalf("a second org's sync with org ids: err = %v", err)
 	}
 	if after := strings.Join(e.inactiveKeys(t), ","); after != before {
 		t.Errorf("the first org's users were deactivated by the second org's run")

@@ -20,6 +20,9 @@ type Summary struct {
 	Duration time.Duration `json:"duration"`
 	DryRun   bool          `json:"dry_run"`
 	FellBack bool          `json:"fell_back_to_full,omitempty"` // incremental without a watermark
+	// Rehomed, if not nil, is the re-homing of the graph's sync state to
+	// the configured org that the run did (or, in a dry run, would do).
+	Rehomed *Rehome `json:"rehomed,omitempty"`
 
 	Pages        int64 `json:"pages"`
 	OktaRequests int64 `json:"okta_requests"`
@@ -133,6 +136,9 @@ func (s Summary) Fields() []zap.Field {
 	if s.ReconcileSkipped != "" {
 		f = append(f, zap.String("reconcile_skipped", s.ReconcileSkipped))
 	}
+	if s.Rehomed != nil {
+		f = append(f, zap.Any("rehomed", s.Rehomed))
+	}
 	if len(s.SkipReason) > 0 {
 		f = append(f, zap.Any("skip_reasons", s.SkipReason))
 	}
@@ -157,6 +163,16 @@ func (s Summary) Text() string {
 		title = "sync (dry run: nothing was written; this is the plan)"
 	}
 	fmt.Fprintf(&b, "oktasync %s %s: %s in %s\n", s.Kind, title, s.Outcome, s.Duration.Round(time.Millisecond))
+	if o := s.Rehomed; o != nil {
+		verb, state := "re-homed", "watermark and sync times kept"
+		if s.DryRun {
+			verb = "would re-home"
+		}
+		if !o.Kept {
+			state = "sync state starts afresh"
+		}
+		fmt.Fprintf(&b, "  org       %s the graph from %s to %s (%s; %s)\n", verb, o.From, o.To, o.Reason, state)
+	}
 	fmt.Fprintf(&b, "  okta      %d pages, %d requests, %d rate-limited (429), %d retries, %d rate-limit pauses\n",
 		s.Pages, s.OktaRequests, s.RateLimited, s.Retries, s.Pauses)
 	fmt.Fprintf(&b, "  users     %d seen: %d created, %d updated, %d unchanged; %d active, %d inactive\n",

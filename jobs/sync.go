@@ -138,8 +138,16 @@ type Sync struct {
 	Log       *zap.Logger
 	// Mode is Full (the default) or Incremental.
 	Mode Mode
-	// Org names the source org in the sync state (the Okta org URL).
+	// Org is the configured URL of the source org (okta.org_url).
 	Org string
+	// Identity, if not nil, tells the source org's id: the graph's sync
+	// state is kept under it, and follows the org to another URL (org.go).
+	// Without it the org is known by its URL only.
+	Identity extractor.OrgReader
+	// Rehome re-homes the graph's sync state to the configured org even
+	// when the graph holds another org's, or one that cannot be shown to
+	// be the same: the state then starts afresh (--rehome-org).
+	Rehome bool
 	// Force deactivates and merges even above Config.MaxDeactivate and
 	// Config.MaxStubMerges.
 	Force bool
@@ -231,21 +239,16 @@ func (r *syncRun) do(ctx context.Context) error {
 	if r.values, err = r.Publisher.BeginRun(ctx); err != nil {
 		return err
 	}
-	var state publisher.State
+	var (
+		state publisher.State
+		org   publisher.Org
+	)
 	if rec != nil {
-		// Reconciliation deactivates every managed user a run did not
-		// see, so a graph must hold the users of one Okta org only.
-		orgs, err := rec.Orgs(ctx)
-		if err != nil {
+		// One Okta org per graph (org.go).
+		if org, err = r.adoptOrg(ctx, rec); err != nil {
 			return err
 		}
-		for _, org := range orgs {
-			if r.Org != "" && org != r.Org {
-				return fmt.Errorf("this graph holds users synced from the Okta org %s, not %s: oktasync keeps one Okta org per graph "+
-					"(a run would deactivate the other org's users)", org, r.Org)
-			}
-		}
-		if state, err = rec.LoadState(ctx, r.Org); err != nil {
+		if state, err = rec.LoadState(ctx, org); err != nil {
 			return err
 		}
 		r.sum.WatermarkBefore = state.Watermark
@@ -330,7 +333,7 @@ func (r *syncRun) do(ctx context.Context) error {
 	}
 	// The watermark is the newest change actually read, never the clock,
 	// and it never moves back. A run saves only what it owns.
-	save := publisher.State{Org: r.Org, Watermark: maxSeen}
+	save := publisher.State{Org: org, Watermark: maxSeen}
 	if mode == Full {
 		save.LastFullSync = time.Now().UTC()
 	} else {

@@ -132,13 +132,34 @@ type Reconciler interface {
 	// DeactivateIDs sets is_active = false on the users with these source
 	// ids (the source answered "not found" for them).
 	DeactivateIDs(ctx context.Context, run Run, sourceIDs []string) (int, error)
-	// LoadState reads the sync state of org; a zero State if there is none.
-	LoadState(ctx context.Context, org string) (State, error)
-	// SaveState stores what a run owns: zero times leave the stored value,
-	// and the watermark never moves back.
+	// LoadState reads the sync state of org (found by its id when it has
+	// one, else by its URL); a zero State if there is none.
+	LoadState(ctx context.Context, org Org) (State, error)
+	// SaveState stores what a run owns under st.Org: zero times leave the
+	// stored value, and the watermark never moves back.
 	SaveState(ctx context.Context, st State) error
-	// Orgs lists the orgs the target holds state for.
-	Orgs(ctx context.Context) ([]string, error)
+	// Orgs lists the orgs the target holds state for, as stored.
+	Orgs(ctx context.Context) ([]Org, error)
+	// RehomeState replaces the sync state stored under from (as Orgs
+	// listed it) by st, stored under st.Org from then on, in one
+	// transaction: the state's times are st's exactly, zero ones cleared.
+	RehomeState(ctx context.Context, from Org, st State) error
+}
+
+// Org names a source org in the sync state: the provider's immutable id,
+// when known (a graph synced before ids were recorded has none), and the
+// URL the org was last read through.
+type Org struct {
+	ID  string
+	URL string
+}
+
+// String names the org for messages: its id and its URL.
+func (o Org) String() string {
+	if o.ID == "" {
+		return o.URL + " (org id unknown)"
+	}
+	return o.ID + " (" + o.URL + ")"
 }
 
 // NodeStats counts what a node upsert did.
@@ -225,7 +246,7 @@ type Planner interface {
 
 // State is what a sink remembers between runs for one source org.
 type State struct {
-	Org             string
+	Org             Org
 	Watermark       time.Time // largest source lastUpdated seen; zero if none
 	LastFullSync    time.Time // end of the last successful full sync; zero if none
 	LastIncremental time.Time // end of the last successful incremental sync

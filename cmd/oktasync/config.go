@@ -138,6 +138,7 @@ type flags struct {
 	incremental bool
 	dryRun      bool
 	force       bool
+	rehomeOrg   bool
 	values      map[string]*string
 }
 
@@ -201,6 +202,7 @@ func newSyncFlags(out io.Writer) *flags {
 	f.fs.BoolVar(&f.incremental, "incremental", false, "read only users changed since the last run's watermark (falls back to a full sync without one)")
 	f.fs.BoolVar(&f.dryRun, "dry-run", false, "read Okta and the graph, print the plan, write nothing")
 	f.fs.BoolVar(&f.force, "force", false, "deactivate users gone from Okta, and merge case-variant stubs, even above --max-deactivate and --max-stub-merges")
+	f.fs.BoolVar(&f.rehomeOrg, "rehome-org", false, "make the graph follow the configured Okta org even if it holds another org's users, or one not shown to be the same (its sync state starts afresh)")
 	return f
 }
 

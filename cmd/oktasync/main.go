@@ -187,7 +187,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		mode = jobs.Incremental
 	}
 	job := &jobs.Sync{Config: cfg.Sync, Source: src, Publisher: sink, Log: log,
-		Mode: mode, Org: cfg.Okta.OrgURL, Force: f.force, Search: peopleIndex(search)}
+		Mode: mode, Org: cfg.Okta.OrgURL, Identity: src, Rehome: f.rehomeOrg, Force: f.force, Search: peopleIndex(search)}
 	sum, runErr := job.Run(ctx)
 	if runErr != nil && ctx.Err() != nil && !errors.Is(runErr, ctx.Err()) {
 		// The driver says a cancelled read in its own words: name the cause.

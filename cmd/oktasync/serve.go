@@ -128,7 +128,7 @@ func (s *server) runSync(ctx context.Context, mode jobs.Mode) (jobs.Summary, err
 			s.log.Debug("close neo4j driver", zap.Error(err))
 		}
 	}()
-	job := &jobs.Sync{Config: s.cfg.Sync, Source: src, Publisher: pub, Log: s.log, Mode: mode, Org: s.cfg.Okta.OrgURL, Search: peopleIndex(s.search)}
+	job := &jobs.Sync{Config: s.cfg.Sync, Source: src, Publisher: pub, Log: s.log, Mode: mode, Org: s.cfg.Okta.OrgURL, Identity: src, Search: peopleIndex(s.search)}
 	return job.Run(ctx)
 }
 

@@ -78,6 +78,7 @@ type Extractor struct {
 	orgURL   *url.URL // for checking next links
 	log      *zap.Logger
 	client   *okta.Client
+	plain    *http.Client // unauthenticated requests (org.go)
 	counters *Counters
 	pages    atomic.Int64
 	read     atomic.Int64
@@ -86,6 +87,7 @@ type Extractor struct {
 var (
 	_ extractor.Source     = (*Extractor)(nil)
 	_ extractor.UserReader = (*Extractor)(nil)
+	_ extractor.OrgReader  = (*Extractor)(nil)
 )
 
 // Option is a test seam.
@@ -162,7 +164,10 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*Extractor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("okta.org_url: %w", err)
 	}
-	return &Extractor{cfg: cfg, orgURL: orgURL, log: log.With(zap.String("stage", "extractor"), zap.String("source", "okta")), client: client, counters: counters}, nil
+	plain := &http.Client{Transport: o.base, Timeout: cfg.RequestTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &Extractor{cfg: cfg, orgURL: orgURL, log: log.With(zap.String("stage", "extractor"), zap.String("source", "okta")),
+		client: client, plain: plain, counters: counters}, nil
 }
 
 func defaultTransport() http.RoundTripper {

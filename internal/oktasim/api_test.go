@@ -357,6 +357,10 @@ func TestTokenEndpoint(t *testing.T) {
 		if resp, body := do(t, http.MethodGet, base+"/api/v1/users", "Bearer "+tok.AccessToken, nil); resp.StatusCode != http.StatusOK {
 			t.Fatalf("API with the access token: %d %s", resp.StatusCode, body)
 		}
+		// The Org API needs okta.orgs.read, which a service app is not granted.
+		if resp, body := do(t, http.MethodGet, base+"/api/v1/org", "Bearer "+tok.AccessToken, nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "E0000006") {
+			t.Fatalf("Org API with the access token: %d %s, want 403 E0000006", resp.StatusCode, body)
+		}
 	}
 
 	replayed := signJWT(t, key, claims(func(c map[string]any) { c["jti"] = "once" }))

@@ -817,17 +817,6 @@ func pkceMatches(challenge, verifier string) bool {
 	return subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) == 1
 }
 
-// orgID is the org's id as Okta puts it in the idp claim ("00o...").
-func (s *Server) orgID() string {
-	b := make([]byte, 17)
-	x := uint64(s.cfg.Seed) ^ 0x6f72675f6964
-	for i := range b {
-		x = x*6364136223846793005 + 1442695040888963407
-		b[i] = base62[(x>>33)%62]
-	}
-	return "00o" + string(b)
-}
-
 // idTokenClaims are the claims of an ID token for the grant, as Okta
 // issues them: base claims, then the claims of the profile and email
 // scopes, then the custom server's claims.
@@ -841,7 +830,7 @@ func (s *Server) idTokenClaims(r *http.Request, g *authGrant, userID string, pro
 		"exp":       now.Add(idTokenTTL).Unix(),
 		"jti":       "ID." + s.randomChars(43),
 		"amr":       []string{"pwd"},
-		"idp":       s.orgID(),
+		"idp":       s.OrgID(),
 		"auth_time": g.authTime.Unix(),
 	}
 	if g.nonce != "" {

@@ -20,6 +20,7 @@
 //
 //	GET  /api/v1/users               limit (default and max 200), after, filter, search, q
 //	GET  /api/v1/users/{idOrLogin}   by id, or by login (case-insensitive)
+//	GET  /api/v1/org                 the Org Settings (SSWS only; org.go)
 //	POST /oauth2/v1/token            client_credentials + private_key_jwt (RS256/384/512)
 //	/api/v1/eventHooks               create, list, get, update, delete, lifecycle/activate,
 //	                                 deactivate and verify (eventhooks.go); a verified, active
@@ -28,6 +29,9 @@
 // List pages are ordered by id; the opaque after cursor encodes the last id
 // of the previous page, so paging stays consistent while users change. A
 // plain list and q omit DEPROVISIONED users; filter and search include them.
+//
+// GET /.well-known/okta-organization (no authentication) tells the org's
+// id and URLs; every host reaches the same org (org.go).
 //
 // OpenID Connect sign-in (the org authorization server's /.well-known,
 // /oauth2/v1/authorize, keys, userinfo, logout and the authorization_code
@@ -149,6 +153,8 @@ type Config struct {
 	// Now is the clock (nil means time.Now). It is read for rate-limit
 	// windows, token expiry and the timestamps of admin changes.
 	Now func() time.Time
+	// OrgID is the org's id (00o...); "" derives one from Seed (org.go).
+	OrgID string
 }
 
 // Faults are injected into requests under /api/v1/ (never into the token
@@ -232,6 +238,8 @@ type Stats struct {
 	Unauthorized int64 `json:"unauthorized"`
 	// TokensIssued counts access tokens issued by the token endpoint.
 	TokensIssued int64 `json:"tokens_issued"`
+	// WellKnownOrgRequests counts GET /.well-known/okta-organization.
+	WellKnownOrgRequests int64 `json:"well_known_org_requests"`
 }
 
 // User is an exported snapshot of one user. Nullable Okta timestamps are
@@ -299,6 +307,10 @@ type Server struct {
 
 	eventHooks eventHookStore // registered through /api/v1/eventHooks (eventhooks.go)
 
+	oid               string     // the org's id (org.go)
+	domMu             sync.Mutex // guards orgURL and customURL
+	orgURL, customURL string     // SetDomains
+
 	reqSeq atomic.Uint64
 	st     counters
 }
@@ -307,7 +319,7 @@ type counters struct {
 	listUsers, getUser, token, otherAPI, admin atomic.Int64
 	listPages, malformed, rateLimited          atomic.Int64
 	serverErrors, resets, unauthorized, issued atomic.Int64
-	hangs                                      atomic.Int64
+	hangs, wellKnown                           atomic.Int64
 }
 
 // New validates cfg and generates the org. It performs no I/O.
@@ -363,6 +375,10 @@ func New(cfg Config) (*Server, error) {
 		limiter:  newRateLimiter(cfg.RateLimit, cfg.RateWindow),
 		tokens:   make(map[string]time.Time),
 		jtis:     make(map[string]time.Time),
+		oid:      cfg.OrgID,
+	}
+	if s.oid == "" {
+		s.oid = seedOrgID(cfg.Seed)
 	}
 	for _, u := range generate(cfg.Users, cfg.Seed, cfg.Shape) {
 		s.users[u.id] = u
@@ -399,19 +415,20 @@ func (s *Server) Faults() Faults {
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
 	return Stats{
-		ListUsersRequests: s.st.listUsers.Load(),
-		GetUserRequests:   s.st.getUser.Load(),
-		TokenRequests:     s.st.token.Load(),
-		OtherAPIRequests:  s.st.otherAPI.Load(),
-		AdminRequests:     s.st.admin.Load(),
-		ListPages:         s.st.listPages.Load(),
-		MalformedPages:    s.st.malformed.Load(),
-		RateLimited:       s.st.rateLimited.Load(),
-		ServerErrors:      s.st.serverErrors.Load(),
-		Resets:            s.st.resets.Load(),
-		Hangs:             s.st.hangs.Load(),
-		Unauthorized:      s.st.unauthorized.Load(),
-		TokensIssued:      s.st.issued.Load(),
+		ListUsersRequests:    s.st.listUsers.Load(),
+		GetUserRequests:      s.st.getUser.Load(),
+		TokenRequests:        s.st.token.Load(),
+		OtherAPIRequests:     s.st.otherAPI.Load(),
+		AdminRequests:        s.st.admin.Load(),
+		ListPages:            s.st.listPages.Load(),
+		MalformedPages:       s.st.malformed.Load(),
+		RateLimited:          s.st.rateLimited.Load(),
+		ServerErrors:         s.st.serverErrors.Load(),
+		Resets:               s.st.resets.Load(),
+		Hangs:                s.st.hangs.Load(),
+		Unauthorized:         s.st.unauthorized.Load(),
+		TokensIssued:         s.st.issued.Load(),
+		WellKnownOrgRequests: s.st.wellKnown.Load(),
 	}
 }
 

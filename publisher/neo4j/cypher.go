@@ -188,23 +188,48 @@ SET u.is_active = false,
     u.publisher_last_updated_epoch_ms = timestamp()
 RETURN count(u) AS n`
 
-// cypherLoadState and cypherSaveState keep the sync state of one Okta org
-// in a small node of its own label, which Amundsen never reads.
+// The sync state of one Okta org lives in a small node of its own label,
+// which Amundsen never reads: org is the URL the org was last read
+// through, org_id Okta's id for it (null in graphs synced before ids were
+// recorded). A state is found by its id when the org's id is known ($id not
+// null), else by its URL.
 const cypherLoadState = `
-MATCH (s:OktasyncState {org: $org})
-RETURN s.watermark AS watermark, s.last_full_sync AS full, s.last_incremental_sync AS incr`
+MATCH (s:OktasyncState)
+WHERE CASE WHEN $id IS NULL THEN s.org = $url ELSE s.org_id = $id END
+RETURN s.watermark AS watermark, s.last_full_sync AS full, s.last_incremental_sync AS incr
+LIMIT 1`
 
 // Each run sets only what it owns, and the watermark never moves back
-// (fixed-width UTC strings compare correctly as text).
-const cypherSaveState = `
-MERGE (s:OktasyncState {org: $org})
-SET s.watermark = CASE WHEN s.watermark IS NULL OR s.watermark < $watermark THEN $watermark ELSE s.watermark END,
+// (fixed-width UTC strings compare correctly as text). The state is merged
+// on the org's id when known (cypherSaveStateByID), else on its URL
+// (cypherSaveStateByURL).
+const (
+	cypherSaveStateByID = `
+MERGE (s:OktasyncState {org_id: $id})
+SET s.org = $url,` + saveStateSet
+	cypherSaveStateByURL = `
+MERGE (s:OktasyncState {org: $url})
+SET` + saveStateSet
+	saveStateSet = `
+    s.watermark = CASE WHEN s.watermark IS NULL OR s.watermark < $watermark THEN $watermark ELSE s.watermark END,
     s.last_full_sync = coalesce($full, s.last_full_sync),
     s.last_incremental_sync = coalesce($incr, s.last_incremental_sync),
     s.updated_epoch_ms = timestamp()`
+)
 
 // cypherOrgs lists the Okta orgs this graph holds sync state for.
-const cypherOrgs = `MATCH (s:OktasyncState) RETURN s.org AS org`
+const cypherOrgs = `MATCH (s:OktasyncState) RETURN s.org AS org, s.org_id AS id`
+
+// cypherRehomeState moves the state stored under one org (as cypherOrgs
+// listed it: by id, or by URL for a state without one) to another, with
+// the state the job decided; it records where it came from.
+const cypherRehomeState = `
+MATCH (s:OktasyncState)
+WHERE CASE WHEN $fromID IS NULL THEN s.org = $fromURL AND s.org_id IS NULL ELSE s.org_id = $fromID END
+SET s.org = $url, s.org_id = $id,
+    s.watermark = $watermark, s.last_full_sync = $full, s.last_incremental_sync = $incr,
+    s.rehomed_from = $fromURL, s.rehomed_epoch_ms = timestamp(), s.updated_epoch_ms = timestamp()
+RETURN count(s) AS n`
 
 // cypherResolveOktaIDs maps Okta ids to keys. $ids: [okta_id].
 const cypherResolveOktaIDs = `

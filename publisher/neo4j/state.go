@@ -10,13 +10,14 @@ import (
 	"github.com/oktasync/oktasync/publisher"
 )
 
-// LoadState reads the sync state of org; a zero State if there is none.
-func (p *Publisher) LoadState(ctx context.Context, org string) (publisher.State, error) {
+// LoadState reads the sync state of org (by its id when known, else by its
+// URL); a zero State if there is none.
+func (p *Publisher) LoadState(ctx context.Context, org publisher.Org) (publisher.State, error) {
 	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	st := publisher.State{Org: org}
 	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
-		return collect(ctx, tx, cypherLoadState, map[string]any{"org": org})
+		return collect(ctx, tx, cypherLoadState, map[string]any{"id": orNull(org.ID), "url": org.URL})
 	})
 	if err != nil {
 		return st, fmt.Errorf("load sync state: %w", err)
@@ -33,7 +34,7 @@ func (p *Publisher) LoadState(ctx context.Context, org string) (publisher.State,
 }
 
 // Orgs lists the Okta orgs this graph holds sync state for.
-func (p *Publisher) Orgs(ctx context.Context) ([]string, error) {
+func (p *Publisher) Orgs(ctx context.Context) ([]publisher.Org, error) {
 	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
@@ -42,10 +43,12 @@ func (p *Publisher) Orgs(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read sync state: %w", err)
 	}
-	var orgs []string
+	var orgs []publisher.Org
 	for _, rec := range out.([]*neo4j.Record) {
-		if org, _, _ := neo4j.GetRecordValue[string](rec, "org"); org != "" {
-			orgs = append(orgs, org)
+		url, _, _ := neo4j.GetRecordValue[string](rec, "org")
+		id, _, _ := neo4j.GetRecordValue[string](rec, "id")
+		if url != "" || id != "" {
+			orgs = append(orgs, publisher.Org{ID: id, URL: url})
 		}
 	}
 	return orgs, nil
@@ -56,9 +59,13 @@ func (p *Publisher) Orgs(ctx context.Context) ([]string, error) {
 func (p *Publisher) SaveState(ctx context.Context, st publisher.State) error {
 	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
+	stmt := cypherSaveStateByURL
+	if st.Org.ID != "" {
+		stmt = cypherSaveStateByID
+	}
 	_, err := p.tx.write(ctx, func(tx runner) (any, error) {
-		return tx.Run(ctx, cypherSaveState, map[string]any{
-			"org": st.Org, "watermark": formatTime(st.Watermark),
+		return tx.Run(ctx, stmt, map[string]any{
+			"id": st.Org.ID, "url": st.Org.URL, "watermark": formatTime(st.Watermark),
 			"full": formatTime(st.LastFullSync), "incr": formatTime(st.LastIncremental),
 		})
 	})
@@ -66,6 +73,35 @@ func (p *Publisher) SaveState(ctx context.Context, st publisher.State) error {
 		return fmt.Errorf("save sync state: %w", err)
 	}
 	return nil
+}
+
+// RehomeState replaces the state stored under from by st, stored under
+// st.Org from then on.
+func (p *Publisher) RehomeState(ctx context.Context, from publisher.Org, st publisher.State) error {
+	ctx, cancel := p.interruptible(ctx)
+	defer cancel()
+	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
+		return collect(ctx, tx, cypherRehomeState, map[string]any{
+			"fromID": orNull(from.ID), "fromURL": from.URL, "id": orNull(st.Org.ID), "url": st.Org.URL,
+			"watermark": formatTime(st.Watermark), "full": formatTime(st.LastFullSync), "incr": formatTime(st.LastIncremental),
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("re-home sync state from %s to %s: %w", from, st.Org, err)
+	}
+	recs := out.([]*neo4j.Record)
+	if n, _, _ := neo4j.GetRecordValue[int64](recs[0], "n"); n == 0 {
+		return fmt.Errorf("re-home sync state: no state is stored for %s", from)
+	}
+	return nil
+}
+
+// orNull is s, or nil (a Cypher null) for "".
+func orNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // State times are stored as RFC 3339 strings with milliseconds, the form

@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/oktasync/oktasync/extractor"
 	"github.com/oktasync/oktasync/loader"
@@ -324,9 +325,64 @@ func testReconcile(t *testing.T, target Target) {
 		t.Errorf("after deactivation: %+v, want 0 stale of 2 active", report)
 	}
 	// State: saved per org, the watermark never moves back.
-	if st, err := rec.LoadState(ctx, "https://a.okta.com"); err != nil || !st.Watermark.IsZero() {
+	if st, err := rec.LoadState(ctx, publisher.Org{URL: "https://a.okta.com"}); err != nil || !st.Watermark.IsZero() {
 		t.Errorf("state of a new org = %+v, %v", st, err)
 	}
+	testState(ctx, t, rec)
+}
+
+// testState checks the sync state: a state saved by URL only (as before
+// org ids were recorded) is listed, re-homed to an org id with its times,
+// found by id from then on, and its watermark never moves back.
+func testState(ctx context.Context, t *testing.T, rec publisher.Reconciler) {
+	t.Helper()
+	at := func(s string) time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Add(mustDuration(t, s)) }
+	old := publisher.Org{URL: "https://acme.okta.com"}
+	if err := rec.SaveState(ctx, publisher.State{Org: old, Watermark: at("1h"), LastFullSync: at("2h")}); err != nil {
+		t.Fatal(err)
+	}
+	if orgs, err := rec.Orgs(ctx); err != nil || !slices.Equal(orgs, []publisher.Org{old}) {
+		t.Fatalf("Orgs = %v, %v; want %v", orgs, err, old)
+	}
+	moved := publisher.Org{ID: "00oACME", URL: "https://login.acme.com"}
+	if err := rec.RehomeState(ctx, old, publisher.State{Org: moved, Watermark: at("1h"), LastFullSync: at("2h")}); err != nil {
+		t.Fatal(err)
+	}
+	if orgs, err := rec.Orgs(ctx); err != nil || !slices.Equal(orgs, []publisher.Org{moved}) {
+		t.Fatalf("after re-homing, Orgs = %v, %v; want %v", orgs, err, moved)
+	}
+	// Found by id whatever the URL asked.
+	st, err := rec.LoadState(ctx, publisher.Org{ID: "00oACME", URL: "https://acme.okta.com"})
+	if err != nil || !st.Watermark.Equal(at("1h")) || !st.LastFullSync.Equal(at("2h")) || !st.LastIncremental.IsZero() {
+		t.Fatalf("re-homed state = %+v, %v", st, err)
+	}
+	if err := rec.SaveState(ctx, publisher.State{Org: moved, Watermark: at("30m"), LastIncremental: at("3h")}); err != nil {
+		t.Fatal(err)
+	}
+	st, err = rec.LoadState(ctx, moved)
+	if err != nil || !st.Watermark.Equal(at("1h")) || !st.LastIncremental.Equal(at("3h")) || !st.LastFullSync.Equal(at("2h")) {
+		t.Errorf("after an older save: %+v, %v; want watermark kept and the incremental time set", st, err)
+	}
+	// A re-home sets the state exactly: a zero watermark clears it.
+	other := publisher.Org{ID: "00oOTHER", URL: "https://other.okta.com"}
+	if err := rec.RehomeState(ctx, moved, publisher.State{Org: other}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := rec.LoadState(ctx, other); err != nil || !st.Watermark.IsZero() || !st.LastFullSync.IsZero() {
+		t.Errorf("state re-homed without times = %+v, %v", st, err)
+	}
+	if err := rec.RehomeState(ctx, moved, publisher.State{Org: other}); err == nil {
+		t.Error("re-homing a state that is not stored succeeded")
+	}
+}
+
+func mustDuration(t *testing.T, s string) time.Duration {
+	t.Helper()
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // StripRunMetadata removes what a sink writes per run (publisher metadata,

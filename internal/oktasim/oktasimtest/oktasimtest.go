@@ -7,6 +7,7 @@ package oktasimtest
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -66,4 +67,16 @@ func StartOtherHost(t testing.TB) *OtherHost {
 // them carried an Authorization header.
 func (o *OtherHost) Requests() (total, withAuth int) {
 	return int(o.hits.Load()), int(o.withAuth.Load())
+}
+
+// StartAliased is Start for an org reached under two URLs, as an org on
+// its okta.com domain and on a custom domain: orgURL
+// (http://127.0.0.1:PORT) is the org URL the org reports, customURL
+// (http://localhost:PORT) its custom domain (_links.alternate).
+func StartAliased(t testing.TB, cfg oktasim.Config) (s *oktasim.Server, orgURL, customURL string) {
+	t.Helper()
+	s, orgURL = Start(t, cfg)
+	customURL = strings.Replace(orgURL, "127.0.0.1", "localhost", 1)
+	s.SetDomains(orgURL, customURL)
+	return s, orgURL, customURL
 }
