@@ -239,9 +239,11 @@ func (x *Index) Rebuild(ctx context.Context, fill func(add func([]publisher.Docu
 		return st, fmt.Errorf("create index %s: %w", name, err)
 	}
 	// Nobody searches the fresh index before the swap: no periodic
-	// refreshes while it fills (the setting is removed again before the
-	// swap, so the index ends as databuilder's does).
-	if err := x.refreshInterval(ctx, name, "-1"); err != nil {
+	// refreshes and no fsync of the translog per bulk request while it
+	// fills (a crash only loses an index that is rebuilt anyway). Both
+	// settings are removed again before the swap, so the index ends as
+	// databuilder's does.
+	if err := x.fillSettings(ctx, name, "-1", "async"); err != nil {
 		return st, err
 	}
 	swapped := false
@@ -301,7 +303,7 @@ func (x *Index) Rebuild(ctx context.Context, fill func(add func([]publisher.Docu
 	if err := g.Wait(); err != nil {
 		return st, err
 	}
-	if err := x.refreshInterval(ctx, name, nil); err != nil {
+	if err := x.fillSettings(ctx, name, nil, nil); err != nil {
 		return st, err
 	}
 	if _, err := x.do(ctx, http.MethodPost, "/"+name+"/_refresh", nil, nil); err != nil {
@@ -344,12 +346,12 @@ func (x *Index) Rebuild(ctx context.Context, fill func(add func([]publisher.Docu
 // bulkWriters is how many bulk requests a rebuild keeps in flight.
 const bulkWriters = 2
 
-// refreshInterval sets index.refresh_interval of index (nil: the
-// server's default, the setting removed).
-func (x *Index) refreshInterval(ctx context.Context, index string, v any) error {
-	body, _ := json.Marshal(map[string]any{"index": map[string]any{"refresh_interval": v}})
+// fillSettings sets index.refresh_interval and index.translog.durability
+// of index (nil: the server's default, the setting removed).
+func (x *Index) fillSettings(ctx context.Context, index string, refresh, durability any) error {
+	body, _ := json.Marshal(map[string]any{"index": map[string]any{"refresh_interval": refresh, "translog.durability": durability}})
 	if _, err := x.do(ctx, http.MethodPut, "/"+index+"/_settings", body, nil); err != nil {
-		return fmt.Errorf("set refresh_interval of %s: %w", index, err)
+		return fmt.Errorf("set refresh_interval and translog.durability of %s: %w", index, err)
 	}
 	return nil
 }
