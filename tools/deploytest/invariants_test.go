@@ -1,10 +1,14 @@
 package deploytest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
+	"math/big"
 	"net/url"
 	"os"
 	"os/exec"
@@ -14,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -603,7 +608,7 @@ func checkConfigAccepted(t *testing.T, r rendering) {
 				t.Errorf("%s: search.ca_file %s, but no Secret is mounted at %s", name, ca, path.Dir(ca))
 			}
 			local := filepath.Join(t.TempDir(), path.Base(ca))
-			if err := os.WriteFile(local, []byte("test CA bundle\n"), 0o600); err != nil {
+			if err := os.WriteFile(local, []byte(testCertPEM(t)), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.WriteFile(file, []byte(strings.ReplaceAll(cm.Data[configFile], ca, local)), 0o600); err != nil {
@@ -762,6 +767,24 @@ func testKeyPEM(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+// testCertPEM is a self-signed CA certificate of the test's own, standing in
+// for a mounted CA bundle (oktasync checks that the file holds one).
+func testCertPEM(t *testing.T) string {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "deploytest CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
 
 func containerPort(c corev1.Container, name string) *corev1.ContainerPort {
