@@ -318,6 +318,8 @@ func TestHelmSchemaRejectsTypos(t *testing.T) {
 		{"bad enum", "config: {mapping: {key: mail}}", "key"},
 		{"bad status mapping", "config: {mapping: {status: {STAGED: maybe}}}", "STAGED"},
 		{"latest tag", "image: {tag: latest}", "tag"},
+		{"no image", "image: {repository: ''}", "image.repository is not set: there is no public oktasync image. Build the repository's Dockerfile"},
+		{"the placeholder image", "image: {repository: ghcr.io/oktasync/oktasync}", "image.repository is the documentation's placeholder"},
 		{"short hook secret", "secrets: {hookSecrets: [short]}", "hookSecrets"},
 		{"typo in a resource", "resources: {requests: {memroy: 1Gi}}", "memroy"},
 		{"credentials in the Pushgateway URL", "metrics: {pushgateway: {url: 'http://u:p@pg:9091'}}", "url"},
