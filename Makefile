@@ -23,12 +23,25 @@ with_search = if [[ -n "$${SEARCH_TEST_URL:-}" ]]; then bash -c $(call shq,$(1))
 
 all: build
 
-build:
-	$(GO) build -trimpath -o $(BIN)/oktasync ./cmd/oktasync
-	$(GO) build -trimpath -o $(BIN)/oktasim ./cmd/oktasim
+# build stamps `oktasync version` with the checkout: VERSION is git describe
+# (a tag, else the short commit; -dirty with uncommitted changes), COMMIT the
+# full commit, DATE the commit's time in UTC (so a rebuild of the same commit
+# gives the same binary). The Dockerfile takes the same three build args.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE    ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/oktasync ./cmd/oktasync
+	$(GO) build -trimpath -o $(BIN)/oktasim ./cmd/oktasim
+	@v="$$($(BIN)/oktasync version)"; echo "$$v"; [[ "$$v" != "oktasync dev" ]] || { echo "build: $(BIN)/oktasync is not stamped with a version" >&2; exit 1; }
+
+# vet: gofmt's list is kept in a variable and printed, not tee'd to
+# /dev/stderr (which truncates a log file that stderr is redirected to).
 vet:
-	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: files above need formatting" >&2; exit 1)
+	@unformatted="$$(gofmt -l .)"; if [[ -n "$$unformatted" ]]; then \
+		echo "$$unformatted" >&2; echo "gofmt: files above need formatting" >&2; exit 1; fi
 	$(GO) vet $(PKGS)
 
 # test is what CI runs: vet, then every Go test with the race detector,
