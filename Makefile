@@ -67,8 +67,34 @@ TEST_STAGES = rc=0; NEO4J_VERSION=5.26 scripts/with-neo4j bash -c 'rc=0; scripts
 		($(COMPAT_PYTEST) $(COMPAT_ARGS_5.26)) || rc=1; \
 		$(BENCH_SMOKE) || rc=1; exit $$rc' || rc=1; \
 	$(VERSION_LOOP); exit $$rc
-test: vet lint build compat-venv fuzz deploytest search-launcher
+test: test-prep
 	scripts/with-search bash -c $(call shq,$(TEST_STAGES))
+
+# test-prep is test's preparation, in lanes side by side (make -j4): the Go
+# lane compiles and checks (vet, lint, build, fuzz, deploytest: one after
+# another, so that two builds never compile the same packages at once on a
+# cold cache), while the others mostly wait on the network and the disk:
+# each harness virtualenv, and Maven (the search server's launcher, then the
+# jars of every Neo4j version test runs: one at a time, Maven's local
+# repository is not safe for concurrent writers). A lane stops at its first
+# failure; test-prep fails, after the other lanes end, if any lane failed,
+# and then no test runs. Each target's output is printed whole (--output-sync)
+# when it ends.
+TEST_PREP_GO := vet lint build fuzz deploytest
+lane = for t in $(1); do $(MAKE) --no-print-directory $$t || exit $$?; done
+.PHONY: test-prep test-prep-go test-prep-maven neo4j-prepare compat-venv-main compat-venv-signin
+test-prep:
+	$(MAKE) --no-print-directory -j4 --output-sync=target test-prep-go compat-venv-main compat-venv-signin test-prep-maven
+test-prep-go:
+	+@$(call lane,$(TEST_PREP_GO))
+test-prep-maven:
+	+@$(call lane,search-launcher neo4j-prepare)
+
+# neo4j-prepare fetches what the first start of each Neo4j version test runs
+# needs (jars; Java 11 and the launcher for 3.5), so that no server start
+# waits for Maven.
+neo4j-prepare:
+	@set -e; for v in 5.26 $(NEO4J_VERSIONS); do NEO4J_VERSION=$$v scripts/neo4j prepare; done
 
 # test-neo4j-versions runs, on each of NEO4J_VERSIONS (a fresh private
 # server each), every test that talks to Neo4j: the integration tests of
@@ -122,8 +148,10 @@ compat: build compat-venv search-launcher
 
 # compat-venv creates or refreshes compat/amundsen/.venv (cached; rebuilt when the pins change),
 # and compat/amundsen/signin/.venv, the sign-in harness's Amundsen frontend with flaskoidc.
-compat-venv:
+compat-venv: compat-venv-main compat-venv-signin
+compat-venv-main:
 	$(COMPAT)/ensure-venv
+compat-venv-signin:
 	$(COMPAT)/ensure-venv signin
 
 # compat-run: the harness's pytest against $NEO4J_TEST_URI; fails (never skips) if it is unset.
