@@ -269,6 +269,10 @@ func TestHelmRender(t *testing.T) {
 					t.Errorf("NOTES.txt puts %s on the command line:\n%s", env, notes)
 				}
 			}
+			// The image is the operator's own build: NOTES says which, and how to make the next.
+			if img := lookup(v, "image.repository").(string); !strings.Contains(notes, img) || !strings.Contains(notes, "Dockerfile") {
+				t.Errorf("NOTES.txt does not name the image %s and how it is built:\n%s", img, notes)
+			}
 			if !strings.Contains(notes, "etrics") {
 				t.Errorf("NOTES.txt does not say where the metrics are:\n%s", notes)
 			}
