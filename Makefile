@@ -70,11 +70,11 @@ TEST_STAGES = rc=0; NEO4J_VERSION=5.26 scripts/with-neo4j bash -c 'rc=0; scripts
 test: test-prep
 	scripts/with-search bash -c $(call shq,$(TEST_STAGES))
 
-# test-prep is test's preparation, in lanes side by side (make -j4): the Go
+# test-prep is test's preparation, in lanes side by side (make -j5): the Go
 # lane compiles and checks (vet, lint, build, fuzz, deploytest: one after
 # another, so that two builds never compile the same packages at once on a
-# cold cache), while the others mostly wait on the network and the disk:
-# each harness virtualenv, and Maven (the search server's launcher, then the
+# cold cache), while the others mostly wait on the network and the disk: the
+# tools modules' downloads, each harness virtualenv, and Maven (the search server's launcher, then the
 # jars of every Neo4j version test runs: one at a time, Maven's local
 # repository is not safe for concurrent writers). A lane stops at its first
 # failure; test-prep fails, after the other lanes end, if any lane failed,
@@ -82,9 +82,15 @@ test: test-prep
 # when it ends.
 TEST_PREP_GO := vet lint build fuzz deploytest
 lane = for t in $(1); do $(MAKE) --no-print-directory $$t || exit $$?; done
-.PHONY: test-prep test-prep-go test-prep-maven neo4j-prepare compat-venv-main compat-venv-signin
+.PHONY: test-prep test-prep-go test-prep-maven go-mod-download neo4j-prepare compat-venv-main compat-venv-signin
 test-prep:
-	$(MAKE) --no-print-directory -j4 --output-sync=target test-prep-go compat-venv-main compat-venv-signin test-prep-maven
+	$(MAKE) --no-print-directory -j5 --output-sync=target test-prep-go go-mod-download compat-venv-main compat-venv-signin test-prep-maven
+# go-mod-download fetches the tools modules' dependencies (Helm, Kubernetes,
+# x/tools) while the Go lane compiles the main module; go's module cache is
+# safe for concurrent use.
+go-mod-download:
+	cd tools/deploytest && $(GO) mod download
+	cd tools/lint && $(GO) mod download
 test-prep-go:
 	+@$(call lane,$(TEST_PREP_GO))
 test-prep-maven:
