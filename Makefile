@@ -139,7 +139,8 @@ test-neo4j-versions: build compat-venv search-launcher
 # on each rendered config file. Its own module (tools/deploytest) keeps Helm
 # and kustomize out of go.mod. From an empty Go build cache (as in CI) it
 # costs about 3.5 CPU-minutes (4.5 minutes on the loaded 2-core machine);
-# warm, about 15 s.
+# warm, about 15 s. In test-prep it runs last in the Go lane: oktasync is
+# compiled by then (make build) and its modules downloaded (go-mod-download).
 .PHONY: deploytest
 deploytest:
 	cd tools/deploytest && $(GO) vet ./... && $(GO) test -count=1 ./...
