@@ -23,12 +23,25 @@ with_search = if [[ -n "$${SEARCH_TEST_URL:-}" ]]; then bash -c $(call shq,$(1))
 
 all: build
 
-build:
-	$(GO) build -trimpath -o $(BIN)/oktasync ./cmd/oktasync
-	$(GO) build -trimpath -o $(BIN)/oktasim ./cmd/oktasim
+# build stamps `oktasync version` with the checkout: VERSION is git describe
+# (a tag, else the short commit; -dirty with uncommitted changes), COMMIT the
+# full commit, DATE the commit's time in UTC (so a rebuild of the same commit
+# gives the same binary). The Dockerfile takes the same three build args.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE    ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/oktasync ./cmd/oktasync
+	$(GO) build -trimpath -o $(BIN)/oktasim ./cmd/oktasim
+	@v="$$($(BIN)/oktasync version)"; echo "$$v"; [[ "$$v" != "oktasync dev" ]] || { echo "build: $(BIN)/oktasync is not stamped with a version" >&2; exit 1; }
+
+# vet: gofmt's list is kept in a variable and printed, not tee'd to
+# /dev/stderr (which truncates a log file that stderr is redirected to).
 vet:
-	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: files above need formatting" >&2; exit 1)
+	@unformatted="$$(gofmt -l .)"; if [[ -n "$$unformatted" ]]; then \
+		echo "$$unformatted" >&2; echo "gofmt: files above need formatting" >&2; exit 1; fi
 	$(GO) vet $(PKGS)
 
 # test is what CI runs: vet, then every Go test with the race detector,
@@ -54,8 +67,40 @@ TEST_STAGES = rc=0; NEO4J_VERSION=5.26 scripts/with-neo4j bash -c 'rc=0; scripts
 		($(COMPAT_PYTEST) $(COMPAT_ARGS_5.26)) || rc=1; \
 		$(BENCH_SMOKE) || rc=1; exit $$rc' || rc=1; \
 	$(VERSION_LOOP); exit $$rc
-test: vet lint build compat-venv fuzz deploytest search-launcher
+test: test-prep
 	scripts/with-search bash -c $(call shq,$(TEST_STAGES))
+
+# test-prep is test's preparation, in lanes side by side (make -j5): the Go
+# lane compiles and checks (vet, lint, build, fuzz, deploytest: one after
+# another, so that two builds never compile the same packages at once on a
+# cold cache), while the others mostly wait on the network and the disk: the
+# tools modules' downloads, each harness virtualenv, and Maven (the search server's launcher, then the
+# jars of every Neo4j version test runs: one at a time, Maven's local
+# repository is not safe for concurrent writers). A lane stops at its first
+# failure; test-prep fails, after the other lanes end, if any lane failed,
+# and then no test runs. Each target's output is printed whole (--output-sync)
+# when it ends.
+TEST_PREP_GO := vet lint build fuzz deploytest
+lane = for t in $(1); do $(MAKE) --no-print-directory $$t || exit $$?; done
+.PHONY: test-prep test-prep-go test-prep-maven go-mod-download neo4j-prepare compat-venv-main compat-venv-signin
+test-prep:
+	$(MAKE) --no-print-directory -j5 --output-sync=target test-prep-go go-mod-download compat-venv-main compat-venv-signin test-prep-maven
+# go-mod-download fetches the tools modules' dependencies (Helm, Kubernetes,
+# x/tools) while the Go lane compiles the main module; go's module cache is
+# safe for concurrent use.
+go-mod-download:
+	cd tools/deploytest && $(GO) mod download
+	cd tools/lint && $(GO) mod download
+test-prep-go:
+	+@$(call lane,$(TEST_PREP_GO))
+test-prep-maven:
+	+@$(call lane,search-launcher neo4j-prepare)
+
+# neo4j-prepare fetches what the first start of each Neo4j version test runs
+# needs (jars; Java 11 and the launcher for 3.5), so that no server start
+# waits for Maven.
+neo4j-prepare:
+	@set -e; for v in 5.26 $(NEO4J_VERSIONS); do NEO4J_VERSION=$$v scripts/neo4j prepare; done
 
 # test-neo4j-versions runs, on each of NEO4J_VERSIONS (a fresh private
 # server each), every test that talks to Neo4j: the integration tests of
@@ -94,7 +139,8 @@ test-neo4j-versions: build compat-venv search-launcher
 # on each rendered config file. Its own module (tools/deploytest) keeps Helm
 # and kustomize out of go.mod. From an empty Go build cache (as in CI) it
 # costs about 3.5 CPU-minutes (4.5 minutes on the loaded 2-core machine);
-# warm, about 15 s.
+# warm, about 15 s. In test-prep it runs last in the Go lane: oktasync is
+# compiled by then (make build) and its modules downloaded (go-mod-download).
 .PHONY: deploytest
 deploytest:
 	cd tools/deploytest && $(GO) vet ./... && $(GO) test -count=1 ./...
@@ -109,8 +155,10 @@ compat: build compat-venv search-launcher
 
 # compat-venv creates or refreshes compat/amundsen/.venv (cached; rebuilt when the pins change),
 # and compat/amundsen/signin/.venv, the sign-in harness's Amundsen frontend with flaskoidc.
-compat-venv:
+compat-venv: compat-venv-main compat-venv-signin
+compat-venv-main:
 	$(COMPAT)/ensure-venv
+compat-venv-signin:
 	$(COMPAT)/ensure-venv signin
 
 # compat-run: the harness's pytest against $NEO4J_TEST_URI; fails (never skips) if it is unset.

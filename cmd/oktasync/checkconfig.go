@@ -20,6 +20,8 @@ func runCheckConfig(args []string, getenv func(string) string, stdout, stderr io
 	// --serve is a flag of both sets, so the real parse reads it (and the
 	// values of other flags) by the flag package's rules.
 	f.fs.Bool("serve", false, "validate as oktasync serve (its flags, its section, the hook secrets)")
+	f.command = "check-config [--serve]"
+	f.about = "Validates the configuration as sync (with --serve: as serve) would, and stops: no Okta or Neo4j request.\nTakes sync's flags (with --serve: serve's)."
 	cfg, log, code := setup(f, args, getenv, stderr)
 	if log == nil {
 		return code

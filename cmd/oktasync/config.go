@@ -129,10 +129,33 @@ const (
 	envSearchPassword = "OKTASYNC_SEARCH_PASSWORD"
 )
 
+// envHelp lists the environment a command reads, for its usage text.
+func envHelp() [][2]string {
+	return [][2]string{
+		{envOrgURL, "Okta org URL, e.g. https://acme.okta.com"},
+		{envToken, "an Okta API token (SSWS); or an OAuth service app:"},
+		{envClientID, "  the service app's client id"},
+		{envPrivateKey, "  its private key (PEM), or"},
+		{envPrivateKeyFile, "  a file holding it"},
+		{envKeyID, "  the key's id (the JWT kid)"},
+		{envNeo4jURI, "Neo4j Bolt URI"},
+		{envNeo4jUser, "Neo4j user"},
+		{envNeo4jPassword, "Neo4j password"},
+		{envNeo4jDatabase, "Neo4j database"},
+		{envHookSecrets, "serve: accepted event hook secrets, comma-separated"},
+		{envPushgateway, "push run metrics to this Prometheus Pushgateway"},
+		{envSearchURL, "people search: the search server's URL"},
+		{envSearchUser, "people search: its basic-auth user"},
+		{envSearchPassword, "people search: its password"},
+	}
+}
+
 // flags are the command-line overrides of a sync.
 type flags struct {
 	fs          *flag.FlagSet
-	serve       bool // the serve command: its section is validated, sync-only checks are not
+	command     string // in the usage text: "sync", "check-config [--serve]", ...
+	about       string // what the command does, for its usage text
+	serve       bool   // the serve command: its section is validated, sync-only checks are not
 	configFile  string
 	summary     string
 	incremental bool
@@ -155,8 +178,8 @@ func syncFlagHelp() [][2]string {
 		{"batch-size", "users per Neo4j transaction (default 2000)"},
 		{"published-tag", "published_tag written on nodes and edges (default: run start time, UTC)"},
 		{"csv-dir", "write databuilder-format CSV files to this directory instead of Neo4j"},
-		{"max-deactivate", "largest share (0-1] of managed users a full sync may deactivate (default 0.1)"},
-		{"max-stub-merges", "largest number of case-variant stubs a full sync may merge, as a share (0-1] of the synced users (default 0.1)"},
+		{"max-deactivate", "largest share [0, 1] of managed users a full sync may deactivate; 0: none (default 0.1)"},
+		{"max-stub-merges", "largest number of case-variant stubs a full sync may merge, as a share [0, 1] of the synced users; 0: none (default 0.1)"},
 		{"log-level", "debug, info, warn or error (default info)"},
 		{"log-format", "auto, json or console (default auto: console on a terminal)"},
 		{"pushgateway", "push run metrics to this Prometheus Pushgateway URL (env OKTASYNC_PUSHGATEWAY_URL)"},
@@ -177,15 +200,19 @@ func serveFlagHelp() [][2]string {
 // newFlags builds the flag set of one command: --config plus the string
 // overrides in help, with a usage text saying what the command does.
 func newFlags(out io.Writer, command, about string, help [][2]string) *flags {
-	f := &flags{fs: flag.NewFlagSet("oktasync "+command, flag.ContinueOnError), values: map[string]*string{}}
+	f := &flags{fs: flag.NewFlagSet("oktasync "+command, flag.ContinueOnError), command: command, about: about, values: map[string]*string{}}
 	f.fs.SetOutput(out)
 	f.fs.StringVar(&f.configFile, "config", "", "YAML config file")
 	for _, h := range help {
 		f.values[h[0]] = f.fs.String(h[0], "", h[1])
 	}
 	f.fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: oktasync %s [flags]\n\n%s\nPrecedence: flags > environment > --config file > defaults.\n\nFlags:\n", command, about)
+		fmt.Fprintf(out, "Usage: oktasync %s [flags]\n\n%s\nPrecedence: flags > environment > --config file > defaults.\n\nFlags:\n", f.command, f.about)
 		f.fs.PrintDefaults()
+		fmt.Fprint(out, "\nEnvironment (credentials are read only from here, never from the file or a flag):\n")
+		for _, e := range envHelp() {
+			fmt.Fprintf(out, "  %-26s %s\n", e[0], e[1])
+		}
 	}
 	return f
 }

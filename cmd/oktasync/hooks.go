@@ -15,16 +15,22 @@ import (
 // runHooks is `oktasync hooks register|status`: Okta set-up for serve.
 func runHooks(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "register" && args[0] != "status") {
-		fmt.Fprint(stderr, `Usage:
+		// Asked for, the usage is the answer (exit 0, on stdout); otherwise a usage error.
+		help := len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help")
+		w, code := stderr, exitConfig
+		if help {
+			w, code = stdout, exitOK
+		}
+		fmt.Fprint(w, `Usage:
   oktasync hooks register --url URL [--config FILE]   create or update oktasync's Okta event hook and verify it
   oktasync hooks status [--url URL] [--config FILE]   show it
 
 Needs OKTA_ORG_URL and a credential allowed to manage event hooks (an API
 token of a super admin, or a service app with okta.eventHooks.manage; status
 only reads them: okta.eventHooks.read is enough); register sends the first secret of OKTASYNC_HOOK_SECRETS in the header
-serve.hook_auth_header, as serve expects.
+serve.hook_auth_header, as serve expects. oktasync hooks register -h lists the flags.
 `)
-		return exitConfig
+		return code
 	}
 	register := args[0] == "register"
 	f := newFlags(stderr, "hooks "+args[0], "Manages the Okta event hook that delivers to oktasync serve.",

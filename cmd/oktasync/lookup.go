@@ -56,7 +56,22 @@ func runLookup(ctx context.Context, args []string, getenv func(string) string, s
 		return exitFailed
 	}
 	if !found {
-		fmt.Fprintf(stderr, "oktasync: User %s not found in the graph (Amundsen would answer 404)\n", key)
+		fmt.Fprintf(stderr, "oktasync: no User with key %s in the graph: Amundsen's metadata service answers an unknown id with HTTP 500.\n", key)
+		// Keys are lowercased (the email, or the login with mapping.key: login);
+		// Amundsen's lookup is case-sensitive.
+		hint := "User keys are the lowercased email (the lowercased login with mapping.key: login), and Amundsen's lookup is case-sensitive."
+		if lower := strings.ToLower(key); lower != key {
+			_, _, ok, err := p.Lookup(ctx, lower)
+			switch {
+			case err != nil:
+				fmt.Fprintln(stderr, "oktasync:", err)
+			case ok:
+				hint += fmt.Sprintf(" %s is in the graph: oktasync lookup %s (and make the frontend's user_id match it: README, \"The key-case policy\").", lower, lower)
+			default:
+				hint += fmt.Sprintf(" %s is not in the graph either.", lower)
+			}
+		}
+		fmt.Fprintln(stderr, hint)
 		return exitFailed
 	}
 	out := map[string]any{"user": user, "manager_fullname": nil}

@@ -48,8 +48,26 @@ const (
 	exitSearch  = 4
 )
 
-// version is set by the linker at build time: -ldflags "-X main.version=...".
-var version = "dev"
+// version, commit and date are set by the linker at build time: -ldflags
+// "-X main.version=... -X main.commit=... -X main.date=..." (make build and
+// the Dockerfile stamp them; a plain go build leaves "dev").
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
+
+// versionLine is what `oktasync version` prints.
+func versionLine() string {
+	s := "oktasync " + version
+	switch {
+	case commit != "" && date != "":
+		s += fmt.Sprintf(" (commit %s, %s)", commit, date)
+	case commit != "":
+		s += fmt.Sprintf(" (commit %s)", commit)
+	}
+	return s
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -76,7 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "check-config":
 		return runCheckConfig(args[1:], getenv, stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "oktasync", version)
+		fmt.Fprintln(stdout, versionLine())
 		return exitOK
 	case "help", "-h", "--help":
 		usage(stdout)

@@ -198,8 +198,20 @@ func TestSyncCommandIntegration(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, `"manager_fullname"`) || !strings.Contains(stdout, key) {
 		t.Errorf("lookup: %d %s", code, stdout)
 	}
-	if code, _, _ = runCmd(t, env, "lookup", "nobody@example.com"); code != exitFailed {
-		t.Errorf("lookup of an unknown user: exit %d", code)
+	code, _, stderr = runCmd(t, env, "lookup", "nobody@example.com")
+	if code != exitFailed || !strings.Contains(stderr, "HTTP 500") || !strings.Contains(stderr, "lowercased email") {
+		t.Errorf("lookup of an unknown user: exit %d\n%s", code, stderr)
+	}
+	// A key in another case: not found (Amundsen's lookup is
+	// case-sensitive), with the key that is there offered.
+	mixed := strings.ToUpper(key[:1]) + key[1:]
+	code, _, stderr = runCmd(t, env, "lookup", mixed)
+	if code != exitFailed || !strings.Contains(stderr, "oktasync lookup "+key+" ") || !strings.Contains(stderr, "HTTP 500") {
+		t.Errorf("lookup %s: exit %d, want %d and the lowercased key %s offered\n%s", mixed, code, exitFailed, key, stderr)
+	}
+	code, _, stderr = runCmd(t, env, "lookup", "Nobody@Example.com")
+	if code != exitFailed || !strings.Contains(stderr, "nobody@example.com is not in the graph either") {
+		t.Errorf("lookup of an unknown mixed-case user: exit %d\n%s", code, stderr)
 	}
 
 	// A wrong token: clear message, non-zero exit, nothing written.

@@ -9,15 +9,16 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// TestHelmRefusesIncompleteValues: without Okta credentials or the org URL
-// the chart fails with what to set, instead of rendering CronJobs that can
+// TestHelmRefusesIncompleteValues: without an image, Okta credentials or
+// the org URL the chart fails with what to set, instead of rendering CronJobs that can
 // never succeed; with a Secret the chart cannot see into, it trusts it.
 func TestHelmRefusesIncompleteValues(t *testing.T) {
 	c := loadChart(t)
 	for _, tc := range []struct {
 		name, values, wantErr string
 	}{
-		{"the defaults", "{}", "no Okta credentials"},
+		{"the defaults", "image: {repository: ''}", "image.repository is not set: there is no public oktasync image"},
+		{"an image only", "{}", "no Okta credentials"},
 		{"a token, no org URL", "secrets: {oktaApiToken: abc}", "config.okta.org_url"},
 		{"an org URL, no credentials", "config: {okta: {org_url: 'https://acme.okta.com'}}", "no Okta credentials"},
 		{"a Neo4j password is not an Okta credential", "secrets: {neo4jPassword: pw}\nconfig: {okta: {org_url: 'https://acme.okta.com'}}", "no Okta credentials"},
@@ -31,6 +32,8 @@ func TestHelmRefusesIncompleteValues(t *testing.T) {
 			if err := yaml.Unmarshal([]byte(tc.values), &values); err != nil {
 				t.Fatal(err)
 			}
+			// An image of the operator's own, unless the case says otherwise.
+			values = mergeValues(map[string]any{"image": map[string]any{"repository": "registry.example.com/oktasync"}}, values)
 			_, _, err := render(c, values)
 			switch {
 			case tc.wantErr == "" && err != nil:

@@ -269,6 +269,10 @@ func TestHelmRender(t *testing.T) {
 					t.Errorf("NOTES.txt puts %s on the command line:\n%s", env, notes)
 				}
 			}
+			// The image is the operator's own build: NOTES says which, and how to make the next.
+			if img := lookup(v, "image.repository").(string); !strings.Contains(notes, img) || !strings.Contains(notes, "Dockerfile") {
+				t.Errorf("NOTES.txt does not name the image %s and how it is built:\n%s", img, notes)
+			}
 			if !strings.Contains(notes, "etrics") {
 				t.Errorf("NOTES.txt does not say where the metrics are:\n%s", notes)
 			}
@@ -318,6 +322,8 @@ func TestHelmSchemaRejectsTypos(t *testing.T) {
 		{"bad enum", "config: {mapping: {key: mail}}", "key"},
 		{"bad status mapping", "config: {mapping: {status: {STAGED: maybe}}}", "STAGED"},
 		{"latest tag", "image: {tag: latest}", "tag"},
+		{"no image", "image: {repository: ''}", "image.repository is not set: there is no public oktasync image. Build the repository's Dockerfile"},
+		{"the placeholder image", "image: {repository: ghcr.io/oktasync/oktasync}", "image.repository is the documentation's placeholder"},
 		{"short hook secret", "secrets: {hookSecrets: [short]}", "hookSecrets"},
 		{"typo in a resource", "resources: {requests: {memroy: 1Gi}}", "memroy"},
 		{"credentials in the Pushgateway URL", "metrics: {pushgateway: {url: 'http://u:p@pg:9091'}}", "url"},

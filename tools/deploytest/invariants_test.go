@@ -1,6 +1,8 @@
 package deploytest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -606,7 +608,7 @@ func checkConfigAccepted(t *testing.T, r rendering) {
 				t.Errorf("%s: search.ca_file %s, but no Secret is mounted at %s", name, ca, path.Dir(ca))
 			}
 			local := filepath.Join(t.TempDir(), path.Base(ca))
-			if err := os.WriteFile(local, testCAPEM(t), 0o600); err != nil {
+			if err := os.WriteFile(local, []byte(testCertPEM(t)), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.WriteFile(file, []byte(strings.ReplaceAll(cm.Data[configFile], ca, local)), 0o600); err != nil {
@@ -767,6 +769,24 @@ func testKeyPEM(t *testing.T) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 }
 
+// testCertPEM is a self-signed CA certificate of the test's own, standing in
+// for a mounted CA bundle (oktasync checks that the file holds one).
+func testCertPEM(t *testing.T) string {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "deploytest CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
 func containerPort(c corev1.Container, name string) *corev1.ContainerPort {
 	for i := range c.Ports {
 		if c.Ports[i].Name == name {
@@ -837,21 +857,4 @@ func scheduleIntervalMinutes(schedule string) int {
 		return 0
 	}
 	return n
-}
-
-// testCAPEM is a self-signed CA certificate, PEM-encoded: what oktasync
-// accepts as search.ca_file.
-func testCAPEM(t *testing.T) []byte {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "deploytest CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }

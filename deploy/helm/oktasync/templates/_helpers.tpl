@@ -101,6 +101,16 @@ CronJobs run, and search.ca_file pointing at the mounted secrets.searchCA.
 */}}
 {{- define "oktasync.config" -}}
 {{- $cfg := deepCopy (.Values.config | default dict) -}}
+{{- /* Neo4j's own default user when a password may be given (secrets.neo4jPassword, or
+NEO4J_PASSWORD in secrets.existingSecret): oktasync refuses a password without a
+user. An explicit config.neo4j.username stays; NEO4J_USERNAME in the Secret wins over both. */ -}}
+{{- if or .Values.secrets.neo4jPassword .Values.secrets.existingSecret -}}
+{{- $neo4j := get $cfg "neo4j" | default dict -}}
+{{- if not (hasKey $neo4j "username") -}}
+{{- $_ := set $neo4j "username" "neo4j" -}}
+{{- $_ := set $cfg "neo4j" $neo4j -}}
+{{- end -}}
+{{- end -}}
 {{- if include "oktasync.hasSearchCA" . -}}
 {{- $search := get $cfg "search" | default dict -}}
 {{- $_ := set $search "ca_file" (printf "%s/%s" (include "oktasync.searchCADir" .) .Values.secrets.searchCA.key) -}}
@@ -274,6 +284,9 @@ see the credentials (nor OKTA_ORG_URL, which that Secret may hold).
 */}}
 {{- define "oktasync.validate" -}}
 {{- $secrets := .Values.secrets -}}
+{{- if or (not .Values.image.repository) (eq .Values.image.repository "ghcr.io/oktasync/oktasync") -}}
+{{- fail (printf "oktasync: image.repository is %s: there is no public oktasync image. Build the repository's Dockerfile and push it to your registry (docker build --build-arg VERSION=%s -t registry.example.com/oktasync:%s . && docker push registry.example.com/oktasync:%s), then set image.repository=registry.example.com/oktasync and image.tag=%s; see the chart's README" (ternary "not set" "the documentation's placeholder ghcr.io/oktasync/oktasync" (not .Values.image.repository)) .Chart.AppVersion .Chart.AppVersion .Chart.AppVersion .Chart.AppVersion) -}}
+{{- end -}}
 {{- $okta := (.Values.config | default dict).okta | default dict -}}
 {{- if not $secrets.existingSecret -}}
 {{- if not (or $secrets.oktaApiToken (include "oktasync.hasPrivateKey" .)) -}}
