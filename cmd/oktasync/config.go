@@ -291,6 +291,9 @@ func loadConfig(f *flags, getenv func(string) string, readFile func(string) ([]b
 	if path := getenv(envPrivateKeyFile); path != "" {
 		if c.Okta.PrivateKey != "" {
 			errs = append(errs, fmt.Errorf("%s and %s: set only one", envPrivateKey, envPrivateKeyFile))
+		} else if strings.Contains(path, "-----BEGIN") || strings.ContainsAny(path, "\r\n") {
+			// The key itself, not its path: never echo it.
+			errs = append(errs, fmt.Errorf("%s: holds key material, not a file path; put the key in %s, or its file's path here", envPrivateKeyFile, envPrivateKey))
 		} else if data, err := readFile(path); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", envPrivateKeyFile, err))
 		} else {

@@ -194,7 +194,11 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		}()
 		if err := neo.Verify(ctx); err != nil {
 			log.Error("sync failed", zap.Error(err))
-			fmt.Fprintf(stderr, "oktasync: %v\nCheck NEO4J_URI and that the server is running; nothing was read or written.\n", err)
+			hint := "Check NEO4J_URI and that the server is running"
+			if neo4j.AuthFailed(err) {
+				hint = "Check NEO4J_USERNAME and NEO4J_PASSWORD"
+			}
+			fmt.Fprintf(stderr, "oktasync: %v\n%s; nothing was read or written.\n", err, hint)
 			return exitFailed
 		}
 		sink, where = neo, cfg.Neo4j.URI

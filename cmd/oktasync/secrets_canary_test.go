@@ -147,9 +147,10 @@ func TestSecretCanaries(t *testing.T) {
 		{"auth sync", authed, exitOK, []string{"sync", "--log-level", "debug", "--summary", "json"}, ""},
 		{"auth sync text", authed, exitOK, []string{"sync", "--log-level", "debug", "--log-format", "console", "--summary", "text"}, ""},
 		{"auth lookup", authed, exitOK, []string{"lookup", strings.ToLower(fmt.Sprint(activeSimUser(sim, 0).Profile["email"]))}, ""},
-		{"auth wrong password", wrongPass, exitFailed, []string{"sync", "--log-level", "debug", "--summary", "json"}, "unauthorized"},
+		{"auth wrong password", wrongPass, exitFailed, []string{"sync", "--log-level", "debug", "--summary", "json"}, "authentication failed"},
+		{"auth wrong password hint", wrongPass, exitFailed, []string{"sync"}, "Check NEO4J_USERNAME and NEO4J_PASSWORD; nothing was read or written."},
 		{"auth wrong password lookup", wrongPass, exitFailed, []string{"lookup", "x@example.com"}, "unauthorized"},
-		{"auth no password", noPass, exitFailed, []string{"sync", "--log-level", "debug", "--summary", "text"}, "Unauthorized"},
+		{"auth no password", noPass, exitFailed, []string{"sync", "--log-level", "debug", "--summary", "text"}, "authentication failed"},
 	}
 	for _, r := range authRuns {
 		code, stdout, stderr := runBinary(t, r.env, r.args...)

@@ -86,6 +86,9 @@ func (c Config) Validate() error {
 	if err := ValidateOrgURL(c.OrgURL); err != nil {
 		add("okta.org_url: %w", err)
 	}
+	if strings.IndexFunc(c.Token, func(r rune) bool { return r < 0x21 || r == 0x7f }) >= 0 {
+		add("okta.token: OKTA_API_TOKEN holds a space, line break or control character; set the token alone")
+	}
 	switch {
 	case c.Token != "" && c.OAuth():
 		add("okta: set either an API token (OKTA_API_TOKEN) or an OAuth service app (OKTA_CLIENT_ID, OKTA_PRIVATE_KEY), not both")
@@ -143,8 +146,12 @@ func ValidateOrgURL(raw string) error {
 	if u.User != nil {
 		return errors.New("must not contain credentials")
 	}
-	raw = u.String()
-	if u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+	// Shown without its query and fragment, which may carry a secret.
+	raw = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q with a query or fragment (not shown) must be just the org's scheme and host, like https://acme.okta.com", raw)
+	}
+	if u.Path != "" && u.Path != "/" {
 		return fmt.Errorf("%q must be just the org's scheme and host, like https://acme.okta.com", raw)
 	}
 	switch u.Scheme {

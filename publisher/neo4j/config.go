@@ -89,12 +89,13 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// redactURI drops any user info so a URI can appear in an error.
+// redactURI drops any user info, query and fragment (either may carry a
+// secret) so a URI can appear in an error.
 func redactURI(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "<unparseable>"
 	}
-	u.User = nil
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
 	return u.String()
 }

@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,12 +91,21 @@ func (p *Publisher) Capabilities() publisher.Capabilities {
 	return c
 }
 
+// AuthFailed reports whether err is the server refusing the credentials.
+func AuthFailed(err error) bool {
+	var ne *neo4j.Neo4jError
+	return errors.As(err, &ne) && strings.HasPrefix(ne.Code, "Neo.ClientError.Security.")
+}
+
 // Verify checks that the server answers, accepts the credentials and is a
 // version the sink supports, whose dialect it then speaks.
 func (p *Publisher) Verify(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout+5*time.Second)
 	defer cancel()
 	if err := p.driver.VerifyConnectivity(ctx); err != nil {
+		if AuthFailed(err) {
+			return fmt.Errorf("neo4j %s: authentication failed: %w", redactURI(p.cfg.URI), err)
+		}
 		return fmt.Errorf("neo4j %s unreachable: %w", redactURI(p.cfg.URI), err)
 	}
 	if _, err := p.tx.server(ctx); err != nil {
