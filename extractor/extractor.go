@@ -53,11 +53,15 @@ type User struct {
 	GithubUsername string
 	SlackID        string
 	IsActive       bool
-	UpdatedAt      int64  // epoch seconds of the source's last change
-	SourceID       string // the provider's immutable id (Okta user id)
-	Status         string // the provider's raw status, for reports
-	Manager        ManagerRef
-	Extra          []Attr
+	UpdatedAt      int64 // epoch seconds of the source's last change
+	// Version is the source's last change exactly, in epoch ms (Okta's
+	// lastUpdated): what orders two records of one user, so that older
+	// data never overwrites newer.
+	Version  int64
+	SourceID string // the provider's immutable id (Okta user id)
+	Status   string // the provider's raw status, for reports
+	Manager  ManagerRef
+	Extra    []Attr
 }
 
 // Skip is a source user that could not be mapped, with the reason.
@@ -73,6 +77,11 @@ type Page struct {
 	// LastUpdated is the latest source change time on the page, skipped
 	// users included: the watermark of incremental syncs.
 	LastUpdated time.Time
+	// ReadFrom and ReadTo bound, by the source's own clock, when the page
+	// was read: the page shows the source as it was at some instant
+	// between them. A change after ReadTo is not on the page; one before
+	// ReadFrom is, unless the user was on a page read earlier.
+	ReadFrom, ReadTo time.Time
 }
 
 // Stats are a source's traffic counters since it was built.
@@ -89,6 +98,21 @@ type Stats struct {
 // ErrNotFound is what UserReader.User wraps when the provider no longer has
 // the user.
 var ErrNotFound = errors.New("user not found")
+
+// GoneError is how a source says it no longer has a user: it wraps
+// ErrNotFound, and At is, by the source's clock, a time no earlier than its
+// answer. Every record of the user read before is older than At: a
+// deactivation carries At as its version (Version), so that none of them
+// makes the user active again.
+type GoneError struct {
+	At  time.Time
+	Err error
+}
+
+func (e *GoneError) Error() string { return e.Err.Error() }
+
+// Unwrap returns ErrNotFound and the source's own error.
+func (e *GoneError) Unwrap() []error { return []error{ErrNotFound, e.Err} }
 
 // Source streams the users of one provider.
 //
@@ -110,7 +134,7 @@ type Source interface {
 
 // UserReader reads one user by its source id, for event hooks. A non-empty
 // reason means the mapping skips the user; a user the provider no longer
-// has gives an error that wraps ErrNotFound.
+// has gives a *GoneError.
 type UserReader interface {
 	MappedUser(ctx context.Context, id string) (u User, reason string, err error)
 	Stats() Stats

@@ -223,12 +223,20 @@ func (w *HookWorker) process(ctx context.Context, ids []string) {
 // rows; users Okta no longer has become inactive.
 func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) error {
 	stager := loader.NewStager(len(ids))
-	var gone []string
+	var gone []publisher.Gone
 	for _, id := range ids {
 		mu, reason, err := w.okta.MappedUser(ctx, id)
+		var ge *extractor.GoneError
 		switch {
+		case errors.As(err, &ge):
+			// Okta's time of the answer is the deactivation's version: a
+			// record of the user read before it (by a sync still running)
+			// cannot make the user active again.
+			gone = append(gone, publisher.Gone{SourceID: id, At: ge.At.UnixMilli()})
+			continue
 		case errors.Is(err, extractor.ErrNotFound):
-			gone = append(gone, id)
+			// A reader that cannot tell when: this machine's clock.
+			gone = append(gone, publisher.Gone{SourceID: id, At: time.Now().UnixMilli()})
 			continue
 		case err != nil:
 			return fmt.Errorf("read user %s from okta: %w", id, err)
@@ -278,6 +286,10 @@ func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) er
 	// A slow search server must not hold up the graph's next batches.
 	sctx, cancel := context.WithTimeout(ctx, hookSearchBudget)
 	defer cancel()
-	st, err := w.search.update(sctx, keys, gone)
+	goneIDs := make([]string, len(gone))
+	for i, g := range gone {
+		goneIDs[i] = g.SourceID
+	}
+	st, err := w.search.update(sctx, keys, goneIDs)
 	return finishSearch(sum.Search, st, start, err)
 }

@@ -55,10 +55,12 @@ func (p *fakePublisher) Capabilities() publisher.Capabilities {
 	return publisher.Capabilities{MaxWriters: 1, Reconciler: p}
 }
 func (p *fakePublisher) MarkSeen(context.Context, publisher.Run, []string) error { return nil }
-func (p *fakePublisher) Stale(context.Context, publisher.Run) (publisher.StaleReport, error) {
+func (p *fakePublisher) Stale(context.Context, publisher.Run, publisher.Read) (publisher.StaleReport, error) {
 	return publisher.StaleReport{}, nil
 }
-func (p *fakePublisher) Deactivate(context.Context, publisher.Run, int) (int, error) { return 0, nil }
+func (p *fakePublisher) Deactivate(context.Context, publisher.Run, publisher.Read, int) (int, error) {
+	return 0, nil
+}
 func (p *fakePublisher) LoadState(context.Context, publisher.Org) (publisher.State, error) {
 	return publisher.State{}, nil
 }
@@ -83,11 +85,13 @@ func (p *fakePublisher) PublishManagers(_ context.Context, _ publisher.Run, rows
 	}
 	return publisher.ManagerStats{}, nil
 }
-func (p *fakePublisher) DeactivateIDs(_ context.Context, _ publisher.Run, ids []string) (int, error) {
+func (p *fakePublisher) DeactivateIDs(_ context.Context, _ publisher.Run, gone []publisher.Gone) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.deactivated = append(p.deactivated, ids...)
-	return len(ids), nil
+	for _, g := range gone {
+		p.deactivated = append(p.deactivated, g.SourceID)
+	}
+	return len(gone), nil
 }
 
 // hookConfig is the default worker config, changed by set.

@@ -283,7 +283,7 @@ func (r *syncRun) do(ctx context.Context) error {
 	spool, inOrder := spools[0], spools[1]
 
 	t0 := time.Now()
-	maxSeen, err := r.nodePass(ctx, extract, loader.NewStager(cfg.BatchSize), spool, inOrder)
+	rd, err := r.nodePass(ctx, extract, loader.NewStager(cfg.BatchSize), spool, inOrder)
 	r.sum.Timings.NodePass = time.Since(t0)
 	if err != nil {
 		return err
@@ -325,14 +325,16 @@ func (r *syncRun) do(ctx context.Context) error {
 	if mode == Full {
 		r.log.Debug("manager edges published; reconciling")
 		t0 = time.Now()
-		err := r.reconcile(ctx, rec)
+		err := r.reconcile(ctx, rec, rd.window())
 		r.sum.Timings.Reconcile = time.Since(t0)
 		if err != nil {
 			return err
 		}
 	}
-	// The watermark is the newest change actually read, never the clock,
-	// and it never moves back. A run saves only what it owns.
+	// The watermark is the newest change actually read, never past the
+	// read's start by Okta's clock, and it never moves back. A run saves
+	// only what it owns.
+	maxSeen := rd.watermark()
 	save := publisher.State{Org: org, Watermark: maxSeen}
 	if mode == Full {
 		save.LastFullSync = time.Now().UTC()
@@ -391,7 +393,8 @@ func (r *syncRun) writers() int { return max(1, min(r.Config.Writers, r.caps.Max
 // the others to inOrder; one goroutine owns both spools. It returns the
 // newest change time read. Any failure stops every goroutine of the pass,
 // which returns only once all of them have.
-func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, func(context.Context, extractor.Page) error) error, stager *loader.Stager, spool, inOrder *loader.Spool) (time.Time, error) {
+func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, func(context.Context, extractor.Page) error) error, stager *loader.Stager, spool, inOrder *loader.Spool) (reading, error) {
+	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	pages := make(chan extractor.Page, r.Config.Prefetch)
 	pending := make(chan managerRows, r.writers())
@@ -430,12 +433,12 @@ func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, fu
 		}
 		return nil
 	})
-	var maxSeen time.Time
+	var rd reading
 	g.Go(func() error {
 		defer close(pending)
 		w, wctx := errgroup.WithContext(gctx)
 		w.SetLimit(r.writers())
-		err := r.stage(wctx, pages, stager, w, &maxSeen, pending)
+		err := r.stage(wctx, pages, stager, w, &rd, pending)
 		// Wait for the writers always. A staging failure of its own is the
 		// cause; a cancelled stage was stopped by a writer's failure.
 		werr := w.Wait()
@@ -446,12 +449,55 @@ func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, fu
 	})
 	// g returns the first error, the cause: the cancellations it then
 	// caused in the other goroutine come later.
-	return maxSeen, g.Wait()
+	err := g.Wait()
+	if rd.from.IsZero() { // a source without a clock: this machine's
+		rd.from = start
+	}
+	if rd.to.IsZero() {
+		rd.to = time.Now()
+	}
+	return rd, err
+}
+
+// reading is what a node pass learnt of time from its pages, by the
+// source's clock (extractor.Page).
+type reading struct {
+	newest   time.Time // the newest change read (LastUpdated)
+	from, to time.Time // the read's window: the first page's ReadFrom, the last page's ReadTo
+}
+
+func (rd *reading) add(p extractor.Page) {
+	if p.LastUpdated.After(rd.newest) {
+		rd.newest = p.LastUpdated
+	}
+	if !p.ReadFrom.IsZero() && (rd.from.IsZero() || p.ReadFrom.Before(rd.from)) {
+		rd.from = p.ReadFrom
+	}
+	if p.ReadTo.After(rd.to) {
+		rd.to = p.ReadTo
+	}
+}
+
+// watermark is where the next incremental sync starts reading: the newest
+// change read, but never past the moment the read began. A user changed
+// during a long read, on a page read before the change, has a lastUpdated
+// later than that moment, so the next incremental reads it even when a
+// later page showed a change newer still.
+func (rd reading) watermark() time.Time {
+	if rd.newest.After(rd.from) {
+		return rd.from
+	}
+	return rd.newest
+}
+
+// window is the read's window in epoch ms, for reconciliation.
+func (rd reading) window() publisher.Read {
+	return publisher.Read{From: rd.from.UnixMilli(), To: rd.to.UnixMilli()}
 }
 
 // stage turns pages into batches and hands each full batch to a writer. It
 // stops at the first failure of a writer (ctx is then done).
-func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager *loader.Stager, w *errgroup.Group, maxSeen *time.Time, pending chan<- managerRows) error {
+func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager *loader.Stager, w *errgroup.Group, rd *reading, pending chan<- managerRows) error {
 	rec := r.caps.Reconciler
 	prepared := false
 	flush := func() error {
@@ -478,9 +524,7 @@ func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager
 		if !ok {
 			break
 		}
-		if p.LastUpdated.After(*maxSeen) {
-			*maxSeen = p.LastUpdated
-		}
+		rd.add(p)
 		r.update(func(s *Summary) {
 			for _, sk := range p.Skipped {
 				s.Skipped++
@@ -675,14 +719,14 @@ func (r *syncRun) mergeStubs(ctx context.Context, m publisher.StubMerger) (refus
 
 // reconcile deactivates the managed users a complete full read did not
 // return, unless there are too many of them.
-func (r *syncRun) reconcile(ctx context.Context, rec publisher.Reconciler) error {
+func (r *syncRun) reconcile(ctx context.Context, rec publisher.Reconciler, read publisher.Read) error {
 	sum := r.sum
 	if sum.Seen+sum.Skipped == 0 {
 		r.log.Warn("Okta returned no users at all: not deactivating anyone")
 		sum.ReconcileSkipped = "okta returned no users"
 		return nil
 	}
-	report, err := rec.Stale(ctx, r.values)
+	report, err := rec.Stale(ctx, r.values, read)
 	if err != nil {
 		return err
 	}
@@ -693,7 +737,7 @@ func (r *syncRun) reconcile(ctx context.Context, rec publisher.Reconciler) error
 	if float64(report.Stale) > r.Config.MaxDeactivate*float64(report.Managed) && !r.Force {
 		return &RefusedError{Stale: report.Stale, Managed: report.Managed, Limit: r.Config.MaxDeactivate, Examples: report.Examples}
 	}
-	n, err := rec.Deactivate(ctx, r.values, r.Config.BatchSize)
+	n, err := rec.Deactivate(ctx, r.values, read, r.Config.BatchSize)
 	sum.DeactivatedMissing = n
 	return err
 }

@@ -36,26 +36,33 @@ type Prop struct {
 type Claim struct {
 	SourceID  string
 	Active    bool
-	UpdatedAt int64 // epoch seconds of the source's last change
+	Version   int64 // the source's last change, in epoch ms (Version)
 }
 
-// Wins reports whether a takes the key from b: the active user wins, then
-// the most recently updated, then the smaller source id. It is the one
-// duplicate-key rule; every sink that decides between two users calls it.
+// Wins reports whether a takes the key from b. Two records of one source
+// user are ordered by Supersedes alone (a user read twice in one run, say
+// active and then deprovisioned, keeps the newer record). Between two
+// source users, the active user wins, then the most recently updated, then
+// the smaller source id. It is the one duplicate-key rule; every sink that
+// decides between two users calls it.
 func Wins(a, b Claim) bool {
+	if a.SourceID == b.SourceID {
+		return Supersedes(a, b)
+	}
 	if a.Active != b.Active {
 		return a.Active
 	}
-	if a.UpdatedAt != b.UpdatedAt {
-		return a.UpdatedAt > b.UpdatedAt
+	if a.Version != b.Version {
+		return a.Version > b.Version
 	}
 	return a.SourceID < b.SourceID
 }
 
 // Supersedes reports whether a, a record of the same source user as b, may
-// replace b: unless b is newer. Data read earlier (a page read before a hook
-// or another run wrote a newer change) never overwrites newer data.
-func Supersedes(a, b Claim) bool { return a.UpdatedAt >= b.UpdatedAt }
+// replace b: unless b is newer, to the millisecond. Data read earlier (a
+// page read before a hook or another run wrote a newer change, or before
+// the user was deleted) never overwrites newer data.
+func Supersedes(a, b Claim) bool { return a.Version >= b.Version }
 
 // NodeRow is one :User node. Props are in databuilder's column order and
 // never include the key; Claim repeats the source id, status and update time
@@ -103,10 +110,10 @@ type ManagerRow struct {
 	UserKey string
 	UserID  string
 	Manager ManagerRef
-	// UpdatedAt is the update time of the record the row comes from: a
-	// row never replaces the pair a newer record of the user wrote
+	// Version is the version (Claim.Version) of the record the row comes
+	// from: a row never replaces the pair a newer record of the user wrote
 	// (Supersedes, as for nodes). 0 means unknown.
-	UpdatedAt int64
+	Version int64
 }
 
 // Node builds the node row of u, in the property order of databuilder's
@@ -148,11 +155,20 @@ func Manager(u extractor.User) ManagerRow {
 	default:
 		ref = ManagerRef{}
 	}
-	return ManagerRow{UserKey: u.Key, UserID: u.SourceID, Manager: ref, UpdatedAt: u.UpdatedAt}
+	return ManagerRow{UserKey: u.Key, UserID: u.SourceID, Manager: ref, Version: version(u)}
 }
 
 func claim(u extractor.User) Claim {
-	return Claim{SourceID: u.SourceID, Active: u.IsActive, UpdatedAt: u.UpdatedAt}
+	return Claim{SourceID: u.SourceID, Active: u.IsActive, Version: version(u)}
+}
+
+// version is the version of u's record: the source's exact change time,
+// or, from a source that gives only seconds, UpdatedAt in ms.
+func version(u extractor.User) int64 {
+	if u.Version != 0 {
+		return u.Version
+	}
+	return u.UpdatedAt * 1000
 }
 
 // IsReserved reports whether name is a property oktasync or Amundsen owns

@@ -35,7 +35,7 @@ func (s *Spool) Add(r ManagerRow) error {
 			return fmt.Errorf("manager spool: value %q contains a tab or newline", v)
 		}
 	}
-	if _, err := fmt.Fprintf(s.w, "%s\t%s\t%d\t%s\t%s\n", r.UserKey, r.UserID, r.UpdatedAt, r.Manager.Kind, r.Manager.Value); err != nil {
+	if _, err := fmt.Fprintf(s.w, "%s\t%s\t%d\t%s\t%s\n", r.UserKey, r.UserID, r.Version, r.Manager.Kind, r.Manager.Value); err != nil {
 		return fmt.Errorf("write manager spool: %w", err)
 	}
 	s.count++
@@ -66,7 +66,7 @@ func (s *Spool) Batches(batchSize int, fn func([]ManagerRow) error) error {
 		if err != nil {
 			return errors.New("manager spool: corrupt line")
 		}
-		batch = append(batch, ManagerRow{UserKey: parts[0], UserID: parts[1], UpdatedAt: at,
+		batch = append(batch, ManagerRow{UserKey: parts[0], UserID: parts[1], Version: at,
 			Manager: ManagerRef{Kind: ManagerKind(parts[3]), Value: parts[4]}})
 		if len(batch) == batchSize {
 			if err := fn(batch); err != nil {

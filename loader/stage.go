@@ -37,9 +37,13 @@ func NewStager(size int) *Stager {
 // Add stages u and reports whether a batch is full and should be taken.
 func (s *Stager) Add(u extractor.User) bool {
 	if i, ok := s.index[u.Key]; ok {
+		same := u.SourceID == s.users[i].SourceID
 		loser := u
 		if Wins(claim(u), claim(s.users[i])) {
 			loser, s.users[i] = s.users[i], u
+		}
+		if same {
+			return false // two records of one user: the newer is staged
 		}
 		s.unwritten = append(s.unwritten, loser.SourceID)
 		s.dups++

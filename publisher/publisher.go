@@ -125,13 +125,18 @@ type Run struct {
 type Reconciler interface {
 	// MarkSeen marks users the source returned that the run did not write.
 	MarkSeen(ctx context.Context, run Run, sourceIDs []string) error
-	// Stale reports the active managed users the run has not seen.
-	Stale(ctx context.Context, run Run) (StaleReport, error)
-	// Deactivate sets is_active = false on them, batch at a time.
-	Deactivate(ctx context.Context, run Run, batch int) (int, error)
-	// DeactivateIDs sets is_active = false on the users with these source
-	// ids (the source answered "not found" for them).
-	DeactivateIDs(ctx context.Context, run Run, sourceIDs []string) (int, error)
+	// Stale reports the active managed users the run has not seen, after
+	// the complete read read: users whose node records a version at or
+	// after read.From are not stale (another writer saw them after the
+	// read began).
+	Stale(ctx context.Context, run Run, read Read) (StaleReport, error)
+	// Deactivate sets is_active = false on them, batch at a time, and
+	// records read.To as their version.
+	Deactivate(ctx context.Context, run Run, read Read, batch int) (int, error)
+	// DeactivateIDs sets is_active = false on the users the source
+	// answered "not found" for, and records each one's At as its version:
+	// a node that records a newer version is left alone.
+	DeactivateIDs(ctx context.Context, run Run, gone []Gone) (int, error)
 	// LoadState reads the sync state of org (found by its id when it has
 	// one, else by its URL); a zero State if there is none.
 	LoadState(ctx context.Context, org Org) (State, error)
@@ -144,6 +149,17 @@ type Reconciler interface {
 	// listed it) by st, stored under st.Org from then on, in one
 	// transaction: the state's times are st's exactly, zero ones cleared.
 	RehomeState(ctx context.Context, from Org, st State) error
+}
+
+// Read is when a complete read of the source happened, by the source's
+// clock, in epoch ms (extractor.Page.ReadFrom and ReadTo over the read).
+type Read struct{ From, To int64 }
+
+// Gone is a user the source no longer has: At is, by the source's clock in
+// epoch ms, no earlier than the source said so (extractor.GoneError).
+type Gone struct {
+	SourceID string
+	At       int64
 }
 
 // Org names a source org in the sync state: the provider's immutable id,

@@ -242,16 +242,19 @@ func (e *Extractor) list(ctx context.Context, filter string, fn func(context.Con
 	requested := map[string]int{}
 	var resp *okta.Response
 	for page := 1; ; page++ {
+		sent := time.Now()
 		users, next, err := e.fetch(ctx, qp, resp)
 		if err != nil {
 			return fmt.Errorf("%s, page %d: %w", what, page, err)
 		}
+		p := e.mapPage(users)
+		p.ReadFrom, p.ReadTo = readWindow(next, sent, time.Now())
 		e.pages.Add(1)
 		e.read.Add(int64(len(users)))
 		if next != nil && next.Response != nil && next.Request != nil {
 			requested[pageKey(next.Request.URL)] = page
 		}
-		if err := fn(ctx, e.mapPage(users)); err != nil {
+		if err := fn(ctx, p); err != nil {
 			return err
 		}
 		if next == nil || !next.HasNextPage() {
@@ -373,6 +376,20 @@ func (e *Extractor) fetch(ctx context.Context, qp *query.Params, prev *okta.Resp
 
 var errEmptyPage = errors.New("the page body is empty or null")
 
+// readWindow bounds, by Okta's clock, when Okta answered a request sent at
+// sent and answered at done (by this machine's clock): from the Date header
+// (whole seconds, so the answer came within a second after it) less the
+// request's round trip, to the Date header plus a second. Without a Date
+// header it falls back to this machine's clock.
+func readWindow(resp *okta.Response, sent, done time.Time) (from, to time.Time) {
+	if resp != nil && resp.Response != nil {
+		if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+			return d.Add(-done.Sub(sent)), d.Add(time.Second)
+		}
+	}
+	return sent, done
+}
+
 // MalformedPageError means Okta answered a page with 200 but a body that
 // did not decode as a list of users, on every attempt.
 type MalformedPageError struct {
@@ -395,11 +412,18 @@ func (e *Extractor) Ping(ctx context.Context) error {
 }
 
 // User fetches one user by id (or login), for event hooks. A user Okta no
-// longer has gives an *APIError with NotFound() true.
+// longer has gives an *extractor.GoneError around an *APIError with
+// NotFound() true.
 func (e *Extractor) User(ctx context.Context, id string) (*okta.User, error) {
+	sent := time.Now()
 	u, resp, err := e.client.User.GetUser(ctx, url.PathEscape(id))
 	if err != nil {
-		return nil, fmt.Errorf("get user %s: %w", id, classify(err, resp))
+		err = classify(err, resp)
+		if errors.Is(err, extractor.ErrNotFound) {
+			_, to := readWindow(resp, sent, time.Now())
+			err = &extractor.GoneError{At: to, Err: err}
+		}
+		return nil, fmt.Errorf("get user %s: %w", id, err)
 	}
 	if u == nil {
 		return nil, fmt.Errorf("get user %s: okta returned an empty body", id)
@@ -408,8 +432,8 @@ func (e *Extractor) User(ctx context.Context, id string) (*okta.User, error) {
 }
 
 // MappedUser fetches one user by id and maps it. A non-empty reason means
-// the mapping skips the user; a user Okta no longer has gives an *APIError
-// with NotFound() true.
+// the mapping skips the user; a user Okta no longer has gives an
+// *extractor.GoneError.
 func (e *Extractor) MappedUser(ctx context.Context, id string) (extractor.User, string, error) {
 	u, err := e.User(ctx, id)
 	if err != nil {

@@ -72,6 +72,7 @@ func (m Mapping) Transform(u *okta.User) (extractor.User, string) {
 	}
 	if u.LastUpdated != nil {
 		out.UpdatedAt = u.LastUpdated.Unix()
+		out.Version = u.LastUpdated.UnixMilli()
 	}
 	if m.ProfileURLTemplate != "" {
 		out.ProfileURL = strings.NewReplacer(

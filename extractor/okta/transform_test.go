@@ -42,7 +42,7 @@ func TestTransform(t *testing.T) {
 				FirstName: "Zoë", LastName: "López", FullName: "Zoë L.",
 				RoleName: "Data Engineer", TeamName: "Platform", EmployeeType: "Employee",
 				ProfileURL: "https://dir.example.com/zoe", GithubUsername: "zoel", SlackID: "U123",
-				IsActive: true, UpdatedAt: updated.Unix(), SourceID: "00u1", Status: "ACTIVE",
+				IsActive: true, UpdatedAt: updated.Unix(), Version: updated.UnixMilli(), SourceID: "00u1", Status: "ACTIVE",
 				Manager: extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: "00umanager"},
 			},
 		},
@@ -54,13 +54,13 @@ func TestTransform(t *testing.T) {
 			}),
 			want: extractor.User{
 				Key: "a@b.co", Email: "a@b.co", FirstName: "Ann", LastName: "Ng", FullName: "Ann Ng",
-				IsActive: false, UpdatedAt: updated.Unix(), SourceID: "00u2", Status: "SUSPENDED",
+				IsActive: false, UpdatedAt: updated.Unix(), Version: updated.UnixMilli(), SourceID: "00u2", Status: "SUSPENDED",
 			},
 		},
 		{
 			name: "no names at all: full_name falls back to email",
 			user: oktaUser("00u3", "DEPROVISIONED", updated, okta.UserProfile{"login": "svc@b.co", "email": "svc@b.co"}),
-			want: extractor.User{Key: "svc@b.co", Email: "svc@b.co", FullName: "svc@b.co", UpdatedAt: updated.Unix(), SourceID: "00u3", Status: "DEPROVISIONED"},
+			want: extractor.User{Key: "svc@b.co", Email: "svc@b.co", FullName: "svc@b.co", UpdatedAt: updated.Unix(), Version: updated.UnixMilli(), SourceID: "00u3", Status: "DEPROVISIONED"},
 		},
 		{
 			name: "login key, template profile url, attribute manager, extras",
@@ -79,7 +79,7 @@ func TestTransform(t *testing.T) {
 			want: extractor.User{
 				Key: "boss.report@example.com", Email: "br@example.com", FirstName: "B", LastName: "R", FullName: "B R",
 				ProfileURL: "https://people.example.com/boss.report@example.com?id=00u4", GithubUsername: "brgh",
-				IsActive: true, UpdatedAt: updated.Unix(), SourceID: "00u4", Status: "LOCKED_OUT",
+				IsActive: true, UpdatedAt: updated.Unix(), Version: updated.UnixMilli(), SourceID: "00u4", Status: "LOCKED_OUT",
 				Manager: extractor.ManagerRef{Kind: extractor.ManagerByKey, Value: "the.boss@example.com"},
 				Extra:   []extractor.Attr{{Name: "cost_center", Value: "CC-1"}, {Name: "employee_number", Value: int64(42)}, {Name: "phone", Value: ""}},
 			},
@@ -93,7 +93,7 @@ func TestTransform(t *testing.T) {
 			name:    "STAGED can be configured active",
 			mapping: func(m *Mapping) { m.Status["staged"] = "active"; m.Normalize() },
 			user:    oktaUser("00u6", "STAGED", updated, okta.UserProfile{"email": "s@b.co", "firstName": "S"}),
-			want:    extractor.User{Key: "s@b.co", Email: "s@b.co", FirstName: "S", FullName: "S", IsActive: true, UpdatedAt: updated.Unix(), SourceID: "00u6", Status: "STAGED"},
+			want:    extractor.User{Key: "s@b.co", Email: "s@b.co", FirstName: "S", FullName: "S", IsActive: true, UpdatedAt: updated.Unix(), Version: updated.UnixMilli(), SourceID: "00u6", Status: "STAGED"},
 		},
 		{
 			name: "unknown status is skipped",
@@ -108,7 +108,7 @@ func TestTransform(t *testing.T) {
 		{
 			name: "self manager is ignored",
 			user: oktaUser("00uc", "ACTIVE", updated, okta.UserProfile{"email": "c@b.co", "firstName": "C", "managerId": "00uc"}),
-			want: extractor.User{Key: "c@b.co", Email: "c@b.co", FirstName: "C", FullName: "C", IsActive: true, UpdatedAt: updated.Unix(), SourceID: "00uc", Status: "ACTIVE"},
+			want: extractor.User{Key: "c@b.co", Email: "c@b.co", FirstName: "C", FullName: "C", IsActive: true, UpdatedAt: updated.Unix(), Version: updated.UnixMilli(), SourceID: "00uc", Status: "ACTIVE"},
 		},
 		{
 			name: "no lastUpdated gives 0",

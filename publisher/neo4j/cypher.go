@@ -13,6 +13,17 @@ package neo4j
 // the run marker of the latest run that wrote or read the user.
 const seenProperty = "oktasync_seen_epoch_ms"
 
+// versionProperty is the version of the record the node was last written
+// from (loader.Claim.Version: Okta's lastUpdated in ms), or the time a
+// deactivation was observed. A write of an older record of the same user
+// is refused. Nodes written before versions were recorded have none; their
+// version is then updated_at in ms (versionOfU).
+const versionProperty = "oktasync_version_ms"
+
+// versionOfU is the version of node u, for statements that matched u by
+// its okta_id (so updated_at is oktasync's integer).
+const versionOfU = `coalesce(u.oktasync_version_ms, u.updated_at * 1000, 0)`
+
 // Schema statements, by dialect (dialect.go). The uniqueness constraint on
 // User.key is unnamed, so that it is the one databuilder's own schema step
 // creates (CREATE CONSTRAINT ON (node:User) ASSERT node.key IS UNIQUE):
@@ -101,27 +112,29 @@ SET old.key = row.to, old.email = row.email,
 
 // cypherCreateNodes creates the users whose key the read found free. MERGE
 // locks the key: a key another batch created meanwhile is returned raced.
-// $rows: [{key, props}], $tag, $run.
+// $rows: [{key, props, at}], $tag, $run.
 const cypherCreateNodes = `
 UNWIND $rows AS row
 MERGE (u:User {key: row.key})
 WITH row, u, keys(u) = ['key'] AS created
 FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END |
-  SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp(), u.oktasync_seen_epoch_ms = $run)
+  SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp(), u.oktasync_seen_epoch_ms = $run,
+      u.oktasync_version_ms = row.at)
 WITH row, created WHERE NOT created
 RETURN row.key AS raced`
 
 // cypherUpdateNodes writes the properties that changed (props holds only
 // those), guarded by the holder the decision was made on and by never
 // writing older data over newer of the same user (id and at are the row's
-// okta_id and updated_at). $rows: [{key, props, holder, id, at}], $tag, $run.
+// okta_id and version). $rows: [{key, props, holder, id, at}], $tag, $run.
 const cypherUpdateNodes = `
 UNWIND $rows AS row
 OPTIONAL MATCH (u:User {key: row.key}) /*hint:u:key*/
 WITH row, u, u IS NOT NULL AND coalesce(u.okta_id, '') = row.holder AND
-     (u.okta_id IS NULL OR u.okta_id <> row.id OR coalesce(u.updated_at, 0) <= row.at) AS held
+     CASE WHEN u.okta_id = row.id THEN ` + versionOfU + ` <= row.at ELSE true END AS held
 FOREACH (_ IN CASE WHEN held THEN [1] ELSE [] END |
   SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp(),
+      u.oktasync_version_ms = row.at,
       u.oktasync_seen_epoch_ms = CASE WHEN coalesce(u.oktasync_seen_epoch_ms, 0) > $run
                                       THEN u.oktasync_seen_epoch_ms ELSE $run END)
 WITH row, held WHERE NOT held
@@ -151,15 +164,18 @@ SET u.oktasync_seen_epoch_ms = CASE WHEN coalesce(u.oktasync_seen_epoch_ms, 0) >
 RETURN count(u) AS n`
 
 // cypherDeactivateIDs deactivates users Okta answered 404 for (event
-// hooks). $ids: [okta_id], $tag.
+// hooks), and records when Okta said so as their version, so that no
+// record of them read before makes them active again. A node that records
+// a newer version is left alone. $rows: [{id, at}], $tag.
 const cypherDeactivateIDs = `
-UNWIND $ids AS id
-MATCH (u:User {okta_id: id}) /*hint:u:okta_id*/
-WHERE coalesce(u.is_active, true) = true
-SET u.is_active = false,
+UNWIND $rows AS row
+MATCH (u:User {okta_id: row.id}) /*hint:u:okta_id*/
+WHERE ` + versionOfU + ` < row.at
+WITH u, row, coalesce(u.is_active, true) AS was
+SET u.is_active = false, u.oktasync_version_ms = row.at,
     u.published_tag = $tag,
     u.publisher_last_updated_epoch_ms = timestamp()
-RETURN count(u) AS n`
+RETURN sum(CASE WHEN was THEN 1 ELSE 0 END) AS n`
 
 // cypherServerTime is the run marker: the server's clock, so markers of
 // runs from different machines compare correctly.
@@ -170,20 +186,24 @@ const cypherServerTime = `RETURN timestamp() AS now`
 const cypherStale = `
 MATCH (u:User)
 WHERE u.okta_id IS NOT NULL AND coalesce(u.is_active, true) = true
-WITH u, coalesce(u.oktasync_seen_epoch_ms, 0) < $run AS stale
+WITH u, coalesce(u.oktasync_seen_epoch_ms, 0) < $run AND ` + versionOfU + ` < $from AS stale
 RETURN count(u) AS managed,
        sum(CASE WHEN stale THEN 1 ELSE 0 END) AS stale,
        collect(CASE WHEN stale THEN u.key END)[0..5] AS examples`
 
-// cypherDeactivateStale deactivates up to $limit unseen managed users. It
-// only ever sets is_active: users are never deleted, and their ownership,
-// bookmark, usage and follow edges stay.
+// cypherDeactivateStale deactivates up to $limit unseen managed users,
+// and records the end of the read ($to) as their version: no record of
+// them read before makes them active again. A node whose version is at or
+// after the read's start ($from) was written by someone who saw the user
+// since: it is not stale. It only ever sets is_active and the version:
+// users are never deleted, and their ownership, bookmark, usage and follow
+// edges stay.
 const cypherDeactivateStale = `
 MATCH (u:User)
 WHERE u.okta_id IS NOT NULL AND coalesce(u.is_active, true) = true
-  AND coalesce(u.oktasync_seen_epoch_ms, 0) < $run
+  AND coalesce(u.oktasync_seen_epoch_ms, 0) < $run AND ` + versionOfU + ` < $from
 WITH u LIMIT $limit
-SET u.is_active = false,
+SET u.is_active = false, u.oktasync_version_ms = $to,
     u.published_tag = $tag,
     u.publisher_last_updated_epoch_ms = timestamp()
 RETURN count(u) AS n`
@@ -256,7 +276,7 @@ WITH row, u, collect(m.key) AS by
 OPTIONAL MATCH (x:User)-[:MANAGE]->(u)
 WITH row, u, by, collect(x.key) AS mirror
 OPTIONAL MATCH (w:User {key: row.manager}) /*hint:w:key*/
-RETURN row, by, mirror, w IS NOT NULL AS exists, u.updated_at AS at`
+RETURN row, by, mirror, w IS NOT NULL AS exists, ` + versionOfU + ` AS at`
 
 // cypherUnlinkStale removes MANAGE_BY edges that no longer match the user's
 // manager, and their MANAGE mirror. $rows: [{key, id, manager}], manager
@@ -317,7 +337,7 @@ RETURN count(*) AS linked`
 const cypherLinkNewByID = `
 UNWIND $rows AS row
 MATCH (u:User {key: row.key}) /*hint:u:key*/
-WHERE u.okta_id = row.id AND (row.at = 0 OR coalesce(u.updated_at, 0) <= row.at)
+WHERE CASE WHEN u.okta_id = row.id THEN row.at = 0 OR ` + versionOfU + ` <= row.at ELSE false END
   AND NOT (u)-[:MANAGE_BY]->() AND NOT ()-[:MANAGE]->(u)
 MATCH (m:User {okta_id: row.manager}) /*hint:m:okta_id*/
 WITH row, u, collect(m) AS ms WHERE size(ms) = 1
@@ -326,7 +346,7 @@ WITH row, u, ms[0] AS m` + cypherLinkNewPair
 const cypherLinkNewByKey = `
 UNWIND $rows AS row
 MATCH (u:User {key: row.key}) /*hint:u:key*/
-WHERE u.okta_id = row.id AND (row.at = 0 OR coalesce(u.updated_at, 0) <= row.at)
+WHERE CASE WHEN u.okta_id = row.id THEN row.at = 0 OR ` + versionOfU + ` <= row.at ELSE false END
   AND NOT (u)-[:MANAGE_BY]->() AND NOT ()-[:MANAGE]->(u)
 MATCH (m:User {key: row.manager}) /*hint:m:key*/` + cypherLinkNewPair
 
@@ -341,7 +361,7 @@ MERGE (m)-[r2:MANAGE]->(u)
 WITH row, u
 RETURN row.i AS linked,
        size([(u)-[:MANAGE_BY]->() | 1]) = 1 AND size([()-[:MANAGE]->(u) | 1]) = 1
-         AND (row.at = 0 OR coalesce(u.updated_at, 0) <= row.at) AS ok`
+         AND (row.at = 0 OR ` + versionOfU + ` <= row.at) AS ok`
 
 // cypherGetUser is Amundsen metadata's get_user query, verbatim
 // (neo4j_proxy.get_user): what the Amundsen UI will show for $user_id.

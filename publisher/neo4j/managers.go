@@ -77,7 +77,7 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 			case loader.ManagerByKey:
 				manager = r.Manager.Value
 			}
-			all = append(all, map[string]any{"key": r.UserKey, "id": r.UserID, "manager": manager, "at": r.UpdatedAt})
+			all = append(all, map[string]any{"key": r.UserKey, "id": r.UserID, "manager": manager, "at": r.Version})
 		}
 		// Read first: only the rows whose pair differs are written.
 		recs, err := collect(ctx, tx, p.q(cypherReadManagers), map[string]any{"rows": all})
@@ -99,7 +99,7 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 			// The node holds a newer record of the user (a hook wrote it
 			// after this row was read): its pair stands, as its node does.
 			rowAt, _ := row["at"].(int64)
-			if heldAt, ok := m["at"].(int64); ok && rowAt > 0 && !loader.Supersedes(loader.Claim{UpdatedAt: rowAt}, loader.Claim{UpdatedAt: heldAt}) {
+			if heldAt, ok := m["at"].(int64); ok && rowAt > 0 && !loader.Supersedes(loader.Claim{Version: rowAt}, loader.Claim{Version: heldAt}) {
 				if want != "" {
 					s.Kept++ // counted among the wanted pairs, so Missing stays exact
 				}
@@ -222,7 +222,7 @@ func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, r
 	for _, i := range order {
 		r := rows[i]
 		byKind[r.Manager.Kind] = append(byKind[r.Manager.Kind],
-			map[string]any{"i": int64(i), "key": r.UserKey, "id": r.UserID, "at": r.UpdatedAt, "manager": r.Manager.Value})
+			map[string]any{"i": int64(i), "key": r.UserKey, "id": r.UserID, "at": r.Version, "manager": r.Manager.Value})
 	}
 	done := make([]bool, len(rows))
 	linked := false

@@ -65,14 +65,14 @@ func TestLinkWithoutReadGuardsIntegration(t *testing.T) {
 	neo4jtest.Exec(t, d, `MATCH (o:User {key: 'old@x.io'}), (a:User) WHERE a.key IN ['ann@x.io', 'eve@x.io'] CREATE (o)-[:MANAGE]->(a)`, nil)
 	byID := func(id string) loader.ManagerRef { return loader.ManagerRef{Kind: loader.ManagerBySourceID, Value: id} }
 	rows := []loader.ManagerRow{
-		{UserKey: "ann@x.io", UserID: "00uann", Manager: loader.ManagerRef{Kind: loader.ManagerByKey, Value: "boss@x.io"}, UpdatedAt: 1700000000},
-		{UserKey: "eve@x.io", UserID: "00ueve", Manager: byID("00uann"), UpdatedAt: 1700000000},
-		{UserKey: "bob@x.io", UserID: "00ubob", Manager: byID("00uboss"), UpdatedAt: 1700000000},
-		{UserKey: "fay@x.io", UserID: "00ufay", Manager: byID("00uvic"), UpdatedAt: 1700000000},
-		{UserKey: "cid@x.io", UserID: "00ucid", Manager: byID("00uold"), UpdatedAt: 1700000000},
-		{UserKey: "cid@x.io", UserID: "00ucid", Manager: byID("00uold"), UpdatedAt: 1700000000}, // twice in one batch
-		{UserKey: "dan@x.io", UserID: "00udan", Manager: byID("00uann"), UpdatedAt: 1700000000},
-		{UserKey: "old@x.io", UserID: "00uwho", Manager: byID("00uann"), UpdatedAt: 1700000000}, // another user's node
+		{UserKey: "ann@x.io", UserID: "00uann", Manager: loader.ManagerRef{Kind: loader.ManagerByKey, Value: "boss@x.io"}, Version: 1700000000000},
+		{UserKey: "eve@x.io", UserID: "00ueve", Manager: byID("00uann"), Version: 1700000000000},
+		{UserKey: "bob@x.io", UserID: "00ubob", Manager: byID("00uboss"), Version: 1700000000000},
+		{UserKey: "fay@x.io", UserID: "00ufay", Manager: byID("00uvic"), Version: 1700000000000},
+		{UserKey: "cid@x.io", UserID: "00ucid", Manager: byID("00uold"), Version: 1700000000000},
+		{UserKey: "cid@x.io", UserID: "00ucid", Manager: byID("00uold"), Version: 1700000000000}, // twice in one batch
+		{UserKey: "dan@x.io", UserID: "00udan", Manager: byID("00uann"), Version: 1700000000000},
+		{UserKey: "old@x.io", UserID: "00uwho", Manager: byID("00uann"), Version: 1700000000000}, // another user's node
 	}
 	st, err := p.PublishManagers(ctx, testRun(), rows)
 	if err != nil {
@@ -193,7 +193,7 @@ func TestLinkWithoutReadConflictIntegration(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rows := []loader.ManagerRow{{UserKey: "ann@x.io", UserID: "00uann", Manager: loader.ManagerRef{Kind: loader.ManagerBySourceID, Value: "00ub1"}, UpdatedAt: 1700000000}}
+			rows := []loader.ManagerRow{{UserKey: "ann@x.io", UserID: "00uann", Manager: loader.ManagerRef{Kind: loader.ManagerBySourceID, Value: "00ub1"}, Version: 1700000000000}}
 			type result struct {
 				linked, left int
 				err          error

@@ -211,8 +211,8 @@ func TestPublishNodesIntegration(t *testing.T) {
 	if want := (publisher.NodeStats{Created: 2, Updated: 1,
 		// Two new nodes: the key and 13 properties each, one extra (cost_center) on ann; the stub gets
 		// the 12 it lacks (its email is right already);
-		// three nodes get published_tag, publisher_last_updated_epoch_ms and the seen marker.
-		Writes: publisher.Writes{UserProperties: 2*14 + 1 + 12, MetadataProperties: 3 * 3, NodesCreated: 2}}); !reflect.DeepEqual(withoutInOrder(st), want) {
+		// three nodes get published_tag, publisher_last_updated_epoch_ms, the seen marker and the version.
+		Writes: publisher.Writes{UserProperties: 2*14 + 1 + 12, MetadataProperties: 3 * 4, NodesCreated: 2}}); !reflect.DeepEqual(withoutInOrder(st), want) {
 		t.Errorf("first publish = %+v, want %+v", st, want)
 	}
 	if n := count(t, d, `MATCH (u:User) RETURN count(u) AS n`, nil); n != 3 {
@@ -253,7 +253,7 @@ func TestPublishNodesIntegration(t *testing.T) {
 	}
 	if want := (publisher.NodeStats{Updated: 1, Unchanged: 2,
 		// The changed property and the user's run metadata; nothing on the unchanged ones.
-		Writes: publisher.Writes{UserProperties: 1, MetadataProperties: 3}}); !reflect.DeepEqual(withoutInOrder(st), want) {
+		Writes: publisher.Writes{UserProperties: 1, MetadataProperties: 4}}); !reflect.DeepEqual(withoutInOrder(st), want) {
 		t.Errorf("third publish = %+v, want %+v", st, want)
 	}
 	// A property of the wrong type written by someone else is corrected.
@@ -391,6 +391,59 @@ func TestOlderDataNeverOverwritesNewerIntegration(t *testing.T) {
 	got := neo4jtest.Exec(t, d, `MATCH (u:User {key: 'ann@x.io'}) RETURN u.is_active AS a, u.updated_at AS up, u.team_name AS team`, nil)[0].AsMap()
 	if got["a"] != false || got["up"] != int64(200) || got["team"] != "Data" {
 		t.Errorf("older data overwrote newer: %v", got)
+	}
+}
+
+// TestOlderDataWithinOneSecondIntegration (issue 20, D5): a hook wrote
+// title T2; a sync that read T1 11 ms earlier, in the same second, comes
+// later. Versions are Okta's lastUpdated to the millisecond, so T1 loses.
+// A node an older oktasync wrote (no version) takes the second's record
+// once, and records its version from then on.
+func TestOlderDataWithinOneSecondIntegration(t *testing.T) {
+	p, d := newPublisher(t, 10)
+	ctx := context.Background()
+	t1, t2 := user("ann@x.io", "00uann", "Ann", true), user("ann@x.io", "00uann", "Ann", true)
+	t1.UpdatedAt, t1.Version, t1.RoleName = 1_700_000_000, 1_700_000_000_100, "T1"
+	t2.UpdatedAt, t2.Version, t2.RoleName = 1_700_000_000, 1_700_000_000_111, "T2"
+	if _, err := p.PublishNodes(ctx, testRun(), nodes(t2)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := p.PublishNodes(ctx, testRun(), nodes(t1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := func() map[string]any {
+		return neo4jtest.Exec(t, d, `MATCH (u:User {key: 'ann@x.io'}) RETURN u.role_name AS role, u.oktasync_version_ms AS v`, nil)[0].AsMap()
+	}
+	if got := role(); st.Updated != 0 || got["role"] != "T2" || got["v"] != int64(1_700_000_000_111) {
+		t.Errorf("a record 11 ms older overwrote the newer one: %+v, node %v", st, got)
+	}
+	// The node of an older oktasync: no version, the same updated_at.
+	neo4jtest.Exec(t, d, `MATCH (u:User {key: 'ann@x.io'}) REMOVE u.oktasync_version_ms`, nil)
+	if st, err = p.PublishNodes(ctx, testRun(), nodes(t1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := role(); st.Updated != 1 || got["role"] != "T1" || got["v"] != int64(1_700_000_000_100) {
+		t.Errorf("on a node without a version: %+v, node %v; want T1 written with its version", st, got)
+	}
+	if st, err = p.PublishNodes(ctx, testRun(), nodes(t2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := role(); st.Updated != 1 || got["role"] != "T2" {
+		t.Errorf("the newer record after it: %+v, node %v", st, got)
+	}
+	// A newer record that changes nothing Amundsen shows still records
+	// its version, so the one before it cannot come back.
+	t3 := t2
+	t3.Version += 5
+	if st, err = p.PublishNodes(ctx, testRun(), nodes(t3)); err != nil {
+		t.Fatal(err)
+	}
+	if got := role(); st.Updated != 1 || got["v"] != int64(1_700_000_000_116) {
+		t.Errorf("a version-only change: %+v, node %v", st, got)
+	}
+	if st, err = p.PublishNodes(ctx, testRun(), nodes(t1)); err != nil || st.Updated != 0 {
+		t.Errorf("the oldest record again: %+v, %v", st, err)
 	}
 }
 

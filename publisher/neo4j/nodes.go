@@ -121,8 +121,17 @@ func (h *held) claim() loader.Claim {
 	if !ok {
 		active = true // a stub without is_active counts as active, as Amundsen shows it
 	}
+	return loader.Claim{SourceID: id, Active: active, Version: h.version()}
+}
+
+// version is the node's version (versionProperty), or, on a node written
+// before versions were recorded, its updated_at in ms.
+func (h *held) version() int64 {
+	if v, ok := h.props[versionProperty].(int64); ok {
+		return v
+	}
 	at, _ := h.props["updated_at"].(int64)
-	return loader.Claim{SourceID: id, Active: active, UpdatedAt: at}
+	return at * 1000
 }
 
 // plan is what one upsert round writes.
@@ -281,7 +290,7 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 	case holder == nil:
 		res.stats.Created++
 		res.example("created", r.Key)
-		pl.create = append(pl.create, map[string]any{"key": r.Key, "props": props})
+		pl.create = append(pl.create, map[string]any{"key": r.Key, "props": props, "at": r.Claim.Version})
 		res.managerInOrder = r.Manager.Kind == loader.ManagerNone // a new node has no edges
 		return
 	case holder.claim().SourceID != "" && holder.claim().SourceID != r.Claim.SourceID && !loader.Wins(r.Claim, holder.claim()):
@@ -289,7 +298,7 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 		res.example("conflicts", fmt.Sprintf("%s (okta %s loses to %s)", r.Key, r.Claim.SourceID, holder.claim().SourceID))
 		return
 	case holder.claim().SourceID == r.Claim.SourceID && !loader.Supersedes(r.Claim, holder.claim()),
-		!differs(props, holder.props):
+		!differs(props, holder.props) && !newerVersion(r.Claim, holder):
 		res.stats.Unchanged++
 		res.managerInOrder = holder.managerInOrder(r.Manager) && !holder.touchedBy(run)
 		if p.cfg.RunMetadata == RunMetadataAll { // the read marked it seen
@@ -318,7 +327,17 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 		res.stats.TakenOver++
 	}
 	pl.update = append(pl.update, map[string]any{"key": r.Key, "props": changed(props, holder.props), "holder": heldID,
-		"id": r.Claim.SourceID, "at": r.Claim.UpdatedAt})
+		"id": r.Claim.SourceID, "at": r.Claim.Version})
+}
+
+// newerVersion reports whether the row is a newer record of the node's user
+// than the one the node records, although no property differs (a change
+// within the same second to something oktasync does not map): the version
+// is written, so that a record read in between is refused. A node written
+// before versions were recorded gets one with its next change.
+func newerVersion(c loader.Claim, h *held) bool {
+	v, ok := h.props[versionProperty].(int64)
+	return ok && c.Version != v && c.SourceID == h.claim().SourceID
 }
 
 // differs reports whether any property of the row differs from the node's
@@ -374,10 +393,11 @@ func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl 
 		}
 	}
 	var raced []string
-	// A created or updated node gets three properties of run metadata:
-	// published_tag, publisher_last_updated_epoch_ms and the seen marker.
+	// A created or updated node gets four properties of run metadata:
+	// published_tag, publisher_last_updated_epoch_ms, the seen marker and
+	// the version.
 	written := func(rows int) func([]*neo4j.Record) int {
-		return func(recs []*neo4j.Record) int { return 3 * (rows - len(recs)) }
+		return func(recs []*neo4j.Record) int { return 4 * (rows - len(recs)) }
 	}
 	if len(pl.create) > 0 {
 		recs, err := counted(ctx, tx, w, written(len(pl.create)), p.q(cypherCreateNodes), with(meta, "rows", pl.create))

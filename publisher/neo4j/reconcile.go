@@ -28,11 +28,11 @@ func (p *Publisher) MarkSeen(ctx context.Context, run publisher.Run, oktaIDs []s
 
 // Stale reports the active managed users this run has not seen. Only
 // meaningful after a complete read.
-func (p *Publisher) Stale(ctx context.Context, run publisher.Run) (publisher.StaleReport, error) {
+func (p *Publisher) Stale(ctx context.Context, run publisher.Run, read publisher.Read) (publisher.StaleReport, error) {
 	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
-		return single(ctx, tx, cypherStale, map[string]any{"run": run.Marker})
+		return single(ctx, tx, cypherStale, map[string]any{"run": run.Marker, "from": read.From})
 	})
 	if err != nil {
 		return publisher.StaleReport{}, fmt.Errorf("count unseen users: %w", err)
@@ -45,13 +45,13 @@ func (p *Publisher) Stale(ctx context.Context, run publisher.Run) (publisher.Sta
 
 // Deactivate sets is_active = false on every active managed user this run
 // has not seen, batch at a time. Nothing is deleted.
-func (p *Publisher) Deactivate(ctx context.Context, run publisher.Run, batch int) (int, error) {
+func (p *Publisher) Deactivate(ctx context.Context, run publisher.Run, read publisher.Read, batch int) (int, error) {
 	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	total := 0
 	for {
 		out, err := p.tx.write(ctx, func(tx runner) (any, error) {
-			rec, err := single(ctx, tx, cypherDeactivateStale, map[string]any{"run": run.Marker, "limit": max(batch, 1), "tag": run.Tag})
+			rec, err := single(ctx, tx, cypherDeactivateStale, map[string]any{"run": run.Marker, "from": read.From, "to": read.To, "limit": max(batch, 1), "tag": run.Tag})
 			if err != nil {
 				return nil, err
 			}
@@ -68,23 +68,27 @@ func (p *Publisher) Deactivate(ctx context.Context, run publisher.Run, batch int
 	}
 }
 
-// DeactivateIDs sets is_active = false on the users with these Okta ids:
-// users Okta answered 404 for. Nothing is deleted.
-func (p *Publisher) DeactivateIDs(ctx context.Context, run publisher.Run, oktaIDs []string) (int, error) {
+// DeactivateIDs sets is_active = false on the users Okta answered 404 for,
+// unless their node records a newer version. Nothing is deleted.
+func (p *Publisher) DeactivateIDs(ctx context.Context, run publisher.Run, gone []publisher.Gone) (int, error) {
 	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
-	if len(oktaIDs) == 0 {
+	if len(gone) == 0 {
 		return 0, nil
 	}
+	rows := make([]any, len(gone))
+	for i, g := range gone {
+		rows[i] = map[string]any{"id": g.SourceID, "at": g.At}
+	}
 	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
-		rec, err := single(ctx, tx, p.q(cypherDeactivateIDs), map[string]any{"ids": anyStrings(oktaIDs), "tag": run.Tag})
+		rec, err := single(ctx, tx, p.q(cypherDeactivateIDs), map[string]any{"rows": rows, "tag": run.Tag})
 		if err != nil {
 			return nil, err
 		}
 		return intValue(rec, "n"), nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("deactivate %d deleted users: %w", len(oktaIDs), err)
+		return 0, fmt.Errorf("deactivate %d deleted users: %w", len(gone), err)
 	}
 	return out.(int), nil
 }

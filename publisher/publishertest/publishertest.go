@@ -302,14 +302,17 @@ func testReconcile(t *testing.T, target Target) {
 	if err := rec.MarkSeen(ctx, s.run, []string{"00ucyd"}); err != nil {
 		t.Fatal(err)
 	}
-	report, err := rec.Stale(ctx, s.run)
+	// The read happened now, long after the records' versions (100 s).
+	now := time.Now().UnixMilli()
+	read := publisher.Read{From: now - 1000, To: now}
+	report, err := rec.Stale(ctx, s.run, read)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if report.Managed != 3 || report.Stale != 1 || !slices.Equal(report.Examples, []string{"bob@x.io"}) {
 		t.Errorf("stale report = %+v, want bob of 3", report)
 	}
-	n, err := rec.Deactivate(ctx, s.run, 1)
+	n, err := rec.Deactivate(ctx, s.run, read, 1)
 	if err != nil || n != 1 {
 		t.Fatalf("Deactivate = %d, %v; want 1", n, err)
 	}
@@ -321,8 +324,32 @@ func testReconcile(t *testing.T, target Target) {
 			t.Errorf("%s is_active = %v, want %v", key, g.Nodes[key]["is_active"], active)
 		}
 	}
-	if report, _ := rec.Stale(ctx, s.run); report.Stale != 0 || report.Managed != 2 {
+	if report, _ := rec.Stale(ctx, s.run, read); report.Stale != 0 || report.Managed != 2 {
 		t.Errorf("after deactivation: %+v, want 0 stale of 2 active", report)
+	}
+	// A deactivation is a write with a version: a record of bob read
+	// before it (a run still going) never makes him active again, a newer
+	// one does.
+	begin(t, p).publish(bob)
+	if g := target.Read(t, p); g.Nodes["bob@x.io"]["is_active"] != false {
+		t.Errorf("an older record of bob, written after his deactivation, made him active again")
+	}
+	newer := bob
+	newer.UpdatedAt, newer.Version = now/1000+10, now+10_000
+	begin(t, p).publish(newer)
+	if g := target.Read(t, p); g.Nodes["bob@x.io"]["is_active"] != true {
+		t.Errorf("a newer record of bob did not make him active again")
+	}
+	// The same for a user the source answered "not found" for.
+	if n, err := rec.DeactivateIDs(ctx, begin(t, p).run, []publisher.Gone{{SourceID: "00ubob", At: now}}); err != nil || n != 0 {
+		t.Errorf("DeactivateIDs with a time older than bob's record = %d, %v; want 0: his newer record stands", n, err)
+	}
+	if n, err := rec.DeactivateIDs(ctx, begin(t, p).run, []publisher.Gone{{SourceID: "00ucyd", At: now}}); err != nil || n != 1 {
+		t.Errorf("DeactivateIDs(cyd) = %d, %v; want 1", n, err)
+	}
+	begin(t, p).publish(cyd)
+	if g := target.Read(t, p); g.Nodes["cyd@x.io"]["is_active"] != false {
+		t.Errorf("a record of cyd read before Okta said she was gone made her active again")
 	}
 	// State: saved per org, the watermark never moves back.
 	if st, err := rec.LoadState(ctx, publisher.Org{URL: "https://a.okta.com"}); err != nil || !st.Watermark.IsZero() {
