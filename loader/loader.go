@@ -34,9 +34,9 @@ type Prop struct {
 
 // Claim is what decides which of two source users holds a key.
 type Claim struct {
-	SourceID  string
-	Active    bool
-	Version   int64 // the source's last change, in epoch ms (Version)
+	SourceID string
+	Active   bool
+	Version  int64 // the source's last change, in epoch ms (Version)
 }
 
 // Wins reports whether a takes the key from b. Two records of one source
