@@ -1,0 +1,195 @@
+package jobs_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/oktasync/oktasync/extractor/okta"
+	"github.com/oktasync/oktasync/internal/oktasim"
+	"github.com/oktasync/oktasync/jobs"
+	"github.com/oktasync/oktasync/publisher/neo4j"
+)
+
+// pageGate holds the nth Okta list request that match accepts until
+// release is closed: a run that is part-way through its read, on purpose.
+type pageGate struct {
+	base    http.RoundTripper
+	match   func(*http.Request) bool
+	n       int32
+	count   atomic.Int32
+	held    chan struct{} // closed when the nth request is held
+	release chan struct{}
+}
+
+func newPageGate(n int32, match func(*http.Request) bool) *pageGate {
+	return &pageGate{base: http.DefaultTransport, match: match, n: n, held: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (g *pageGate) RoundTrip(r *http.Request) (*http.Response, error) {
+	if g.match(r) && g.count.Add(1) == g.n {
+		close(g.held)
+		select {
+		case <-g.release:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return g.base.RoundTrip(r)
+}
+
+// listRequests matches the user list requests (every page, both passes).
+func listRequests(r *http.Request) bool { return r.URL.Path == "/api/v1/users" }
+
+// deprovisionedPass matches the list requests of the DEPROVISIONED pass.
+func deprovisionedPass(r *http.Request) bool {
+	return listRequests(r) && strings.Contains(r.URL.Query().Get("filter"), "DEPROVISIONED")
+}
+
+// syncThrough starts a sync whose Okta requests go through rt, and returns
+// its result on the channel.
+func (e *env) syncThrough(t *testing.T, mode jobs.Mode, policy jobs.SyncConfig, rt http.RoundTripper) <-chan syncResult {
+	t.Helper()
+	ocfg := e.oktaConfig("token")
+	ocfg.PageSize = 10
+	src, err := okta.New(ocfg, nil, okta.WithRoundTripper(rt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := neo4j.New(e.neo4jConfig(false), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan syncResult, 1)
+	go func() {
+		defer pub.Close(context.Background())
+		job := &jobs.Sync{Config: policy, Source: src, Publisher: pub, Identity: src, Mode: mode, Org: ocfg.OrgURL}
+		sum, err := job.Run(context.Background())
+		out <- syncResult{sum, err}
+	}()
+	return out
+}
+
+type syncResult struct {
+	sum jobs.Summary
+	err error
+}
+
+// waitHeld waits, bounded, for the gate to hold its request.
+func waitHeld(t *testing.T, g *pageGate, done <-chan syncResult) {
+	t.Helper()
+	select {
+	case <-g.held:
+	case r := <-done:
+		t.Fatalf("the run ended before its request was held: %+v, %v", r.sum, r.err)
+	case <-time.After(time.Minute):
+		t.Fatal("the run never reached the held request")
+	}
+}
+
+func finished(t *testing.T, done <-chan syncResult) jobs.Summary {
+	t.Helper()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("held run: %v", r.err)
+		}
+		return r.sum
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the held run did not finish")
+		return jobs.Summary{}
+	}
+}
+
+// TestDeletedUserStaysInactiveIntegration (issue 20, D1): run A reads a
+// user, Okta deletes the user, run B deactivates them, and A then writes
+// its older read. The deactivation carries the time B's read ended, by
+// Okta's clock, so A's older record is refused: the user stays inactive.
+func TestDeletedUserStaysInactiveIntegration(t *testing.T) {
+	e := newEnv(t, oktasim.Config{Users: 60, Seed: 20})
+	e.mustSync(t, run{})
+	// A stages every user in one batch (written at the end of its read),
+	// and is held at its 5th page, the user already read.
+	policy := syncConfig(1000)
+	gate := newPageGate(5, listRequests)
+	done := e.syncThrough(t, jobs.Full, policy, gate)
+	waitHeld(t, gate, done)
+	victim := activeUsers(e, 1)[0] // the smallest id: on A's first page
+	if err := e.sim.Delete(victim.Id); err != nil {
+		t.Fatal(err)
+	}
+	b := e.mustSync(t, run{})
+	if b.DeactivatedMissing != 1 {
+		t.Fatalf("run B deactivated %d, want the deleted user", b.DeactivatedMissing)
+	}
+	close(gate.release)
+	a := finished(t, done)
+	if a.Reactivated != 0 {
+		t.Errorf("run A reactivated %d users: its read of the deleted user is older than the deactivation", a.Reactivated)
+	}
+	if got := e.query(t, `MATCH (u:User {okta_id: $id}) RETURN u.is_active AS a`, map[string]any{"id": victim.Id}); len(got) != 1 || got[0]["a"] != false {
+		t.Errorf("the deleted user's node: %v, want inactive", got)
+	}
+}
+
+// TestIncrementalAfterALongReadMissesNothingIntegration (issue 20, D3): a
+// user on an early page changes while a full sync reads later pages, then
+// a user on the last page changes. The watermark is never past the read's
+// start by Okta's clock, so the next incremental sync, even with no
+// overlap at all, picks up the early change.
+func TestIncrementalAfterALongReadMissesNothingIntegration(t *testing.T) {
+	e := newEnv(t, oktasim.Config{Users: 60, Seed: 21})
+	e.mustSync(t, run{})
+	policy := syncConfig(10)
+	policy.Overlap = 0 // an explicit zero: no second chance
+	gate := newPageGate(3, listRequests)
+	done := e.syncThrough(t, jobs.Full, policy, gate)
+	waitHeld(t, gate, done)
+	users := e.sim.Users() // in id order, as Okta pages them
+	early, late := users[0], users[len(users)-1]
+	if err := e.sim.UpdateProfile(early.Id, map[string]any{"title": "Changed early"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.UpdateProfile(late.Id, map[string]any{"title": "Changed late"}); err != nil {
+		t.Fatal(err)
+	}
+	close(gate.release)
+	finished(t, done)
+	role := func(id string) any {
+		return e.query(t, `MATCH (u:User {okta_id: $id}) RETURN u.role_name AS r`, map[string]any{"id": id})[0]["r"]
+	}
+	if got := role(late.Id); got != "Changed late" {
+		t.Fatalf("the held run did not read the late change: %v", got)
+	}
+	sum := e.mustSync(t, run{mode: jobs.Incremental, policy: &policy})
+	if got := role(early.Id); got != "Changed early" {
+		t.Errorf("the early-page change is still missing after the next incremental sync (watermark %s, read %d): role %v",
+			sum.WatermarkBefore.Format(time.RFC3339Nano), sum.Seen, got)
+	}
+}
+
+// TestUserReadTwiceKeepsTheNewerRecordIntegration (issue 20, D6): a user
+// read active in the plain pass is deprovisioned before the DEPROVISIONED
+// pass reads them again. The two records are one user's, so the newer
+// wins, not the key rule's "active wins".
+func TestUserReadTwiceKeepsTheNewerRecordIntegration(t *testing.T) {
+	e := newEnv(t, oktasim.Config{Users: 30, Seed: 22})
+	gate := newPageGate(1, deprovisionedPass)
+	done := e.syncThrough(t, jobs.Full, syncConfig(1000), gate)
+	waitHeld(t, gate, done)
+	u := activeUsers(e, 1)[0]
+	if err := e.sim.SetStatus(u.Id, oktasim.StatusDeprovisioned); err != nil {
+		t.Fatal(err)
+	}
+	close(gate.release)
+	sum := finished(t, done)
+	if sum.Duplicates != 0 {
+		t.Errorf("duplicate keys = %d: two records of one user are not two users", sum.Duplicates)
+	}
+	if got := e.query(t, `MATCH (u:User {okta_id: $id}) RETURN u.is_active AS a`, map[string]any{"id": u.Id}); len(got) != 1 || got[0]["a"] != false {
+		t.Errorf("the deprovisioned user's node: %v, want inactive (the newer record)", got)
+	}
+}
