@@ -33,8 +33,9 @@ func searchDoc(t *testing.T, alias, id string) map[string]any {
 var searchClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 
 // TestServeHookReachesPeopleSearchIntegration: with people search on, a
-// full sync builds the index, and a hook's change is in people search
-// within 2 s of the delivery: a new name is found, a leaver is gone.
+// full sync builds the index, and a hook's change reaches people search
+// (its latency, 2 s as a target, is measured by make bench's S8; here it is
+// logged): a new name is found, a leaver is gone.
 func TestServeHookReachesPeopleSearchIntegration(t *testing.T) {
 	alias := searchtest.Alias(t)
 	e := startServeWith(t, 150, map[string]string{"OKTASYNC_SEARCH_URL": searchtest.URL(t)}, func(c *config) { c.Search.Alias = alias })
@@ -46,7 +47,7 @@ func TestServeHookReachesPeopleSearchIntegration(t *testing.T) {
 	// Neo4j plans a statement again for each new size of its list
 	// parameters: the first batch of a size after start pays for planning
 	// serve's statements (1–3 s here). A batch of the same shape first, so
-	// that the 2 s are measured in the steady state.
+	// that the time logged is the steady state's.
 	e.sim.UpdateProfile(w.Id, map[string]any{"title": "Warm"})
 	e.sim.SetStatus(x.Id, "DEPROVISIONED")
 	e.post(hookSecret, hookBody(hookEv{"ev-s0", "user.account.update_profile", w.Id}, hookEv{"ev-s00", "user.lifecycle.deactivate", x.Id}))
@@ -65,15 +66,15 @@ func TestServeHookReachesPeopleSearchIntegration(t *testing.T) {
 		if d != nil && d["name"] == "Octavian Brightwater" && searchDoc(t, alias, v.Id) == nil {
 			break
 		}
-		if time.Since(start) > 2*time.Second {
-			t.Fatalf("not in people search within 2 s: %v, leaver %v", d, searchDoc(t, alias, v.Id))
+		if time.Since(start) > visibleWithin {
+			t.Fatalf("not in people search within %s: %v, leaver %v", visibleWithin, d, searchDoc(t, alias, v.Id))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("hook to people search: %s", time.Since(start))
 	// The batch is counted once it returns, just after its documents are
 	// visible.
-	waitForDoc(t, 2*time.Second, func() bool {
+	waitForDoc(t, visibleWithin, func() bool {
 		_, body := e.get("/metrics")
 		return strings.Contains(body, `oktasync_search_updates_total{kind="hook",outcome="success"} 2`) &&
 			strings.Contains(body, `oktasync_search_last_success_timestamp_seconds{kind="hook"}`)
