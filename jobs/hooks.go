@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -55,8 +56,11 @@ func (c HookWorkerConfig) Validate() error {
 // coalesces user ids, reads each user's current state from Okta (so order
 // and duplicates of events do not matter), and publishes through the same
 // loader and publisher as a sync. A user Okta answers 404 for becomes
-// inactive. When the queue overflows or Okta keeps failing, it asks for an
-// incremental sync instead of dropping work.
+// inactive. When the queue overflows, Okta keeps failing or shutdown cuts
+// work short, it asks for an incremental sync instead of dropping work, and
+// records in the graph that a full reconciliation is owed (incremental
+// reads cannot see deletions): the next sync that finds the debt runs as a
+// full one.
 type HookWorker struct {
 	cfg         HookWorkerConfig
 	okta        extractor.UserReader
@@ -68,7 +72,15 @@ type HookWorker struct {
 	queue       chan string
 	search      *peopleSearch   // nil when people search is off
 	lastOkta    extractor.Stats // the reader's counters after the previous batch
+	// debt is when work that may have held deletions was last given up
+	// (epoch ms), until the graph records it; 0 if nothing is pending.
+	debt     atomic.Int64
+	debtc    chan struct{} // wakes Run to record the debt
+	inFlight atomic.Int64  // users of the batch being processed
 }
+
+// debtBudget bounds recording a debt in the graph.
+const debtBudget = 10 * time.Second
 
 // NewHookWorker validates cfg; pub must be able to reconcile (deactivate
 // users Okta no longer has). requestSync is called (never blocking) when
@@ -93,7 +105,8 @@ func NewHookWorker(cfg HookWorkerConfig, reader extractor.UserReader, pub publis
 		log = zap.NewNop()
 	}
 	return &HookWorker{cfg: cfg, okta: reader, pub: pub, rec: caps.Reconciler, log: log.With(zap.String("component", "hook-worker")),
-		metrics: metrics, requestSync: requestSync, queue: make(chan string, cfg.Queue), search: search}, nil
+		metrics: metrics, requestSync: requestSync, queue: make(chan string, cfg.Queue), search: search,
+		debtc: make(chan struct{}, 1)}, nil
 }
 
 // Enqueue adds user ids without blocking. It returns false, and asks for an
@@ -103,7 +116,8 @@ func (w *HookWorker) Enqueue(ids []string) bool {
 		select {
 		case w.queue <- id:
 		default:
-			w.log.Warn("hook queue full: falling back to an incremental sync", zap.Int("dropped", len(ids)-i))
+			w.log.Warn("hook queue full: falling back to a sync; a full reconciliation is owed", zap.Int("dropped", len(ids)-i))
+			w.owe()
 			w.requestSync()
 			w.metrics.QueueDepth(len(w.queue))
 			return false
@@ -115,6 +129,35 @@ func (w *HookWorker) Enqueue(ids []string) bool {
 
 // Depth is the number of queued ids.
 func (w *HookWorker) Depth() int { return len(w.queue) }
+
+// InFlight is the number of users in the batch being processed.
+func (w *HookWorker) InFlight() int { return int(w.inFlight.Load()) }
+
+// owe notes that work which may have held deletions was given up, and
+// wakes Run to record it in the graph. It never blocks.
+func (w *HookWorker) owe() {
+	w.debt.Store(time.Now().UnixMilli())
+	select {
+	case w.debtc <- struct{}{}:
+	default:
+	}
+}
+
+// recordDebt records a pending debt in the graph, bounded; one that could
+// not be recorded stays pending, for the next batch to try again.
+func (w *HookWorker) recordDebt(ctx context.Context) {
+	at := w.debt.Load()
+	if at == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, debtBudget)
+	defer cancel()
+	if err := w.rec.OweReconciliation(ctx, time.UnixMilli(at)); err != nil {
+		w.log.Error("could not record that a full reconciliation is owed: deletions may stay unseen until the next full sync", zap.Error(err))
+		return
+	}
+	w.debt.CompareAndSwap(at, 0)
+}
 
 // Run processes the queue until ctx is done, then drains what is queued
 // (bounded by DrainTimeout) and returns nil.
@@ -130,9 +173,12 @@ func (w *HookWorker) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return w.drain(wctx)
+		case <-w.debtc:
+			w.recordDebt(wctx)
 		case id := <-w.queue:
 			ids := w.gather(ctx, id)
 			w.process(wctx, ids)
+			w.recordDebt(wctx)
 		}
 	}
 }
@@ -160,7 +206,19 @@ func (w *HookWorker) gather(ctx context.Context, first string) []string {
 }
 
 // drain processes what is queued until the queue is empty or dctx ends.
+// What it could not do is logged as it is and owed to a full
+// reconciliation, recorded in the graph (bounded, after dctx if need be).
 func (w *HookWorker) drain(dctx context.Context) error {
+	cut := 0 // users of batches that failed or were cut short
+	defer func() {
+		left := len(w.queue)
+		if left > 0 || cut > 0 {
+			w.log.Warn("shutdown: hook work not done in time; a full reconciliation is owed and the next sync will run one",
+				zap.Int("left_in_queue", left), zap.Int("cut_short", cut))
+			w.owe()
+		}
+		w.recordDebt(context.WithoutCancel(dctx))
+	}()
 	for dctx.Err() == nil {
 		var ids []string
 		seen := map[string]bool{}
@@ -179,17 +237,19 @@ func (w *HookWorker) drain(dctx context.Context) error {
 		if len(ids) == 0 {
 			return nil
 		}
-		w.process(dctx, ids)
-	}
-	if n := len(w.queue); n > 0 {
-		w.log.Warn("shutdown: hook queue not drained in time; the next sync will cover these users", zap.Int("left", n))
+		if !w.process(dctx, ids) {
+			cut += len(ids)
+		}
 	}
 	return nil
 }
 
-// process reads and publishes one batch of users. Failures are logged and
-// handed to an incremental sync; the worker itself never stops on them.
-func (w *HookWorker) process(ctx context.Context, ids []string) {
+// process reads and publishes one batch of users, and reports whether it
+// did. Failures are logged, handed to a sync and owed to a full
+// reconciliation; the worker itself never stops on them.
+func (w *HookWorker) process(ctx context.Context, ids []string) bool {
+	w.inFlight.Store(int64(len(ids)))
+	defer w.inFlight.Store(0)
 	defer w.metrics.QueueDepth(len(w.queue))
 	start := time.Now()
 	sum := Summary{Kind: "hook", Outcome: "failure", SkipReason: map[string]int{}}
@@ -210,12 +270,14 @@ func (w *HookWorker) process(ctx context.Context, ids []string) {
 		// sync that touches them, or the next full sync.
 		w.log.Error("hook batch: people search not updated", zap.Int("users", len(ids)), zap.Error(err))
 	case err != nil:
-		w.log.Error("hook batch failed; requesting an incremental sync", zap.Int("users", len(ids)), zap.Error(err))
+		w.log.Error("hook batch failed; requesting a sync, and a full reconciliation is owed", zap.Int("users", len(ids)), zap.Error(err))
+		w.owe()
 		w.requestSync()
-		return
+		return false
 	}
 	w.log.Debug("hook batch published", zap.Int("users", len(ids)), zap.Int("created", sum.Created),
 		zap.Int("updated", sum.Updated), zap.Int("deactivated", sum.DeactivatedMissing), zap.Duration("duration", sum.Duration))
+	return true
 }
 
 // publish reads the users and writes them through the one write path:

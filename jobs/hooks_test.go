@@ -43,6 +43,7 @@ type fakePublisher struct {
 	nodes       []string
 	managers    []string
 	deactivated []string
+	owed        []time.Time
 }
 
 func (f *fakeOkta) Stats() extractor.Stats { return extractor.Stats{} }
@@ -65,7 +66,13 @@ func (p *fakePublisher) LoadState(context.Context, publisher.Org) (publisher.Sta
 	return publisher.State{}, nil
 }
 func (p *fakePublisher) SaveState(context.Context, publisher.State) error { return nil }
-func (p *fakePublisher) Orgs(context.Context) ([]publisher.Org, error)    { return nil, nil }
+func (p *fakePublisher) OweReconciliation(_ context.Context, at time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.owed = append(p.owed, at)
+	return nil
+}
+func (p *fakePublisher) Orgs(context.Context) ([]publisher.Org, error) { return nil, nil }
 func (p *fakePublisher) RehomeState(context.Context, publisher.Org, publisher.State) error {
 	return nil
 }
@@ -135,8 +142,8 @@ func TestHookWorkerCoalescesAndDeactivatesGoneUsers(t *testing.T) {
 	if len(pub.deactivated) != 1 || pub.deactivated[0] != "00ugone" {
 		t.Errorf("deactivated %v, want the 404 user", pub.deactivated)
 	}
-	if syncs.Load() != 0 {
-		t.Errorf("requested %d syncs without a reason", syncs.Load())
+	if syncs.Load() != 0 || len(pub.owed) != 0 {
+		t.Errorf("requested %d syncs and owed %d reconciliations without a reason", syncs.Load(), len(pub.owed))
 	}
 }
 
@@ -167,6 +174,11 @@ func TestHookWorkerFallsBackToSync(t *testing.T) {
 	<-done
 	if syncs.Load() != 2 {
 		t.Errorf("a failed batch requested %d syncs in total, want 2", syncs.Load())
+	}
+	// Both fallbacks may have lost deletions: the debt is in the graph
+	// (recorded once or twice, as the two coincide), and none is pending.
+	if len(pub.owed) == 0 || w.debt.Load() != 0 {
+		t.Errorf("owed reconciliations recorded %v, pending %d; want recorded", pub.owed, w.debt.Load())
 	}
 }
 

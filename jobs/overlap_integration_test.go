@@ -54,7 +54,9 @@ func deprovisionedPass(r *http.Request) bool {
 func (e *env) syncThrough(t *testing.T, mode jobs.Mode, policy jobs.SyncConfig, rt http.RoundTripper) <-chan syncResult {
 	t.Helper()
 	ocfg := e.oktaConfig("token")
-	ocfg.PageSize = 10
+	// The held request must outlast what the test does meanwhile: a
+	// request timeout would retry it, and the run would go on unheld.
+	ocfg.PageSize, ocfg.RequestTimeout = 10, 5*time.Minute
 	src, err := okta.New(ocfg, nil, okta.WithRoundTripper(rt))
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +129,9 @@ func TestDeletedUserStaysInactiveIntegration(t *testing.T) {
 	}
 	close(gate.release)
 	a := finished(t, done)
+	if a.Retries != 0 {
+		t.Fatalf("run A retried a request (%d): it was not held while B ran", a.Retries)
+	}
 	if a.Reactivated != 0 {
 		t.Errorf("run A reactivated %d users: its read of the deleted user is older than the deactivation", a.Reactivated)
 	}
@@ -191,5 +196,73 @@ func TestUserReadTwiceKeepsTheNewerRecordIntegration(t *testing.T) {
 	}
 	if got := e.query(t, `MATCH (u:User {okta_id: $id}) RETURN u.is_active AS a`, map[string]any{"id": u.Id}); len(got) != 1 || got[0]["a"] != false {
 		t.Errorf("the deprovisioned user's node: %v, want inactive (the newer record)", got)
+	}
+}
+
+// TestHookFallbackOwesAFullReconciliationIntegration (issue 20, D7): a
+// hook queue of 5 overflows with 40 deletions. Incremental reads cannot
+// see deletions, so the worker records in the graph that a full
+// reconciliation is owed; the next incremental sync finds the debt, runs
+// as a full one, deactivates every deleted user and pays it.
+func TestHookFallbackOwesAFullReconciliationIntegration(t *testing.T) {
+	e := newEnv(t, oktasim.Config{Users: 120, Seed: 23})
+	e.mustSync(t, run{})
+	src, err := okta.New(e.oktaConfig("token"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := neo4j.New(e.neo4jConfig(false), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close(context.Background())
+	hcfg := jobs.DefaultHookWorkerConfig()
+	hcfg.Queue, hcfg.Coalesce = 5, 10*time.Millisecond
+	var syncs atomic.Int32
+	w, err := jobs.NewHookWorker(hcfg, src, pub, nil, nil, nil, func() { syncs.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := activeUsers(e, 40)
+	ids := make([]string, len(gone))
+	for i, u := range gone {
+		ids[i] = u.Id
+		if err := e.sim.Delete(u.Id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.Enqueue(ids) {
+		t.Fatal("40 ids fit in a queue of 5")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	cancel() // drain what is queued, and record the debt
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if syncs.Load() == 0 {
+		t.Error("the overflow requested no sync")
+	}
+	owed := e.query(t, `MATCH (s:OktasyncState) RETURN s.reconcile_owed AS owed`, nil)
+	if len(owed) != 1 || owed[0]["owed"] == nil {
+		t.Fatalf("sync state after the overflow: %v, want a reconciliation owed", owed)
+	}
+	policy := syncConfig(100)
+	policy.MaxDeactivate = 0.5
+	sum := e.mustSync(t, run{mode: jobs.Incremental, policy: &policy})
+	if sum.Kind != string(jobs.Full) || !sum.FellBack || sum.ReconcileOwed.IsZero() {
+		t.Errorf("the incremental sync after the overflow ran as %s (fell back %v, owed %s), want a full one", sum.Kind, sum.FellBack, sum.ReconcileOwed)
+	}
+	for _, u := range gone {
+		if got := e.query(t, `MATCH (u:User {okta_id: $id}) RETURN u.is_active AS a`, map[string]any{"id": u.Id}); len(got) != 1 || got[0]["a"] != false {
+			t.Errorf("deleted user %s: %v, want inactive", u.Id, got)
+		}
+	}
+	if owed := e.query(t, `MATCH (s:OktasyncState) RETURN s.reconcile_owed AS owed`, nil); owed[0]["owed"] != nil {
+		t.Errorf("the debt was not paid: %v", owed)
+	}
+	if sum := e.mustSync(t, run{mode: jobs.Incremental, policy: &policy}); sum.Kind != string(jobs.Incremental) {
+		t.Errorf("with nothing owed, an incremental sync ran as %s", sum.Kind)
 	}
 }

@@ -19,7 +19,11 @@ type Summary struct {
 	Outcome  string        `json:"outcome"` // success, failure or refused
 	Duration time.Duration `json:"duration"`
 	DryRun   bool          `json:"dry_run"`
-	FellBack bool          `json:"fell_back_to_full,omitempty"` // incremental without a watermark
+	FellBack bool          `json:"fell_back_to_full,omitempty"` // incremental without a watermark, or with a reconciliation owed
+	// ReconcileOwed is when a full reconciliation became owed (a hook
+	// worker's fallback), if this run found one owed: an incremental run
+	// then runs as a full one, which pays it.
+	ReconcileOwed time.Time `json:"reconcile_owed,omitempty"`
 	// Rehomed, if not nil, is the re-homing of the graph's sync state to
 	// the configured org that the run did (or, in a dry run, would do).
 	Rehomed *Rehome `json:"rehomed,omitempty"`
@@ -193,6 +197,9 @@ func (s Summary) Text() string {
 			s.StubsFound, s.StubsMerged, s.StubRelationships, s.StubsLeft)
 	}
 	fmt.Fprintf(&b, "  watermark %s -> %s\n", stamp(s.WatermarkBefore), stamp(s.WatermarkAfter))
+	if !s.ReconcileOwed.IsZero() {
+		fmt.Fprintf(&b, "  owed      a full reconciliation, since %s (a hook fallback may have missed deletions)\n", stamp(s.ReconcileOwed))
+	}
 	if s.ReconcileSkipped != "" {
 		fmt.Fprintf(&b, "  no deactivation: %s\n", s.ReconcileSkipped)
 	}

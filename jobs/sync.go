@@ -254,11 +254,19 @@ func (r *syncRun) do(ctx context.Context) error {
 		r.sum.WatermarkBefore = state.Watermark
 	}
 	extract := r.Source.Extract
+	r.sum.ReconcileOwed = state.ReconcileOwed
 	if mode == Incremental {
-		if state.Watermark.IsZero() {
+		switch {
+		case state.Watermark.IsZero():
 			r.log.Info("no watermark yet: running a full sync instead of an incremental one")
 			mode, r.sum.Kind, r.sum.FellBack = Full, string(Full), true
-		} else {
+		case !state.ReconcileOwed.IsZero():
+			// Incremental reads cannot see deletions: what a hook fallback
+			// gave up is only covered by a full read.
+			r.log.Info("a full reconciliation is owed: running a full sync instead of an incremental one",
+				zap.Time("owed_since", state.ReconcileOwed))
+			mode, r.sum.Kind, r.sum.FellBack = Full, string(Full), true
+		default:
 			since := state.Watermark.Add(-cfg.Overlap)
 			extract = func(ctx context.Context, fn func(context.Context, extractor.Page) error) error {
 				return r.Source.ExtractSince(ctx, since, fn)
@@ -322,20 +330,24 @@ func (r *syncRun) do(ctx context.Context) error {
 	if rec == nil {
 		return nil
 	}
+	var paid time.Time
 	if mode == Full {
 		r.log.Debug("manager edges published; reconciling")
 		t0 = time.Now()
-		err := r.reconcile(ctx, rec, rd.window())
+		reconciled, err := r.reconcile(ctx, rec, rd.window())
 		r.sum.Timings.Reconcile = time.Since(t0)
 		if err != nil {
 			return err
+		}
+		if reconciled {
+			paid = rd.from // a debt recorded before the read began is paid
 		}
 	}
 	// The watermark is the newest change actually read, never past the
 	// read's start by Okta's clock, and it never moves back. A run saves
 	// only what it owns.
 	maxSeen := rd.watermark()
-	save := publisher.State{Org: org, Watermark: maxSeen}
+	save := publisher.State{Org: org, Watermark: maxSeen, Reconciled: paid}
 	if mode == Full {
 		save.LastFullSync = time.Now().UTC()
 	} else {
@@ -719,25 +731,26 @@ func (r *syncRun) mergeStubs(ctx context.Context, m publisher.StubMerger) (refus
 
 // reconcile deactivates the managed users a complete full read did not
 // return, unless there are too many of them.
-func (r *syncRun) reconcile(ctx context.Context, rec publisher.Reconciler, read publisher.Read) error {
+// It reports whether the graph was reconciled with the read.
+func (r *syncRun) reconcile(ctx context.Context, rec publisher.Reconciler, read publisher.Read) (bool, error) {
 	sum := r.sum
 	if sum.Seen+sum.Skipped == 0 {
 		r.log.Warn("Okta returned no users at all: not deactivating anyone")
 		sum.ReconcileSkipped = "okta returned no users"
-		return nil
+		return false, nil
 	}
 	report, err := rec.Stale(ctx, r.values, read)
 	if err != nil {
-		return err
+		return false, err
 	}
 	sum.Managed, sum.Missing, sum.MissingExamples = report.Managed, report.Stale, report.Examples
 	if report.Stale == 0 {
-		return nil
+		return true, nil
 	}
 	if float64(report.Stale) > r.Config.MaxDeactivate*float64(report.Managed) && !r.Force {
-		return &RefusedError{Stale: report.Stale, Managed: report.Managed, Limit: r.Config.MaxDeactivate, Examples: report.Examples}
+		return false, &RefusedError{Stale: report.Stale, Managed: report.Managed, Limit: r.Config.MaxDeactivate, Examples: report.Examples}
 	}
 	n, err := rec.Deactivate(ctx, r.values, read, r.Config.BatchSize)
 	sum.DeactivatedMissing = n
-	return err
+	return err == nil, err
 }

@@ -137,6 +137,11 @@ type Reconciler interface {
 	// answered "not found" for, and records each one's At as its version:
 	// a node that records a newer version is left alone.
 	DeactivateIDs(ctx context.Context, run Run, gone []Gone) (int, error)
+	// OweReconciliation records, in the state of every org the target
+	// holds, that a full reconciliation is owed since at: deletions may
+	// have been missed (the latest debt is kept). A target without state
+	// owes nothing: its next sync is a full one anyway.
+	OweReconciliation(ctx context.Context, at time.Time) error
 	// LoadState reads the sync state of org (found by its id when it has
 	// one, else by its URL); a zero State if there is none.
 	LoadState(ctx context.Context, org Org) (State, error)
@@ -266,6 +271,14 @@ type State struct {
 	Watermark       time.Time // largest source lastUpdated seen; zero if none
 	LastFullSync    time.Time // end of the last successful full sync; zero if none
 	LastIncremental time.Time // end of the last successful incremental sync
+	// ReconcileOwed is when work that may have seen deletions was given
+	// up (a hook worker's fallback, OweReconciliation): until a full
+	// reconciliation pays it, incremental syncs run as full ones. Zero if
+	// nothing is owed. Loaded only.
+	ReconcileOwed time.Time
+	// Reconciled, when saved, says a full reconciliation succeeded for a
+	// read that began then: a debt recorded before it is paid. Saved only.
+	Reconciled time.Time
 }
 
 // StaleReport describes the managed users a complete read did not return.

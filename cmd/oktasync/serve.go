@@ -164,7 +164,8 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 		zap.String("incremental_schedule", s.cfg.Serve.Schedule.Incremental), zap.String("full_schedule", s.cfg.Serve.Schedule.Full))
 
 	<-runCtx.Done()
-	s.log.Info("shutting down: no new deliveries; draining the hook queue", zap.Int("queued", s.worker.Depth()))
+	s.log.Info("shutting down: no new deliveries; draining the hook queue",
+		zap.Int("queued", s.worker.Depth()), zap.Int("in_flight", s.worker.InFlight()))
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Serve.ShutdownTimeout)
 	defer scancel()
 	var errs []error

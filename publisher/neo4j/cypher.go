@@ -216,8 +216,16 @@ RETURN count(u) AS n`
 const cypherLoadState = `
 MATCH (s:OktasyncState)
 WHERE CASE WHEN $id IS NULL THEN s.org = $url ELSE s.org_id = $id END
-RETURN s.watermark AS watermark, s.last_full_sync AS full, s.last_incremental_sync AS incr
+RETURN s.watermark AS watermark, s.last_full_sync AS full, s.last_incremental_sync AS incr,
+       s.reconcile_owed AS owed
 LIMIT 1`
+
+// cypherOweReconciliation records that a full reconciliation is owed,
+// keeping the latest debt.
+const cypherOweReconciliation = `
+MATCH (s:OktasyncState)
+SET s.reconcile_owed = CASE WHEN s.reconcile_owed IS NULL OR s.reconcile_owed < $at THEN $at ELSE s.reconcile_owed END
+RETURN count(s) AS n`
 
 // Each run sets only what it owns, and the watermark never moves back
 // (fixed-width UTC strings compare correctly as text). The state is merged
@@ -234,6 +242,7 @@ SET` + saveStateSet
     s.watermark = CASE WHEN s.watermark IS NULL OR s.watermark < $watermark THEN $watermark ELSE s.watermark END,
     s.last_full_sync = coalesce($full, s.last_full_sync),
     s.last_incremental_sync = coalesce($incr, s.last_incremental_sync),
+    s.reconcile_owed = CASE WHEN s.reconcile_owed <= $reconciled THEN null ELSE s.reconcile_owed END,
     s.updated_epoch_ms = timestamp()`
 )
 

@@ -30,6 +30,7 @@ func (p *Publisher) LoadState(ctx context.Context, org publisher.Org) (publisher
 	st.Watermark = parseTime(m["watermark"])
 	st.LastFullSync = parseTime(m["full"])
 	st.LastIncremental = parseTime(m["incr"])
+	st.ReconcileOwed = parseTime(m["owed"])
 	return st, nil
 }
 
@@ -67,10 +68,25 @@ func (p *Publisher) SaveState(ctx context.Context, st publisher.State) error {
 		return tx.Run(ctx, stmt, map[string]any{
 			"id": st.Org.ID, "url": st.Org.URL, "watermark": formatTime(st.Watermark),
 			"full": formatTime(st.LastFullSync), "incr": formatTime(st.LastIncremental),
+			"reconciled": formatTime(st.Reconciled),
 		})
 	})
 	if err != nil {
 		return fmt.Errorf("save sync state: %w", err)
+	}
+	return nil
+}
+
+// OweReconciliation records, in every org's state, that a full
+// reconciliation is owed since at.
+func (p *Publisher) OweReconciliation(ctx context.Context, at time.Time) error {
+	ctx, cancel := p.interruptible(ctx)
+	defer cancel()
+	_, err := p.tx.write(ctx, func(tx runner) (any, error) {
+		return single(ctx, tx, cypherOweReconciliation, map[string]any{"at": formatTime(at)})
+	})
+	if err != nil {
+		return fmt.Errorf("record that a full reconciliation is owed: %w", err)
 	}
 	return nil
 }
