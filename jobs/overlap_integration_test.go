@@ -266,3 +266,37 @@ func TestHookFallbackOwesAFullReconciliationIntegration(t *testing.T) {
 		t.Errorf("with nothing owed, an incremental sync ran as %s", sum.Kind)
 	}
 }
+
+// TestRecycledAddressTakeoverIsReportedIntegration (issue 20, D11): a
+// leaver's address given to a new hire passes the node, with its
+// ownership, to the new Okta user. The dry run and the run both say so.
+func TestRecycledAddressTakeoverIsReportedIntegration(t *testing.T) {
+	e := newEnv(t, oktasim.Config{Users: 20, Seed: 24})
+	leaver, err := e.sim.Create(map[string]any{"login": "leaver@example.com", "email": "recycled@example.com", "firstName": "Lea", "lastName": "Ver"}, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustSync(t, run{})
+	e.addAmundsenEdges(t, "recycled@example.com")
+	if err := e.sim.SetStatus(leaver.Id, oktasim.StatusDeprovisioned); err != nil {
+		t.Fatal(err)
+	}
+	hire, err := e.sim.Create(map[string]any{"login": "new.hire@example.com", "email": "recycled@example.com", "firstName": "New", "lastName": "Hire"}, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := e.mustSync(t, run{dryRun: true})
+	if plan.TakenOver != 1 || len(plan.Examples["taken over"]) != 1 || !strings.Contains(plan.Examples["taken over"][0], hire.Id) {
+		t.Errorf("dry run: %d taken over, examples %v; want the recycled address", plan.TakenOver, plan.Examples["taken over"])
+	}
+	sum := e.mustSync(t, run{})
+	if sum.TakenOver != 1 {
+		t.Errorf("run: %d taken over, want 1", sum.TakenOver)
+	}
+	if !strings.Contains(sum.Text(), "taken over 1 keys") {
+		t.Errorf("the summary does not say it:\n%s", sum.Text())
+	}
+	if got := e.query(t, `MATCH (u:User {key: 'recycled@example.com'}) RETURN u.okta_id AS id`, nil); len(got) != 1 || got[0]["id"] != hire.Id {
+		t.Errorf("recycled node: %v, want the new hire's", got)
+	}
+}

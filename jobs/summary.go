@@ -49,6 +49,10 @@ type Summary struct {
 	DeactivatedByStatus int      `json:"users_deactivated_by_status"`
 	DeactivatedMissing  int      `json:"users_deactivated_missing"`
 	Renamed             int      `json:"users_renamed"`
+	// TakenOver counts keys that passed from one Okta user to another (a
+	// recycled address: a leaver's email given to a new hire), with the
+	// node and its ownership, bookmarks and usage (loader.Wins).
+	TakenOver int `json:"users_taken_over"`
 	Conflicts           int      `json:"key_conflicts"`
 	Managed             int      `json:"managed_users"`
 	Missing             int      `json:"users_missing_from_okta"`
@@ -115,6 +119,7 @@ func (s *Summary) addNodes(st publisher.NodeStats) {
 	s.Reactivated += st.Reactivated
 	s.DeactivatedByStatus += st.Deactivated
 	s.Renamed += st.Renamed
+	s.TakenOver += st.TakenOver
 	s.Conflicts += st.Conflicts
 	s.Writes.Add(st.Writes)
 }
@@ -131,7 +136,7 @@ func (s Summary) Fields() []zap.Field {
 		zap.Int("managers_linked", s.ManagersLinked), zap.Int("managers_kept", s.ManagersKept),
 		zap.Int("managers_unlinked", s.ManagersUnlinked), zap.Int("managers_missing", s.ManagersMissing),
 		zap.Int("users_reactivated", s.Reactivated), zap.Int("users_deactivated_by_status", s.DeactivatedByStatus),
-		zap.Int("users_deactivated_missing", s.DeactivatedMissing), zap.Int("users_renamed", s.Renamed),
+		zap.Int("users_deactivated_missing", s.DeactivatedMissing), zap.Int("users_renamed", s.Renamed), zap.Int("users_taken_over", s.TakenOver),
 		zap.Int("key_conflicts", s.Conflicts), zap.Int("managed_users", s.Managed), zap.Int("users_missing_from_okta", s.Missing),
 		zap.Int("case_variant_stubs", s.StubsFound), zap.Int("stubs_merged", s.StubsMerged), zap.Int("stubs_left", s.StubsLeft),
 		zap.Int("stub_relationships_moved", s.StubRelationships),
@@ -190,6 +195,9 @@ func (s Summary) Text() string {
 	}
 	fmt.Fprintf(&b, "  lifecycle %d reactivated, %d deactivated by status, %d deactivated (gone from Okta, of %d missing among %d managed), %d renamed, %d key conflicts\n",
 		s.Reactivated, s.DeactivatedByStatus, s.DeactivatedMissing, s.Missing, s.Managed, s.Renamed, s.Conflicts)
+	if s.TakenOver > 0 {
+		fmt.Fprintf(&b, "  taken over %d keys passed to another Okta user (a recycled address), with the node and its ownership\n", s.TakenOver)
+	}
 	fmt.Fprintf(&b, "  managers  %d linked, %d kept, %d unlinked, %d missing\n",
 		s.ManagersLinked, s.ManagersKept, s.ManagersUnlinked, s.ManagersMissing)
 	if s.StubsFound > 0 || s.StubsMerged > 0 {

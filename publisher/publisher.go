@@ -98,7 +98,7 @@ type Linker interface {
 // LinkResult is what LinkNew did.
 type LinkResult struct {
 	Linked, Left []loader.ManagerRow
-	Stats        ManagerStats // Linked and Writes only
+	Stats        ManagerStats // Linked (pairs created), Kept (made meanwhile by another writer) and Writes only
 }
 
 // Add accumulates o into r.

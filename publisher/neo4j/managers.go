@@ -226,6 +226,7 @@ func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, r
 	}
 	done := make([]bool, len(rows))
 	linked := false
+	createdBefore := res.Stats.Writes.RelationshipsCreated
 	for _, kind := range []loader.ManagerKind{loader.ManagerBySourceID, loader.ManagerByKey} {
 		if len(byKind[kind]) == 0 {
 			continue
@@ -251,6 +252,12 @@ func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, r
 	if !linked {
 		return res, nil, nil
 	}
+	// A row is done when its pair is in place; another writer (an
+	// overlapping run) may have made it between the guards and the MERGE,
+	// which then created nothing: those pairs count as kept, so that
+	// overlapping runs never count one pair twice. A pair is two
+	// relationships (the guards saw neither).
+	created := (res.Stats.Writes.RelationshipsCreated - createdBefore) / 2
 	var examples []string
 	res.Left = make([]loader.ManagerRow, 0, len(rows))
 	for i, r := range rows {
@@ -258,7 +265,11 @@ func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, r
 			res.Left = append(res.Left, r)
 			continue
 		}
-		res.Stats.Linked++
+		if res.Stats.Linked < created {
+			res.Stats.Linked++
+		} else {
+			res.Stats.Kept++
+		}
 		res.Linked = append(res.Linked, r)
 		if len(examples) < publisherExamples {
 			examples = append(examples, fmt.Sprintf("%s -> %s", r.UserKey, r.Manager.Value))

@@ -78,10 +78,15 @@ func TestLinkWithoutReadGuardsIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Linked: ann, eve, bob, fay, and both rows of cid; kept: dan's (the node
-	// is newer); missing: the row of another user's node.
-	if st.Linked != 6 || st.Kept != 1 || st.Missing != 1 || st.Unlinked != 0 {
-		t.Errorf("stats = %+v, want Linked 6, Kept 1, Missing 1, Unlinked 0", st)
+	// Linked: ann, eve, bob, fay, and cid's pair, once; kept: cid's second
+	// row (its pair was made by the first) and dan's (the node is newer);
+	// missing: the row of another user's node. Linked counts pairs
+	// created, never a pair twice (issue 20, D11).
+	if st.Linked != 5 || st.Kept != 2 || st.Missing != 1 || st.Unlinked != 0 {
+		t.Errorf("stats = %+v, want Linked 5, Kept 2, Missing 1, Unlinked 0", st)
+	}
+	if st.Writes.RelationshipsCreated != 2*st.Linked {
+		t.Errorf("%d pairs linked, %d relationships created", st.Linked, st.Writes.RelationshipsCreated)
 	}
 	want := map[string]string{
 		"ann@x.io": "[boss@x.io]|[boss@x.io]", // old's stray mirror removed, boss's pair made
@@ -124,6 +129,7 @@ func TestConcurrentLinkWithoutReadIntegration(t *testing.T) {
 	for round := range 6 {
 		neo4jtest.Exec(t, d, `MATCH ()-[r:MANAGE|MANAGE_BY]->() DELETE r`, nil)
 		var g errgroup.Group
+		var linked [3]int
 		for w := range 3 {
 			mine := rows[0] // even rounds: all writers agree
 			if round%2 == 1 {
@@ -131,15 +137,22 @@ func TestConcurrentLinkWithoutReadIntegration(t *testing.T) {
 			}
 			g.Go(func() error {
 				if w == 2 {
-					_, err := p.LinkNew(ctx, testRun(), mine)
+					res, err := p.LinkNew(ctx, testRun(), mine)
+					linked[w] = res.Stats.Linked
 					return err
 				}
-				_, err := p.PublishManagers(ctx, testRun(), mine)
+				st, err := p.PublishManagers(ctx, testRun(), mine)
+				linked[w] = st.Linked
 				return err
 			})
 		}
 		if err := g.Wait(); err != nil {
 			t.Fatal(err)
+		}
+		// Writers that agree make 200 pairs between them, and say so: no
+		// pair is counted by two (issue 20, D11).
+		if total := linked[0] + linked[1] + linked[2]; round%2 == 0 && total != 200 {
+			t.Errorf("round %d: writers reported %v pairs linked, %d in all, for 200 pairs", round, linked, total)
 		}
 		if n := count(t, d, `MATCH (u:User)-[r:MANAGE_BY]->() WITH u, count(r) AS c WHERE c <> 1 RETURN count(u) AS n`, nil); n != 0 {
 			t.Errorf("round %d: %d users with other than one MANAGE_BY", round, n)

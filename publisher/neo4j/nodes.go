@@ -325,6 +325,7 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 	heldID, _ := holder.props[loader.OktaIDProperty].(string)
 	if heldID != "" && heldID != r.Claim.SourceID {
 		res.stats.TakenOver++
+		res.example("taken over", fmt.Sprintf("%s (okta %s -> %s)", r.Key, heldID, r.Claim.SourceID))
 	}
 	pl.update = append(pl.update, map[string]any{"key": r.Key, "props": changed(props, holder.props), "holder": heldID,
 		"id": r.Claim.SourceID, "at": r.Claim.Version})
