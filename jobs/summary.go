@@ -45,19 +45,19 @@ type Summary struct {
 	Active     int            `json:"users_active"`
 	Inactive   int            `json:"users_inactive"`
 
-	Reactivated         int      `json:"users_reactivated"`
-	DeactivatedByStatus int      `json:"users_deactivated_by_status"`
-	DeactivatedMissing  int      `json:"users_deactivated_missing"`
-	Renamed             int      `json:"users_renamed"`
+	Reactivated         int `json:"users_reactivated"`
+	DeactivatedByStatus int `json:"users_deactivated_by_status"`
+	DeactivatedMissing  int `json:"users_deactivated_missing"`
+	Renamed             int `json:"users_renamed"`
 	// TakenOver counts keys that passed from one Okta user to another (a
 	// recycled address: a leaver's email given to a new hire), with the
 	// node and its ownership, bookmarks and usage (loader.Wins).
-	TakenOver int `json:"users_taken_over"`
-	Conflicts           int      `json:"key_conflicts"`
-	Managed             int      `json:"managed_users"`
-	Missing             int      `json:"users_missing_from_okta"`
-	MissingExamples     []string `json:"missing_examples,omitempty"`
-	ReconcileSkipped    string   `json:"reconcile_skipped,omitempty"`
+	TakenOver        int      `json:"users_taken_over"`
+	Conflicts        int      `json:"key_conflicts"`
+	Managed          int      `json:"managed_users"`
+	Missing          int      `json:"users_missing_from_okta"`
+	MissingExamples  []string `json:"missing_examples,omitempty"`
+	ReconcileSkipped string   `json:"reconcile_skipped,omitempty"`
 
 	// Case-variant stubs (full syncs): found, merged into their synced
 	// user, left (a relationship type that cannot be written safely), and
