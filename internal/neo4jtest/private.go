@@ -161,11 +161,13 @@ func freePort() (int, error) {
 }
 
 // RunMetadata lists the properties that differ between two runs that
-// leave the same graph: the run's tag and timestamps, the seen marker, and
-// the sync state's clock times.
+// leave the same graph: the run's tag and timestamps, the seen marker, the
+// version (a deactivation's is the time Okta was read), and the sync
+// state's clock times (the watermark is never past the read's start, so a
+// run that raced changes records a clock time there too).
 func RunMetadata() []string {
-	return []string{"published_tag", "publisher_last_updated_epoch_ms", "oktasync_seen_epoch_ms",
-		"last_full_sync", "last_incremental_sync", "updated_epoch_ms"}
+	return []string{"published_tag", "publisher_last_updated_epoch_ms", "oktasync_seen_epoch_ms", "oktasync_version_ms",
+		"last_full_sync", "last_incremental_sync", "updated_epoch_ms", "watermark", "reconcile_owed"}
 }
 
 // Export dumps the whole graph deterministically as JSON: every node (its
