@@ -50,8 +50,9 @@ vet:
 # Then, on the same server, the Amundsen compatibility harness (compat-run,
 # without the sign-in harness, which runs on 4.4) and the benchmark
 # harness's smoke run (bench-smoke); they run even when Go tests fail, and
-# any failing fails the target. Then test-neo4j-versions: the same graph
-# tests on Neo4j 4.4 and 3.5.
+# any failing fails the target. Beside it, started first and awaited
+# last, test-neo4j-versions' lanes: the same graph tests on Neo4j 4.4 and
+# 3.5, each on its own server.
 # All of it runs inside one scripts/with-search: a fresh private OpenSearch
 # (SEARCH_TEST_PORT, default 9251) shared by every Go test and pytest through
 # SEARCH_TEST_URL (internal/searchtest gives each test its own alias).
@@ -63,10 +64,11 @@ lint:
 	cd tools/lint && $(GO) test -count=1 ./... && $(GO) build -o ../../$(BIN)/oktalint .
 	$(GO) vet -vettool=$(BIN)/oktalint -errcheck.exclude=$(CURDIR)/tools/lint/errcheck_excludes.txt $(PKGS)
 
-TEST_STAGES = rc=0; NEO4J_VERSION=5.26 scripts/with-neo4j bash -c 'rc=0; scripts/gotest -race -count=1 -p 1 -timeout 20m $(PKGS) || rc=$$?; \
+TEST_STAGES = rc=0; $(VERSION_START); \
+	NEO4J_VERSION=5.26 scripts/with-neo4j bash -c 'rc=0; scripts/gotest -race -count=1 -p 1 -timeout 20m $(PKGS) || rc=$$?; \
 		($(COMPAT_PYTEST) $(COMPAT_ARGS_5.26)) || rc=1; \
 		$(BENCH_SMOKE) || rc=1; exit $$rc' || rc=1; \
-	$(VERSION_LOOP); exit $$rc
+	$(VERSION_WAIT); exit $$rc
 test: test-prep
 	scripts/with-search bash -c $(call shq,$(TEST_STAGES))
 
@@ -118,14 +120,18 @@ COMPAT_ARGS_5.26 := --ignore=signin
 COMPAT_ARGS_3.5  := --ignore=signin --ignore=test_harness_publish.py --ignore=test_people_search.py
 COMPAT_ARGS_4.4  := --ignore=test_harness_publish.py --ignore=test_people_search.py
 # The versions run side by side, each on its own server and port, its
-# output kept apart and printed when both are done: most of their time is
-# spent waiting (server restarts, retry windows), not on the CPU.
-VERSION_LOOP = i=0; pids=""; for v in $(NEO4J_VERSIONS); do i=$$((i+1)); \
+# output kept apart and printed when all are done: most of their time is
+# spent waiting (server restarts, retry windows), not on the CPU. In test,
+# they run beside the 5.26 stage too (VERSION_START before it, VERSION_WAIT
+# after it).
+VERSION_LOOP = $(VERSION_START); $(VERSION_WAIT)
+VERSION_START = i=0; pids=""; for v in $(NEO4J_VERSIONS); do i=$$((i+1)); \
 		( NEO4J_VERSION=$$v NEO4J_TEST_PORT=$$((7697+10*i)) GOTEST_LOG=$(CURDIR)/.test-$$v.log scripts/with-neo4j bash -c 'rc=0; skip="^$$"; \
 			case $$NEO4J_VERSION in 4.4) a="$(COMPAT_ARGS_4.4)";; 3.5) a="$(COMPAT_ARGS_3.5)"; skip="$(VERSION_SKIP_3.5)";; *) a="$(COMPAT_ARGS_5.26)";; esac; \
 			scripts/gotest -count=1 -p 1 -timeout 20m -run "$(VERSION_RUN)" -skip "$$skip" $(VERSION_PKGS) || rc=$$?; \
 			($(COMPAT_PYTEST) $$a) || rc=1; exit $$rc' >$(CURDIR)/.test-neo4j-$$v.out 2>&1 ) & pids="$$pids $$!"; \
-	done; for p in $$pids; do wait $$p || rc=1; done; \
+	done
+VERSION_WAIT = for p in $$pids; do wait $$p || rc=1; done; \
 	for v in $(NEO4J_VERSIONS); do echo "=== Neo4j $$v ==="; cat $(CURDIR)/.test-neo4j-$$v.out; done
 .PHONY: test-neo4j-versions
 test-neo4j-versions: build compat-venv search-launcher
