@@ -79,8 +79,12 @@ type HookWorker struct {
 	inFlight atomic.Int64  // users of the batch being processed
 }
 
-// debtBudget bounds recording a debt in the graph.
-const debtBudget = 10 * time.Second
+// debtBudget bounds recording a debt in the graph; at shutdown, after the
+// drain, shutdownDebtBudget does (so that serve ends within its grace).
+const (
+	debtBudget         = 10 * time.Second
+	shutdownDebtBudget = 5 * time.Second
+)
 
 // NewHookWorker validates cfg; pub must be able to reconcile (deactivate
 // users Okta no longer has). requestSync is called (never blocking) when
@@ -145,12 +149,12 @@ func (w *HookWorker) owe() {
 
 // recordDebt records a pending debt in the graph, bounded; one that could
 // not be recorded stays pending, for the next batch to try again.
-func (w *HookWorker) recordDebt(ctx context.Context) {
+func (w *HookWorker) recordDebt(ctx context.Context, budget time.Duration) {
 	at := w.debt.Load()
 	if at == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, debtBudget)
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	if err := w.rec.OweReconciliation(ctx, time.UnixMilli(at)); err != nil {
 		w.log.Error("could not record that a full reconciliation is owed: deletions may stay unseen until the next full sync", zap.Error(err))
@@ -174,11 +178,11 @@ func (w *HookWorker) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return w.drain(wctx)
 		case <-w.debtc:
-			w.recordDebt(wctx)
+			w.recordDebt(wctx, debtBudget)
 		case id := <-w.queue:
 			ids := w.gather(ctx, id)
 			w.process(wctx, ids)
-			w.recordDebt(wctx)
+			w.recordDebt(wctx, debtBudget)
 		}
 	}
 }
@@ -217,7 +221,7 @@ func (w *HookWorker) drain(dctx context.Context) error {
 				zap.Int("left_in_queue", left), zap.Int("cut_short", cut))
 			w.owe()
 		}
-		w.recordDebt(context.WithoutCancel(dctx))
+		w.recordDebt(context.WithoutCancel(dctx), shutdownDebtBudget)
 	}()
 	for dctx.Err() == nil {
 		var ids []string
