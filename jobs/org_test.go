@@ -52,7 +52,7 @@ func TestDecideOrg(t *testing.T) {
 			want: orgPlan{org: publisher.Org{ID: "00oACME", URL: custom}, from: &publisher.Org{URL: "HTTPS://Login.ACME.com/"}, keep: true}},
 		{name: "same id, localhost and 127.0.0.1", facts: facts("http://127.0.0.1:8080", extractor.Org{ID: "00oLOCAL", URL: "http://localhost:8080"}),
 			stored: []publisher.Org{{ID: "00oLOCAL", URL: "http://localhost:8080"}},
-			want: orgPlan{org: publisher.Org{ID: "00oLOCAL", URL: "http://127.0.0.1:8080"}, from: &publisher.Org{ID: "00oLOCAL", URL: "http://localhost:8080"}, keep: true}},
+			want:   orgPlan{org: publisher.Org{ID: "00oLOCAL", URL: "http://127.0.0.1:8080"}, from: &publisher.Org{ID: "00oLOCAL", URL: "http://localhost:8080"}, keep: true}},
 		{name: "old state, the org's own URL", facts: facts(custom, acme), stored: []publisher.Org{{URL: okta}},
 			want: orgPlan{org: publisher.Org{ID: "00oACME", URL: custom}, from: &publisher.Org{URL: okta}, keep: true}},
 		{name: "old state, URL answers with the same id", facts: withResolved(facts(custom, acme), emea, "00oACME"), stored: []publisher.Org{{URL: emea}},
