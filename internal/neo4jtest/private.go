@@ -166,7 +166,7 @@ func freePort() (int, error) {
 // state's clock times (the watermark is never past the read's start, so a
 // run that raced changes records a clock time there too).
 func RunMetadata() []string {
-	return []string{"published_tag", "publisher_last_updated_epoch_ms", "oktasync_seen_epoch_ms", "oktasync_version_ms",
+	return []string{"published_tag", "publisher_last_updated_epoch_ms", "oktasync_seen_epoch_ms", "oktasync_version_epoch_ms",
 		"last_full_sync", "last_incremental_sync", "updated_epoch_ms", "watermark", "reconcile_owed"}
 }
 

@@ -18,11 +18,11 @@ const seenProperty = "oktasync_seen_epoch_ms"
 // deactivation was observed. A write of an older record of the same user
 // is refused. Nodes written before versions were recorded have none; their
 // version is then updated_at in ms (versionOfU).
-const versionProperty = "oktasync_version_ms"
+const versionProperty = "oktasync_version_epoch_ms"
 
 // versionOfU is the version of node u, for statements that matched u by
 // its okta_id (so updated_at is oktasync's integer).
-const versionOfU = `coalesce(u.oktasync_version_ms, u.updated_at * 1000, 0)`
+const versionOfU = `coalesce(u.oktasync_version_epoch_ms, u.updated_at * 1000, 0)`
 
 // Schema statements, by dialect (dialect.go). The uniqueness constraint on
 // User.key is unnamed, so that it is the one databuilder's own schema step
@@ -119,7 +119,7 @@ MERGE (u:User {key: row.key})
 WITH row, u, keys(u) = ['key'] AS created
 FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END |
   SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp(), u.oktasync_seen_epoch_ms = $run,
-      u.oktasync_version_ms = row.at)
+      u.oktasync_version_epoch_ms = row.at)
 WITH row, created WHERE NOT created
 RETURN row.key AS raced`
 
@@ -134,7 +134,7 @@ WITH row, u, u IS NOT NULL AND coalesce(u.okta_id, '') = row.holder AND
      CASE WHEN u.okta_id = row.id THEN ` + versionOfU + ` <= row.at ELSE true END AS held
 FOREACH (_ IN CASE WHEN held THEN [1] ELSE [] END |
   SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp(),
-      u.oktasync_version_ms = row.at,
+      u.oktasync_version_epoch_ms = row.at,
       u.oktasync_seen_epoch_ms = CASE WHEN coalesce(u.oktasync_seen_epoch_ms, 0) > $run
                                       THEN u.oktasync_seen_epoch_ms ELSE $run END)
 WITH row, held WHERE NOT held
@@ -172,7 +172,7 @@ UNWIND $rows AS row
 MATCH (u:User {okta_id: row.id}) /*hint:u:okta_id*/
 WHERE ` + versionOfU + ` < row.at
 WITH u, row, coalesce(u.is_active, true) AS was
-SET u.is_active = false, u.oktasync_version_ms = row.at,
+SET u.is_active = false, u.oktasync_version_epoch_ms = row.at,
     u.published_tag = $tag,
     u.publisher_last_updated_epoch_ms = timestamp()
 RETURN sum(CASE WHEN was THEN 1 ELSE 0 END) AS n`
@@ -203,7 +203,7 @@ MATCH (u:User)
 WHERE u.okta_id IS NOT NULL AND coalesce(u.is_active, true) = true
   AND coalesce(u.oktasync_seen_epoch_ms, 0) < $run AND ` + versionOfU + ` < $from
 WITH u LIMIT $limit
-SET u.is_active = false, u.oktasync_version_ms = $to,
+SET u.is_active = false, u.oktasync_version_epoch_ms = $to,
     u.published_tag = $tag,
     u.publisher_last_updated_epoch_ms = timestamp()
 RETURN count(u) AS n`

@@ -413,13 +413,13 @@ func TestOlderDataWithinOneSecondIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	role := func() map[string]any {
-		return neo4jtest.Exec(t, d, `MATCH (u:User {key: 'ann@x.io'}) RETURN u.role_name AS role, u.oktasync_version_ms AS v`, nil)[0].AsMap()
+		return neo4jtest.Exec(t, d, `MATCH (u:User {key: 'ann@x.io'}) RETURN u.role_name AS role, u.oktasync_version_epoch_ms AS v`, nil)[0].AsMap()
 	}
 	if got := role(); st.Updated != 0 || got["role"] != "T2" || got["v"] != int64(1_700_000_000_111) {
 		t.Errorf("a record 11 ms older overwrote the newer one: %+v, node %v", st, got)
 	}
 	// The node of an older oktasync: no version, the same updated_at.
-	neo4jtest.Exec(t, d, `MATCH (u:User {key: 'ann@x.io'}) REMOVE u.oktasync_version_ms`, nil)
+	neo4jtest.Exec(t, d, `MATCH (u:User {key: 'ann@x.io'}) REMOVE u.oktasync_version_epoch_ms`, nil)
 	if st, err = p.PublishNodes(ctx, testRun(), nodes(t1)); err != nil {
 		t.Fatal(err)
 	}
