@@ -101,10 +101,6 @@ func (m Mapping) Transform(u *okta.User) (extractor.User, string) {
 	return out, ""
 }
 
-// Normalize trims and lowercases an email or login, the form Amundsen's
-// databuilder uses for owner and usage keys.
-func Normalize(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
 // UsableEmail reports whether s (normalised) looks like one email address:
 // one @, a non-empty local part and a dotted or plain domain, no spaces or
 // control characters.
