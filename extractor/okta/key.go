@@ -35,8 +35,10 @@ import (
 // not always NFC ("J\u030c" lowercases to "j\u030c", whose NFC is "ǰ"), so
 // Normalize(Normalize(s)) can differ from Normalize(s) for such text.
 //
-// One known difference from Python: a run of more than 30 combining marks,
-// where x/text's NFC inserts U+034F (the stream-safe text format).
+// One known difference from Python, refused rather than matched: a run of
+// more than 30 combining marks, where x/text's NFC inserts U+034F (the
+// stream-safe text format). The key then holds that invisible character, and
+// Transform skips the user (SkipInvisible).
 //
 // testdata/pylower.py prints Python's answers; TestNormalizeGolden and
 // TestNormalizeMatchesPython check every code point against them.
@@ -161,3 +163,18 @@ func addedAfter14(r rune) bool {
 	}
 	return false
 }
+
+// invisible reports a character that shows nothing, or changes how its
+// neighbours show, or is a control: Cc, Cf (U+00AD soft hyphen, U+200B..U+200F
+// zero-width and direction marks, U+202A..U+202E and U+2066..U+2069 bidi
+// embeddings, overrides and isolates, U+2060..U+2064, U+FEFF, tags),
+// variation selectors and the other default-ignorable code points (U+034F,
+// the Hangul fillers, …). Two keys that differ only in such characters look
+// the same on screen, so a key holding one is refused (SkipInvisible), never
+// silently stripped.
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
+}
+
+// hasInvisible reports whether s holds an invisible character.
+func hasInvisible(s string) bool { return strings.IndexFunc(s, invisible) >= 0 }

@@ -339,6 +339,37 @@ func TestNormalizeMatchesPython(t *testing.T) {
 	t.Logf("%d keys equal to Python 3.11's", len(corpus)-bad)
 }
 
+// TestNormalizeRefusesWhatItCannotMatch: past 30 combining marks in a row
+// x/text inserts U+034F (stream-safe text), which Python does not; the key
+// then holds an invisible character and is refused, never written.
+func TestNormalizeRefusesWhatItCannotMatch(t *testing.T) {
+	k := Normalize("a" + strings.Repeat("\u0301", 31) + "@corp.example")
+	if !hasInvisible(k) {
+		t.Errorf("Normalize(31 marks) = %+q: want U+034F, so that Transform refuses it", k)
+	}
+	if k := Normalize("a" + strings.Repeat("\u0301", 30) + "@corp.example"); hasInvisible(k) {
+		t.Errorf("Normalize(30 marks) = %+q: nothing to refuse", k)
+	}
+}
+
+// TestInvisible: the characters refused in keys (issue 20, D10), and some
+// that are not.
+func TestInvisible(t *testing.T) {
+	refused := []rune{0x00, 0x1f, 0x7f, 0x9f, 0xad, 0x34f, 0x61c, 0x115f, 0x180e, 0x200b, 0x200c, 0x200d, 0x200e,
+		0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0x2066, 0x2067,
+		0x2068, 0x2069, 0x3164, 0xfe00, 0xfe0f, 0xfeff, 0xffa0, 0xfff9, 0xe0001, 0xe0041, 0xe0100}
+	for _, r := range refused {
+		if !invisible(r) {
+			t.Errorf("U+%04X is not refused", r)
+		}
+	}
+	for _, r := range []rune{' ', 'a', '@', '.', '-', '_', 0xa0, 0x2028, 0x0301, 0x0130, 0x03a3, 0x2764, 0xfffd} {
+		if invisible(r) {
+			t.Errorf("U+%04X is refused", r)
+		}
+	}
+}
+
 func ExampleNormalize() {
 	for _, email := range []string{" İnci@Corp.Example", "ΑΛΕΞΗΣ@corp.example", "Zoe\u0308@corp.example"} {
 		fmt.Printf("%+q\n", Normalize(email))

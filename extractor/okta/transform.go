@@ -21,11 +21,17 @@ const (
 	SkipStatus        = "status mapped to skip"
 	SkipUnknownStatus = "unknown status"
 	SkipNoID          = "no okta id"
+	// SkipInvisible: the email, the key or a manager reference by key holds
+	// an invisible or control character (see invisible), refused rather
+	// than stripped: two such keys would look the same on screen.
+	SkipInvisible = "invisible or control character in email or key"
 )
 
 // Transform maps one Okta user to an Amundsen user. It is pure: the same
 // user and mapping always give the same result. A non-empty reason means the
-// user is skipped (counted, not fatal).
+// user is skipped (counted, not fatal). The key, the email and a manager
+// reference by key are Normalize'd; one holding an invisible or control
+// character is refused (SkipInvisible).
 func (m Mapping) Transform(u *okta.User) (extractor.User, string) {
 	if u == nil || u.Id == "" {
 		return extractor.User{}, SkipNoID
@@ -42,6 +48,9 @@ func (m Mapping) Transform(u *okta.User) (extractor.User, string) {
 		return extractor.User{}, SkipStatus
 	}
 	email := Normalize(identity(p, "email"))
+	if hasInvisible(email) {
+		return extractor.User{}, SkipInvisible
+	}
 	if !UsableEmail(email) {
 		return extractor.User{}, SkipNoEmail
 	}
@@ -49,6 +58,9 @@ func (m Mapping) Transform(u *okta.User) (extractor.User, string) {
 	key := email
 	if m.Key == KeyLogin {
 		key = login
+		if hasInvisible(key) {
+			return extractor.User{}, SkipInvisible
+		}
 		if !usableKey(key) {
 			return extractor.User{}, SkipNoKey
 		}
@@ -87,7 +99,11 @@ func (m Mapping) Transform(u *okta.User) (extractor.User, string) {
 			out.Manager = extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: id}
 		}
 	case ManagerFromAttribute:
-		if ref := Normalize(identity(p, m.Manager.Attribute)); usableKey(ref) && ref != key {
+		ref := Normalize(identity(p, m.Manager.Attribute))
+		if hasInvisible(ref) {
+			return extractor.User{}, SkipInvisible
+		}
+		if usableKey(ref) && ref != key {
 			out.Manager = extractor.ManagerRef{Kind: extractor.ManagerByKey, Value: ref}
 		}
 	}
