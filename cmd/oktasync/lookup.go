@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/oktasync/oktasync/extractor/okta"
 	"github.com/oktasync/oktasync/publisher/neo4j"
 )
 
@@ -57,18 +58,18 @@ func runLookup(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if !found {
 		fmt.Fprintf(stderr, "oktasync: no User with key %s in the graph: Amundsen's metadata service answers an unknown id with HTTP 500.\n", key)
-		// Keys are lowercased (the email, or the login with mapping.key: login);
-		// Amundsen's lookup is case-sensitive.
+		// Keys are okta.Normalize'd (the email, or the login with
+		// mapping.key: login); Amundsen's lookup is case-sensitive.
 		hint := "User keys are the lowercased email (the lowercased login with mapping.key: login), and Amundsen's lookup is case-sensitive."
-		if lower := strings.ToLower(key); lower != key {
-			_, _, ok, err := p.Lookup(ctx, lower)
+		if norm := okta.Normalize(key); norm != key {
+			_, _, ok, err := p.Lookup(ctx, norm)
 			switch {
 			case err != nil:
 				fmt.Fprintln(stderr, "oktasync:", err)
 			case ok:
-				hint += fmt.Sprintf(" %s is in the graph: oktasync lookup %s (and make the frontend's user_id match it: README, \"The key-case policy\").", lower, lower)
+				hint += fmt.Sprintf(" %s is in the graph: oktasync lookup %s (and make the frontend's user_id match it: README, \"The key-case policy\").", norm, norm)
 			default:
-				hint += fmt.Sprintf(" %s is not in the graph either.", lower)
+				hint += fmt.Sprintf(" %s is not in the graph either.", norm)
 			}
 		}
 		fmt.Fprintln(stderr, hint)

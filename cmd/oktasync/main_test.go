@@ -171,7 +171,11 @@ func TestCSVOnlyNeedsNoNeo4j(t *testing.T) {
 func TestSyncCommandIntegration(t *testing.T) {
 	d := neo4jtest.Driver(t)
 	neo4jtest.Reset(t, d)
-	_, url := oktasimtest.Start(t, oktasim.Config{Users: 300, Seed: 8, Token: "good-token"})
+	sim, url := oktasimtest.Start(t, oktasim.Config{Users: 300, Seed: 8, Token: "good-token"})
+	// A key Python lowercases differently from strings.ToLower (issue 20, D9).
+	if _, err := sim.Create(map[string]any{"login": "inci@example.com", "email": "\u0130nci@Example.com", "firstName": "İnci"}, ""); err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{"OKTA_ORG_URL": url, "OKTA_API_TOKEN": "good-token", "NEO4J_URI": neo4jtest.URI(t)}
 
 	code, stdout, stderr := runCmd(t, env, "sync", "--summary", "json", "--published-tag", "run-1")
@@ -212,6 +216,16 @@ func TestSyncCommandIntegration(t *testing.T) {
 	code, _, stderr = runCmd(t, env, "lookup", "Nobody@Example.com")
 	if code != exitFailed || !strings.Contains(stderr, "nobody@example.com is not in the graph either") {
 		t.Errorf("lookup of an unknown mixed-case user: exit %d\n%s", code, stderr)
+	}
+	// İnci's key is Python's "İnci@Example.com".lower(), and lookup offers
+	// it for the email as Okta holds it.
+	code, stdout, _ = runCmd(t, env, "lookup", "i\u0307nci@example.com")
+	if code != exitOK || !strings.Contains(stdout, `"first_name": "İnci"`) {
+		t.Errorf("lookup of Python's key for İnci: exit %d\n%s", code, stdout)
+	}
+	code, _, stderr = runCmd(t, env, "lookup", "\u0130nci@Example.com")
+	if code != exitFailed || !strings.Contains(stderr, "oktasync lookup i\u0307nci@example.com ") {
+		t.Errorf("lookup of İnci's email: exit %d, want %d and Python's key offered\n%s", code, exitFailed, stderr)
 	}
 
 	// A wrong token: clear message, non-zero exit, nothing written.
