@@ -7,14 +7,18 @@ email as stored, with its case: John.Smith@Acme.com. oktasync's key, like databu
 usage models, is the trimmed, lowercased email, so the stock config makes that person's profile
 page fail (no such user) and their first bookmark create a second, bare :User.
 
-OktasyncOidcConfig is OidcConfig with one change: the user_id is the trimmed, lowercased value of
-the claim named by OKTASYNC_USER_ID_CLAIM (default: `user_id` if the token has one, else `email`;
-set it to `preferred_username`, the Okta login, with oktasync's `mapping.key: login`).
+OktasyncOidcConfig is OidcConfig with one change: the user_id is oktasync's key of the claim named by
+OKTASYNC_USER_ID_CLAIM (default: `user_id` if the token has one, else `email`; set it to
+`preferred_username`, the Okta login, with oktasync's `mapping.key: login`). That key is
+unicodedata.normalize('NFC', value.strip()).lower(), exactly as oktasync computes it (its
+extractor/okta Normalize, tested against CPython 3.11): an email that Okta holds decomposed (NFD)
+signs in as the same user as its composed form.
 Ship this file with the frontend (on PYTHONPATH) and set
 FRONTEND_SVC_CONFIG_MODULE_CLASS=oktasync_oidc_config.OktasyncOidcConfig.
 """
 
 import os
+import unicodedata
 from typing import Any, Dict, Optional
 
 from amundsen_application.models.user import User, load_user
@@ -23,14 +27,14 @@ from flask import Flask, session
 
 
 def signed_in_user_id(claims: Dict[str, Any], claim: Optional[str] = None) -> Optional[str]:
-    """oktasync's key for the signed-in user: the chosen claim, trimmed and lowercased."""
+    """oktasync's key for the signed-in user: the chosen claim, trimmed, in NFC and lowercased."""
     if claim:
         value = claims.get(claim)
     else:
         value = claims.get('user_id') or claims.get('email')
     if not isinstance(value, str) or not value.strip():
         return None
-    return value.strip().lower()
+    return unicodedata.normalize('NFC', value.strip()).lower()
 
 
 def get_auth_user(app: Flask) -> User:

@@ -34,6 +34,12 @@ def test_user_id_claim_setting():
         (CLAIMS, 'email', 'john.smith@acme.com'),
         ({**CLAIMS, 'user_id': 'Custom.Claim@Acme.com'}, None, 'custom.claim@acme.com'),
         ({**CLAIMS, 'user_id': 'Custom.Claim@Acme.com'}, 'preferred_username', 'j.smith@acme.com'),
+        # oktasync's key (extractor/okta Normalize): NFC, then Python's lower (İ gives i + U+0307,
+        # a word-final capital sigma gives ς).
+        ({**CLAIMS, 'email': 'Zoe\u0308.Lo\u0301pez@Acme.com'}, None, 'zo\u00eb.l\u00f3pez@acme.com'),
+        ({**CLAIMS, 'email': ' \u0130nci@Acme.com'}, None, 'i\u0307nci@acme.com'),
+        ({**CLAIMS, 'email': '\u0391\u039b\u0395\u039e\u0397\u03a3@Acme.com'}, None,
+         '\u03b1\u03bb\u03b5\u03be\u03b7\u03c2@acme.com'),
     ]
     got = probe({'user_ids': [{'claims': c, 'claim_env': env} for c, env, _ in cases]})['user_ids']
     assert [g['auth_user_id'] for g in got] == [want for _, _, want in cases], got
