@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import unicodedata
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Optional
 
@@ -50,7 +51,8 @@ def text(profile: Dict[str, Any], name: str) -> str:
 
 
 def normalize(email: str) -> str:
-    return email.strip().lower()
+    """oktasync's key of an email (README, Keys): NFC, then Python's lower()."""
+    return unicodedata.normalize('NFC', email.strip()).lower()
 
 
 def usable_email(email: str) -> bool:
