@@ -43,7 +43,21 @@ import (
 // testdata/pylower.py prints Python's answers; TestNormalizeGolden and
 // TestNormalizeMatchesPython check every code point against them.
 func Normalize(s string) string {
-	return lower(nfc(strings.TrimFunc(s, pythonSpace)))
+	s = strings.TrimFunc(s, pythonSpace)
+	if ascii(s) {
+		return strings.ToLower(s) // ASCII is NFC, and lowercases in Go as in Python
+	}
+	return lower(nfc(s))
+}
+
+// ascii reports whether s is all ASCII.
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // pythonSpace reports what Python's str.isspace() accepts: Go's
@@ -75,9 +89,6 @@ func nfc(s string) string {
 // lower is Python 3.11's str.lower(): the full lowercase mapping, with the
 // Final_Sigma context for the capital sigma.
 func lower(s string) string {
-	if asciiLower(s) {
-		return s
-	}
 	var b strings.Builder
 	b.Grow(len(s) + 1)
 	for i, r := range s {
@@ -97,17 +108,6 @@ func lower(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// asciiLower reports an ASCII string without capitals: lower leaves it as
-// it is.
-func asciiLower(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
-			return false
-		}
-	}
-	return true
 }
 
 // finalSigma reports whether the capital sigma at byte i of s lowercases to

@@ -379,3 +379,19 @@ func ExampleNormalize() {
 	// "\u03b1\u03bb\u03b5\u03be\u03b7\u03c2@corp.example"
 	// "zo\u00eb@corp.example"
 }
+
+// BenchmarkNormalize: typical emails, ASCII and not, against the
+// strings.ToLower that Normalize replaced.
+func BenchmarkNormalize(b *testing.B) {
+	emails := []string{"John.Smith@Acme.com", "zoe.lopez@example.com", "Zoë.López@Example.COM ", "İnci@corp.example", "ΑΛΕΞΗΣ@corp.example"}
+	b.Run("Normalize", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			Normalize(emails[i%len(emails)])
+		}
+	})
+	b.Run("strings.ToLower", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			_ = strings.ToLower(strings.TrimSpace(emails[i%len(emails)]))
+		}
+	})
+}
