@@ -27,7 +27,7 @@ import (
 //     CPython's handle_capital_sigma says so (see finalSigma).
 //   - Go's tables are Unicode 15.0. A code point added since 14.0 is
 //     unassigned to Python 3.11: it has no case and neither composes nor
-//     reorders under NFC, so Normalize treats it so (addedAfterUnicode14).
+//     reorders under NFC, so Normalize treats it so (addedAfter14).
 //
 // Lowercasing comes last and the result is not normalised again, as in
 // Python: for NFC input (what Okta returns, as a rule) the key is exactly
