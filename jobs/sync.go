@@ -340,7 +340,11 @@ func (r *syncRun) do(ctx context.Context) error {
 			return err
 		}
 		if reconciled {
-			paid = rd.from // a debt recorded before the read began is paid
+			// The debt this run loaded before its read began is paid; one
+			// recorded since is later, and stays for the next run. (Not the
+			// read's start by Okta's clock: the debt is stamped by the clock
+			// of the process that gave work up.)
+			paid = state.ReconcileOwed
 		}
 	}
 	// The watermark is the newest change actually read, never past the

@@ -277,7 +277,8 @@ type State struct {
 	// nothing is owed. Loaded only.
 	ReconcileOwed time.Time
 	// Reconciled, when saved, says a full reconciliation succeeded for a
-	// read that began then: a debt recorded before it is paid. Saved only.
+	// read that began after the debt loaded as ReconcileOwed: a debt
+	// recorded up to then is paid, a later one stays. Saved only.
 	Reconciled time.Time
 }
 
