@@ -116,7 +116,7 @@ func TestCLINeo4jKilledMidPublish(t *testing.T) {
 }
 
 // lockTimeoutConfig makes a lock wait short: each transaction may run 1 s,
-// and a failed write is retried while 4 s have not passed since its first
+// and a failed write is retried while 6 s have not passed since its first
 // attempt.
 const lockTimeoutConfig = `okta:
   page_size: 50
@@ -124,7 +124,7 @@ sync:
   batch_size: 50
 neo4j:
   transaction_timeout: 1s
-  max_transaction_retry_time: 4s
+  max_transaction_retry_time: 6s
 `
 
 // TestCLINeo4jForeignLockEndsTheRun: another client holds a write

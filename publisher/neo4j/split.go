@@ -131,7 +131,7 @@ func (r *txRunner) writeRetried(ctx context.Context, database string, work func(
 		}
 		// As the driver does: no new attempt once maxRetry has passed.
 		if time.Since(start) > r.maxRetry {
-			return nil, fmt.Errorf("gave up after %d attempts in %s: %w", attempt, time.Since(start).Round(time.Millisecond), err)
+			return nil, fmt.Errorf("gave up after %s in %s: %w", attempts(attempt), time.Since(start).Round(time.Millisecond), err)
 		}
 		wait := time.Duration(float64(delay) * (0.8 + 0.4*rand.Float64()))
 		var te *TimeoutError
@@ -149,6 +149,14 @@ func (r *txRunner) writeRetried(ctx context.Context, database string, work func(
 		}
 		delay *= 2
 	}
+}
+
+// attempts is "1 attempt" or "N attempts".
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
 }
 
 func (r *txRunner) writeOnce(ctx context.Context, database string, work func(runner) (any, error)) (any, error) {
