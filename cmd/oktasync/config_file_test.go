@@ -106,7 +106,7 @@ func TestConfigFileProblemMessages(t *testing.T) {
 			[]string{"--config c.yaml:1: frobnicate: unknown section; the file takes okta, mapping, neo4j, search, sync, csv_dir, log, serve, pushgateway"}},
 		{"not_settable_from_the_file", "neo4j:\n  dry_run: true\nserve:\n  dedupsize: 10\n",
 			[]string{
-				"--config c.yaml:2: neo4j.dry_run: unknown key; neo4j takes uri, username, database, published_tag, run_metadata, connect_timeout, max_transaction_retry_time",
+				"--config c.yaml:2: neo4j.dry_run: unknown key; neo4j takes uri, username, database, published_tag, run_metadata, connect_timeout, max_transaction_retry_time, transaction_timeout",
 				"--config c.yaml:4: serve.dedupsize: unknown key; serve takes listen, hook_path, hook_auth_header, hook_max_body, hook_worker, schedule, shutdown_timeout, ready_cache_ttl",
 			}},
 		{"environment_only", "search:\n  username: elastic\n",

@@ -105,6 +105,33 @@ func TestCLIRefusesMalformedSafetyCap(t *testing.T) {
 	}
 }
 
+// TestCLIRefusesUnboundedTransactionTimeout: neo4j.transaction_timeout
+// bounds every wait for another client's lock, so a value that would not
+// (zero, which Neo4j takes as no timeout, or less than a second) is
+// refused by sync, serve and check-config (exit 2) with the field and the
+// value named, before any I/O; one second is accepted.
+func TestCLIRefusesUnboundedTransactionTimeout(t *testing.T) {
+	env := withEnv("OKTASYNC_HOOK_SECRETS", "refusal-hook-secret-0123456789")
+	for value, got := range map[string]string{"0s": "0s", "500ms": "500ms", "-1m": "-1m0s"} {
+		file := configFile(t, "neo4j:\n  transaction_timeout: "+value+"\n")
+		for _, args := range [][]string{{"sync"}, {"serve"}, {"check-config"}} {
+			code, _, stderr := runCmd(t, env, append(args, "--config", file)...)
+			if code != exitConfig {
+				t.Fatalf("%s with %s: exit %d, want %d\n%s", args[0], value, code, exitConfig, stderr)
+			}
+			if !strings.Contains(stderr, "neo4j.transaction_timeout: must be at least 1s, got "+got) {
+				t.Errorf("%s with %s: the message does not name the field and the value:\n%s", args[0], value, stderr)
+			}
+			if strings.Contains(stderr, "127.0.0.1:1") {
+				t.Errorf("%s with %s: got as far as connecting to Neo4j:\n%s", args[0], value, stderr)
+			}
+		}
+	}
+	if code, _, stderr := runCmd(t, env, "check-config", "--config", configFile(t, "neo4j:\n  transaction_timeout: 1s\n")); code != exitOK {
+		t.Errorf("transaction_timeout: 1s: exit %d\n%s", code, stderr)
+	}
+}
+
 // TestCLIRefusesMultiDocumentYAML: a file of several YAML documents is
 // refused (exit 2) rather than read up to its first "---".
 func TestCLIRefusesMultiDocumentYAML(t *testing.T) {

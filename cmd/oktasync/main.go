@@ -290,6 +290,8 @@ func explain(err error) string {
 			err, strings.Join((*r).Examples, ", "))
 	case errors.Is(err, context.Canceled):
 		return fmt.Sprintf("%v\nInterrupted: batches already written are complete; run again to finish.", err)
+	case errors.As(err, new(*neo4j.TimeoutError)):
+		return fmt.Sprintf("%v\nAnother client kept a write transaction open on users oktasync writes (an Amundsen service, a databuilder job, a session left open in a Neo4j console): end it (SHOW TRANSACTIONS lists them on Neo4j 4.4 and later), or raise neo4j.transaction_timeout or neo4j.max_transaction_retry_time. Batches already written are complete; run again to finish.", err)
 	}
 	return err.Error()
 }

@@ -35,9 +35,18 @@ type Config struct {
 	// DryRun sends every statement of a run through one transaction that
 	// is rolled back at Close: the run computes its plan and writes nothing.
 	DryRun bool `yaml:"-"`
-	// MaxTransactionRetryTime bounds the driver's retries of transient
-	// errors (deadlocks, leader switches) per transaction.
+	// MaxTransactionRetryTime bounds the retries of a transaction that
+	// failed for a transient reason (deadlocks, leader switches, a lost
+	// connection, a transaction timeout): no new attempt starts once it has
+	// passed since the first began. Zero means one attempt.
 	MaxTransactionRetryTime time.Duration `yaml:"max_transaction_retry_time"`
+	// TransactionTimeout bounds every transaction the sink runs, reads and
+	// schema statements included, waits for another client's locks above
+	// all: the server ends a transaction still open after it. It must be at
+	// least a second (zero, no bound, is refused). A dry run's one
+	// transaction lasts the run, so each of its statements is bounded by it
+	// instead, on the client.
+	TransactionTimeout time.Duration `yaml:"transaction_timeout"`
 }
 
 // RunMetadata values.
@@ -55,6 +64,7 @@ func DefaultConfig() Config {
 		RunMetadata:             RunMetadataChanged,
 		ConnectTimeout:          10 * time.Second,
 		MaxTransactionRetryTime: 30 * time.Second,
+		TransactionTimeout:      60 * time.Second,
 	}
 }
 
@@ -85,6 +95,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxTransactionRetryTime < 0 {
 		add("neo4j.max_transaction_retry_time: must not be negative")
+	}
+	if c.TransactionTimeout < time.Second {
+		add("neo4j.transaction_timeout: must be at least 1s, got %s (it bounds every transaction, waits for another client's locks included; there is no setting for none)", c.TransactionTimeout)
 	}
 	return errors.Join(errs...)
 }

@@ -78,10 +78,11 @@ func parseVersion(v string) (major, minor int, ok bool) {
 }
 
 // detectDialect asks the server for its version, in its default database
-// (the one query every supported version answers without a database name).
-func detectDialect(ctx context.Context, d neo4j.DriverWithContext, database string) (*dialect, error) {
+// (the one query every supported version answers without a database name),
+// in a transaction bounded by timeout.
+func detectDialect(ctx context.Context, d neo4j.DriverWithContext, database string, timeout neo4j.ExecuteQueryConfigurationOption) (*dialect, error) {
 	res, err := neo4j.ExecuteQuery(ctx, d, cypherComponents, nil, neo4j.EagerResultTransformer,
-		neo4j.ExecuteQueryWithReadersRouting())
+		neo4j.ExecuteQueryWithReadersRouting(), timeout)
 	if err != nil {
 		return nil, fmt.Errorf("read the server's version: %w", err)
 	}

@@ -3,6 +3,7 @@ package neo4j
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 )
@@ -17,9 +18,11 @@ func (p *Publisher) Lookup(ctx context.Context, key string) (user, manager map[s
 	if err != nil {
 		return nil, nil, false, err
 	}
+	began := time.Now()
 	res, err := neo4j.ExecuteQuery(ctx, p.driver, cypherGetUser, map[string]any{"user_id": key},
-		neo4j.EagerResultTransformer, dbOpt(d), neo4j.ExecuteQueryWithReadersRouting())
+		neo4j.EagerResultTransformer, dbOpt(d), neo4j.ExecuteQueryWithReadersRouting(), p.tx.queryTimeout())
 	if err != nil {
+		err = timedOut(err, p.tx.timeout, time.Since(began))
 		return nil, nil, false, fmt.Errorf("look up %s: %w", key, err)
 	}
 	if len(res.Records) == 0 {

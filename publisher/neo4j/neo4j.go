@@ -4,6 +4,10 @@
 //   - neo4j.go: the publisher, its driver and its capabilities;
 //   - tx.go: the transaction runner (managed and retried, or the one
 //     transaction of a dry run) and the index-hint rewriting;
+//   - split.go: the retries of a write, and the split of a batch the
+//     server has no transaction memory for;
+//   - timeout.go: the transaction timeout, on the server or, for a dry
+//     run's statements, on the client, and its error;
 //   - schema.go: the User.key constraint and the okta_id index;
 //   - nodes.go: UNWIND upserts of :User nodes that skip unchanged users;
 //   - managers.go: the MANAGE_BY/MANAGE pass after all nodes;
@@ -76,7 +80,8 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 		driver:   d,
 		examples: map[string][]string{},
 	}
-	p.tx = &txRunner{driver: d, database: cfg.Database, dryRun: cfg.DryRun, maxRetry: cfg.MaxTransactionRetryTime}
+	p.tx = &txRunner{driver: d, database: cfg.Database, dryRun: cfg.DryRun, maxRetry: cfg.MaxTransactionRetryTime,
+		timeout: cfg.TransactionTimeout, log: p.log}
 	return p, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 )
@@ -53,13 +54,13 @@ func (p *Publisher) Prepare(ctx context.Context) error {
 		missing = append(missing, d.index)
 	}
 	for _, stmt := range missing {
-		_, err := neo4j.ExecuteQuery(ctx, p.driver, stmt, nil, neo4j.EagerResultTransformer, dbOpt(d))
+		_, err := p.query(ctx, d, schemaBuildTimeout(p.tx.timeout), stmt)
 		if err != nil && !equivalentSchema(err) {
 			return fmt.Errorf("create schema (%s): %w", firstLine(stmt), err)
 		}
 	}
 	if len(missing) > 0 {
-		if _, err := neo4j.ExecuteQuery(ctx, p.driver, cypherAwait, nil, neo4j.EagerResultTransformer, dbOpt(d)); err != nil {
+		if _, err := p.query(ctx, d, schemaBuildTimeout(p.tx.timeout), cypherAwait); err != nil {
 			return fmt.Errorf("wait for indexes: %w", err)
 		}
 		// A plain index on :User(key) blocks the constraint with an error
@@ -84,7 +85,7 @@ func (p *Publisher) Prepare(ctx context.Context) error {
 // keyConstraint reports whether a uniqueness (or node key) constraint holds
 // on User.key.
 func (p *Publisher) keyConstraint(ctx context.Context, d *dialect) (bool, error) {
-	res, err := neo4j.ExecuteQuery(ctx, p.driver, d.keyConstraint, nil, neo4j.EagerResultTransformer, dbOpt(d), neo4j.ExecuteQueryWithReadersRouting())
+	res, err := p.query(ctx, d, p.tx.timeout, d.keyConstraint, neo4j.ExecuteQueryWithReadersRouting())
 	if err != nil {
 		return false, fmt.Errorf("read constraints: %w", err)
 	}
@@ -94,7 +95,7 @@ func (p *Publisher) keyConstraint(ctx context.Context, d *dialect) (bool, error)
 // onlineIndexes returns the User properties with an online single-property
 // index (a constraint's included).
 func (p *Publisher) onlineIndexes(ctx context.Context, d *dialect) (map[string]bool, error) {
-	res, err := neo4j.ExecuteQuery(ctx, p.driver, d.onlineIndexes, nil, neo4j.EagerResultTransformer, dbOpt(d), neo4j.ExecuteQueryWithReadersRouting())
+	res, err := p.query(ctx, d, p.tx.timeout, d.onlineIndexes, neo4j.ExecuteQueryWithReadersRouting())
 	if err != nil {
 		return nil, fmt.Errorf("read schema: %w", err)
 	}
@@ -111,7 +112,7 @@ func (p *Publisher) onlineIndexes(ctx context.Context, d *dialect) (map[string]b
 // both in one transaction, so uniqueness lapses between the two for a
 // moment, once per graph: Prepare runs before the run writes anything.
 func (p *Publisher) renameLegacyConstraint(ctx context.Context, d *dialect) error {
-	res, err := neo4j.ExecuteQuery(ctx, p.driver, cypherLegacyNamed, nil, neo4j.EagerResultTransformer, dbOpt(d), neo4j.ExecuteQueryWithReadersRouting())
+	res, err := p.query(ctx, d, p.tx.timeout, cypherLegacyNamed, neo4j.ExecuteQueryWithReadersRouting())
 	if err != nil {
 		return fmt.Errorf("read constraints: %w", err)
 	}
@@ -119,7 +120,7 @@ func (p *Publisher) renameLegacyConstraint(ctx context.Context, d *dialect) erro
 		return nil
 	}
 	for _, stmt := range []string{cypherDropLegacy, d.constraint} {
-		_, err := neo4j.ExecuteQuery(ctx, p.driver, stmt, nil, neo4j.EagerResultTransformer, dbOpt(d))
+		_, err := p.query(ctx, d, schemaBuildTimeout(p.tx.timeout), stmt)
 		if err != nil && !equivalentSchema(err) {
 			return fmt.Errorf("replace constraint oktasync_user_key by databuilder's (%s): %w", firstLine(stmt), err)
 		}
@@ -159,6 +160,23 @@ func equivalentSchema(err error) bool {
 	}
 	return false
 }
+
+// query runs one statement without parameters in d's database, in a
+// managed transaction bounded by timeout.
+func (p *Publisher) query(ctx context.Context, d *dialect, timeout time.Duration, stmt string, opts ...neo4j.ExecuteQueryConfigurationOption) (*neo4j.EagerResult, error) {
+	began := time.Now()
+	opts = append([]neo4j.ExecuteQueryConfigurationOption{dbOpt(d),
+		neo4j.ExecuteQueryWithTransactionConfig(neo4j.WithTxTimeout(timeout))}, opts...)
+	res, err := neo4j.ExecuteQuery(ctx, p.driver, stmt, nil, neo4j.EagerResultTransformer, opts...)
+	return res, timedOut(err, timeout, time.Since(began))
+}
+
+// schemaBuildTimeout bounds a statement that builds an index: creating
+// the constraint or the index fills it from every :User on some versions,
+// and cypherAwait waits up to 300 s for that, longer than a transaction
+// of the sink ever needs. Prepare sends them only when the graph lacks
+// them, once.
+func schemaBuildTimeout(timeout time.Duration) time.Duration { return max(timeout, 310*time.Second) }
 
 // dbOpt sends a query to the dialect's database.
 func dbOpt(d *dialect) neo4j.ExecuteQueryConfigurationOption {

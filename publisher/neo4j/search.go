@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 
@@ -105,7 +106,7 @@ func (p *Publisher) Documents(ctx context.Context, keys, sourceIDs []string) ([]
 	return docs, nil
 }
 
-// read runs work in one read transaction.
+// read runs work in one read transaction, bounded by the timeout.
 func (p *Publisher) read(ctx context.Context, work func(runner) error) error {
 	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
@@ -113,10 +114,15 @@ func (p *Publisher) read(ctx context.Context, work func(runner) error) error {
 	if err != nil {
 		return err
 	}
+	began := time.Now()
 	sess := p.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: d.database, AccessMode: neo4j.AccessModeRead})
-	defer func() { _ = sess.Close(context.WithoutCancel(ctx)) }()
-	_, err = sess.ExecuteRead(ctx, func(tx neo4j.ManagedTransaction) (any, error) { return nil, work(tx) })
-	return err
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = sess.Close(cctx)
+	}()
+	_, err = sess.ExecuteRead(ctx, func(tx neo4j.ManagedTransaction) (any, error) { return nil, work(tx) }, p.tx.txTimeout())
+	return timedOut(err, p.tx.timeout, time.Since(began))
 }
 
 // documentFields are the document's fields read as they are, in

@@ -59,13 +59,18 @@ type CommitError struct{ Err error }
 func (e *CommitError) Error() string { return "neo4j: commit outcome unknown: " + e.Err.Error() }
 func (e *CommitError) Unwrap() error { return e.Err }
 
-// retryable reports whether err, or any error it wraps, is one the driver
-// retries. The driver checks its connectivity errors by type, not with
-// errors.As, so a wrapped lost connection would otherwise fail at once.
+// retryable reports whether err, or any error it wraps, is one write
+// retries: one the driver retries, or a transaction timeout. The driver
+// checks its connectivity errors by type, not with errors.As, so a wrapped
+// lost connection would otherwise fail at once.
 func retryable(err error) bool {
 	var ce *CommitError
 	if errors.As(err, &ce) || outOfMemory(err) {
 		return false
+	}
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		return true
 	}
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		if neo4j.IsRetryable(e) {
@@ -98,18 +103,20 @@ func splitOnMemory[R any, S any, PS interface {
 	return a, err
 }
 
-// writeRetried runs work in a write transaction and commits it, retrying
-// like the driver's managed transactions (transient errors and lost
-// connections, with exponential backoff and jitter, for up to maxRetry)
-// except for a memory refusal, be it a statement's or the commit's: the
-// same transaction would fail the same way, so it returns at once as a
-// *MemoryError. (A managed transaction cannot tell: a commit's refusal
-// reaches only its retry loop.)
-func writeRetried(ctx context.Context, d neo4j.DriverWithContext, database string, maxRetry time.Duration, work func(runner) (any, error)) (any, error) {
+// writeRetried runs work in a write transaction bounded by the timeout
+// and commits it, retrying like the driver's managed transactions
+// (transient errors and lost connections, with exponential backoff and
+// jitter, while maxRetry has not passed since the first attempt began)
+// and also when the transaction timed out (a *TimeoutError: another
+// client held a lock too long, say), except for a memory refusal, be it a
+// statement's or the commit's: the same transaction would fail the same
+// way, so it returns at once as a *MemoryError. (A managed transaction
+// cannot tell: a commit's refusal reaches only its retry loop.)
+func (r *txRunner) writeRetried(ctx context.Context, database string, work func(runner) (any, error)) (any, error) {
 	start := time.Now()
 	delay := time.Second
 	for attempt := 1; ; attempt++ {
-		v, err := writeOnce(ctx, d, database, work)
+		v, err := r.writeOnce(ctx, database, work)
 		if err == nil {
 			return v, nil
 		}
@@ -123,10 +130,17 @@ func writeRetried(ctx context.Context, d neo4j.DriverWithContext, database strin
 			return nil, err
 		}
 		// As the driver does: no new attempt once maxRetry has passed.
-		if time.Since(start) > maxRetry {
-			return nil, fmt.Errorf("gave up after %d attempts in %s: %w", attempt, time.Since(start).Round(time.Millisecond), err)
+		if time.Since(start) > r.maxRetry {
+			return nil, fmt.Errorf("gave up after %s in %s: %w", attempts(attempt), time.Since(start).Round(time.Millisecond), err)
 		}
-		timer := time.NewTimer(time.Duration(float64(delay) * (0.8 + 0.4*rand.Float64())))
+		wait := time.Duration(float64(delay) * (0.8 + 0.4*rand.Float64()))
+		var te *TimeoutError
+		if errors.As(err, &te) {
+			// A run that waits this long says so: it is not stuck.
+			r.log.Warn("a write timed out; retrying it", zap.Error(err), zap.Int("attempt", attempt),
+				zap.Duration("elapsed", time.Since(start).Round(time.Millisecond)), zap.Duration("retry_budget", r.maxRetry))
+		}
+		timer := time.NewTimer(wait)
 		select {
 		case <-timer.C:
 		case <-ctx.Done():
@@ -137,8 +151,17 @@ func writeRetried(ctx context.Context, d neo4j.DriverWithContext, database strin
 	}
 }
 
-func writeOnce(ctx context.Context, d neo4j.DriverWithContext, database string, work func(runner) (any, error)) (any, error) {
-	sess := d.NewSession(ctx, neo4j.SessionConfig{DatabaseName: database, AccessMode: neo4j.AccessModeWrite})
+// attempts is "1 attempt" or "N attempts".
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
+}
+
+func (r *txRunner) writeOnce(ctx context.Context, database string, work func(runner) (any, error)) (any, error) {
+	began := time.Now()
+	sess := r.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: database, AccessMode: neo4j.AccessModeWrite})
 	// Closing the session rolls back a transaction left open; the outcome
 	// is decided by then, and a close error changes nothing.
 	defer func() {
@@ -146,13 +169,13 @@ func writeOnce(ctx context.Context, d neo4j.DriverWithContext, database string, 
 		defer cancel()
 		_ = sess.Close(cctx)
 	}()
-	tx, err := sess.BeginTransaction(ctx)
+	tx, err := sess.BeginTransaction(ctx, r.txTimeout())
 	if err != nil {
-		return nil, err
+		return nil, timedOut(err, r.timeout, time.Since(began))
 	}
 	v, err := work(tx)
 	if err != nil {
-		return nil, err
+		return nil, timedOut(err, r.timeout, time.Since(began))
 	}
 	// Once COMMIT is sent the server may commit whatever the client does;
 	// wait for its answer even if ctx ends meanwhile (bounded), so that a
@@ -174,7 +197,7 @@ func writeOnce(ctx context.Context, d neo4j.DriverWithContext, database string, 
 	if err := tx.Commit(cctx); err != nil {
 		var ne *neo4j.Neo4jError
 		if errors.As(err, &ne) {
-			return nil, err // the server answered: it did not commit
+			return nil, timedOut(err, r.timeout, time.Since(began)) // the server answered: it did not commit
 		}
 		return nil, &CommitError{Err: err}
 	}

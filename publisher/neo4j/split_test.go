@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"go.uber.org/zap"
@@ -87,7 +88,8 @@ func TestSplitOnMemoryHalvesDownToOneRow(t *testing.T) {
 
 // TestRetryable: a lost connection is retried also when a statement's
 // error wraps it (the driver checks its type without errors.As); a commit
-// whose outcome is unknown, a memory refusal and a client error are not.
+// whose outcome is unknown, a memory refusal and a client error are not; a
+// transaction the server ended at its timeout is.
 func TestRetryable(t *testing.T) {
 	lost := &neo4j.ConnectivityError{Inner: errors.New("EOF")}
 	for _, c := range []struct {
@@ -98,6 +100,8 @@ func TestRetryable(t *testing.T) {
 		{"lost connection", lost, true},
 		{"wrapped lost connection", fmt.Errorf("resolve 3 manager ids: %w", lost), true},
 		{"deadlock", fmt.Errorf("link: %w", &neo4j.Neo4jError{Code: "Neo.TransientError.Transaction.DeadlockDetected"}), true},
+		{"lock wait past the transaction timeout", fmt.Errorf("upsert: %w", timedOut(&neo4j.Neo4jError{Code: codeLockClientStopped}, time.Second, 2*time.Second)), true},
+		{"transaction past its timeout", timedOut(&neo4j.Neo4jError{Code: codeTimedOutClient}, time.Second, 2*time.Second), true},
 		{"commit outcome unknown", &CommitError{Err: lost}, false},
 		{"memory refusal", notRetried(&neo4j.Neo4jError{Code: "Neo.TransientError.General.MemoryPoolOutOfMemoryError"}), false},
 		{"syntax error", &neo4j.Neo4jError{Code: "Neo.ClientError.Statement.SyntaxError"}, false},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+	"go.uber.org/zap"
 
 	"github.com/oktasync/oktasync/publisher"
 )
@@ -28,6 +29,8 @@ type txRunner struct {
 	srv      atomic.Pointer[dialect]
 	dryRun   bool
 	maxRetry time.Duration // how long write retries transient errors
+	timeout  time.Duration // every transaction's, or a dry-run statement's
+	log      *zap.Logger
 	sess     neo4j.SessionWithContext
 	dryTx    neo4j.ExplicitTransaction
 }
@@ -42,6 +45,8 @@ func (r *txRunner) begin(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	r.sess = r.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: d.database, AccessMode: neo4j.AccessModeWrite})
+	// No server timeout: the transaction lasts the run. Its statements are
+	// bounded one by one (boundedRunner).
 	tx, err := r.sess.BeginTransaction(ctx)
 	if err != nil {
 		return false, fmt.Errorf("begin dry-run transaction: %w", err)
@@ -50,16 +55,17 @@ func (r *txRunner) begin(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// write runs work in a managed write transaction, or in the dry run's.
+// write runs work in a retried write transaction (writeRetried), or in
+// the dry run's, each statement bounded by the timeout.
 func (r *txRunner) write(ctx context.Context, work func(runner) (any, error)) (any, error) {
 	if r.dryTx != nil {
-		return work(r.dryTx)
+		return work(boundedRunner{tx: r.dryTx, timeout: r.timeout})
 	}
 	d, err := r.server(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return writeRetried(ctx, r.driver, d.database, r.maxRetry, work)
+	return r.writeRetried(ctx, d.database, work)
 }
 
 // interruptible gives ctx a deadline if it has none. The driver abandons a
@@ -96,7 +102,7 @@ func (r *txRunner) server(ctx context.Context) (*dialect, error) {
 	if d := r.srv.Load(); d != nil {
 		return d, nil
 	}
-	d, err := detectDialect(ctx, r.driver, r.database)
+	d, err := detectDialect(ctx, r.driver, r.database, r.queryTimeout())
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +113,11 @@ func (r *txRunner) server(ctx context.Context) (*dialect, error) {
 // inDryRun reports whether statements go through the dry run's transaction.
 func (r *txRunner) inDryRun() bool { return r.dryTx != nil }
 
+// close rolls back the dry run's transaction, waiting for the server at
+// most the timeout.
 func (r *txRunner) close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
 	var errs []error
 	if r.dryTx != nil {
 		errs = append(errs, r.dryTx.Rollback(ctx))
