@@ -131,7 +131,9 @@ type Reconciler interface {
 	// read began).
 	Stale(ctx context.Context, run Run, read Read) (StaleReport, error)
 	// Deactivate sets is_active = false on them, batch at a time, and
-	// records read.To as their version.
+	// records read.From as their version: a record read before the read
+	// began is older than their absence; one read since may be of a user
+	// the read missed while they changed, and repairs them.
 	Deactivate(ctx context.Context, run Run, read Read, batch int) (int, error)
 	// DeactivateIDs sets is_active = false on the users the source
 	// answered "not found" for, and records each one's At as its version:

@@ -99,11 +99,11 @@ func (m Mapping) Transform(u *okta.User) (extractor.User, string) {
 			out.Manager = extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: id}
 		}
 	case ManagerFromAttribute:
+		// A reference with an invisible character names nobody's key: the
+		// user has no manager (as with any unusable reference), but is
+		// synced, so that their own changes, leaving included, still land.
 		ref := Normalize(identity(p, m.Manager.Attribute))
-		if hasInvisible(ref) {
-			return extractor.User{}, SkipInvisible
-		}
-		if usableKey(ref) && ref != key {
+		if usableKey(ref) && ref != key && !hasInvisible(ref) {
 			out.Manager = extractor.ManagerRef{Kind: extractor.ManagerByKey, Value: ref}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"go.uber.org/zap"
@@ -103,11 +104,11 @@ func validRelType(t string) bool {
 // own.
 func notCopied(prop string) bool {
 	switch prop {
-	case "key", "email", "user_id", loader.OktaIDProperty, seenProperty,
+	case "key", "email", "user_id", loader.OktaIDProperty,
 		"published_tag", "publisher_last_updated_epoch_ms", "publisher_created_epoch_ms":
 		return true
 	}
-	return false
+	return strings.HasPrefix(prop, "oktasync_") // the seen marker, the version
 }
 
 // stubPair is one stub and the synced user it belongs to.

@@ -100,11 +100,14 @@ RETURN u.key AS key, properties(u) AS props`
 // cypherRenameKeys moves nodes to their user's new key (the email changed):
 // key and email move, every relationship stays. The node is written, so it
 // gets the run metadata and is marked seen here: the key read of this run
-// looked under the new key and did not find it. $rows: [{from, to, email}],
-// $tag, $run.
+// looked under the new key and did not find it. Like an update, it is
+// guarded by the row's user and version: a node another writer gave a newer
+// record since the read stays where it is. $rows: [{from, to, email, id,
+// at}], $tag, $run.
 const cypherRenameKeys = `
 UNWIND $rows AS row
 MATCH (old:User {key: row.from}) /*hint:old:key*/
+WHERE old.okta_id = row.id AND coalesce(old.oktasync_version_epoch_ms, old.updated_at * 1000, 0) <= row.at
 SET old.key = row.to, old.email = row.email,
     old.published_tag = $tag, old.publisher_last_updated_epoch_ms = timestamp(),
     old.oktasync_seen_epoch_ms = CASE WHEN coalesce(old.oktasync_seen_epoch_ms, 0) > $run
@@ -186,24 +189,29 @@ const cypherServerTime = `RETURN timestamp() AS now`
 const cypherStale = `
 MATCH (u:User)
 WHERE u.okta_id IS NOT NULL AND coalesce(u.is_active, true) = true
-WITH u, coalesce(u.oktasync_seen_epoch_ms, 0) < $run AND ` + versionOfU + ` < $from AS stale
+WITH u, coalesce(u.oktasync_seen_epoch_ms, 0) < $run AND
+        CASE WHEN u.okta_id IS NULL THEN false ELSE ` + versionOfU + ` < $from END AS stale
 RETURN count(u) AS managed,
        sum(CASE WHEN stale THEN 1 ELSE 0 END) AS stale,
        collect(CASE WHEN stale THEN u.key END)[0..5] AS examples`
 
 // cypherDeactivateStale deactivates up to $limit unseen managed users,
-// and records the end of the read ($to) as their version: no record of
-// them read before makes them active again. A node whose version is at or
-// after the read's start ($from) was written by someone who saw the user
-// since: it is not stale. It only ever sets is_active and the version:
+// and records the read's start ($from) as their version: no record of them
+// read before it makes them active again. A node whose version is at or
+// after $from was written by someone who saw the user since: it is not
+// stale. Not the read's end: a user the read missed although Okta has them
+// (one reactivated between the plain and the DEPROVISIONED pass) changed
+// during the read, so their next record is newer than $from and repairs
+// the node. It only ever sets is_active and the version:
 // users are never deleted, and their ownership, bookmark, usage and follow
 // edges stay.
 const cypherDeactivateStale = `
 MATCH (u:User)
 WHERE u.okta_id IS NOT NULL AND coalesce(u.is_active, true) = true
-  AND coalesce(u.oktasync_seen_epoch_ms, 0) < $run AND ` + versionOfU + ` < $from
+  AND coalesce(u.oktasync_seen_epoch_ms, 0) < $run
+  AND CASE WHEN u.okta_id IS NULL THEN false ELSE ` + versionOfU + ` < $from END
 WITH u LIMIT $limit
-SET u.is_active = false, u.oktasync_version_epoch_ms = $to,
+SET u.is_active = false, u.oktasync_version_epoch_ms = $from,
     u.published_tag = $tag,
     u.publisher_last_updated_epoch_ms = timestamp()
 RETURN count(u) AS n`

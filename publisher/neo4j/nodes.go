@@ -270,7 +270,16 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 	}
 	// Rename: the source user is in the graph under another key (the
 	// email changed): the node moves to the new key, relationships stay.
-	if old != nil && old.key != r.Key && loader.Supersedes(r.Claim, old.claim()) {
+	if old != nil && old.key != r.Key && !loader.Supersedes(r.Claim, old.claim()) {
+		// The user's node is under another key with a newer record (a
+		// hook renamed it after this row was read, or a later record of
+		// the user in this run did): this older key is no longer theirs,
+		// and no second node is made for them.
+		res.stats.Unchanged++
+		pl.seenIDs = append(pl.seenIDs, r.Claim.SourceID)
+		return
+	}
+	if old != nil && old.key != r.Key {
 		if holder != nil {
 			res.stats.Conflicts++
 			res.example("conflicts", fmt.Sprintf("%s -> %s (key taken)", old.key, r.Key))
@@ -279,7 +288,8 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 		}
 		res.stats.Renamed++
 		res.example("renamed", old.key+" -> "+r.Key)
-		pl.renames = append(pl.renames, map[string]any{"from": old.key, "to": r.Key, "email": r.Map()["email"]})
+		pl.renames = append(pl.renames, map[string]any{"from": old.key, "to": r.Key, "email": r.Map()["email"],
+			"id": r.Claim.SourceID, "at": r.Claim.Version})
 		moved := *old
 		moved.props = maps.Clone(old.props)
 		moved.props["email"] = r.Map()["email"]

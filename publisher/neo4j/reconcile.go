@@ -51,7 +51,7 @@ func (p *Publisher) Deactivate(ctx context.Context, run publisher.Run, read publ
 	total := 0
 	for {
 		out, err := p.tx.write(ctx, func(tx runner) (any, error) {
-			rec, err := single(ctx, tx, cypherDeactivateStale, map[string]any{"run": run.Marker, "from": read.From, "to": read.To, "limit": max(batch, 1), "tag": run.Tag})
+			rec, err := single(ctx, tx, cypherDeactivateStale, map[string]any{"run": run.Marker, "from": read.From, "limit": max(batch, 1), "tag": run.Tag})
 			if err != nil {
 				return nil, err
 			}

@@ -334,6 +334,15 @@ func testReconcile(t *testing.T, target Target) {
 	if g := target.Read(t, p); g.Nodes["bob@x.io"]["is_active"] != false {
 		t.Errorf("an older record of bob, written after his deactivation, made him active again")
 	}
+	// A record from after the read began: bob changed while the read went
+	// on (say, reactivated between two passes), so its absence was not
+	// proof; his record stands.
+	mid := bob
+	mid.UpdatedAt, mid.Version = (now-500)/1000, now-500
+	begin(t, p).publish(mid)
+	if g := target.Read(t, p); g.Nodes["bob@x.io"]["is_active"] != true {
+		t.Errorf("a record of bob from after the read began did not make him active again")
+	}
 	newer := bob
 	newer.UpdatedAt, newer.Version = now/1000+10, now+10_000
 	begin(t, p).publish(newer)
