@@ -74,9 +74,10 @@ type HookWorker struct {
 	lastOkta    extractor.Stats // the reader's counters after the previous batch
 	// debt is when work that may have held deletions was last given up
 	// (epoch ms), until the graph records it; 0 if nothing is pending.
-	debt     atomic.Int64
-	debtc    chan struct{} // wakes Run to record the debt
-	inFlight atomic.Int64  // users of the batch being processed
+	debt       atomic.Int64
+	debtc      chan struct{} // wakes Run to record the debt
+	syncWanted atomic.Bool   // a fallback asks for a sync, once the debt is recorded
+	inFlight   atomic.Int64  // users of the batch being processed
 }
 
 // debtBudget bounds recording a debt in the graph; at shutdown, after the
@@ -84,6 +85,7 @@ type HookWorker struct {
 const (
 	debtBudget         = 10 * time.Second
 	shutdownDebtBudget = 5 * time.Second
+	debtRetry          = 30 * time.Second // how often a debt not yet recorded is tried again
 )
 
 // NewHookWorker validates cfg; pub must be able to reconcile (deactivate
@@ -113,16 +115,16 @@ func NewHookWorker(cfg HookWorkerConfig, reader extractor.UserReader, pub publis
 		debtc: make(chan struct{}, 1)}, nil
 }
 
-// Enqueue adds user ids without blocking. It returns false, and asks for an
-// incremental sync, when the queue is full.
+// Enqueue adds user ids without blocking. It returns false when the queue
+// is full: Run then records that a full reconciliation is owed, and asks
+// for a sync.
 func (w *HookWorker) Enqueue(ids []string) bool {
 	for i, id := range ids {
 		select {
 		case w.queue <- id:
 		default:
 			w.log.Warn("hook queue full: falling back to a sync; a full reconciliation is owed", zap.Int("dropped", len(ids)-i))
-			w.owe()
-			w.requestSync()
+			w.owe(true)
 			w.metrics.QueueDepth(len(w.queue))
 			return false
 		}
@@ -138,17 +140,23 @@ func (w *HookWorker) Depth() int { return len(w.queue) }
 func (w *HookWorker) InFlight() int { return int(w.inFlight.Load()) }
 
 // owe notes that work which may have held deletions was given up, and
-// wakes Run to record it in the graph. It never blocks.
-func (w *HookWorker) owe() {
+// wakes Run to record it in the graph, then (if sync) to ask for a sync:
+// in that order, so that the sync finds the debt. It never blocks.
+func (w *HookWorker) owe(sync bool) {
 	w.debt.Store(time.Now().UnixMilli())
+	if sync {
+		w.syncWanted.Store(true)
+	}
 	select {
 	case w.debtc <- struct{}{}:
 	default:
 	}
 }
 
-// recordDebt records a pending debt in the graph, bounded; one that could
-// not be recorded stays pending, for the next batch to try again.
+// recordDebt records a pending debt in the graph, bounded. One that could
+// not be recorded (Neo4j failing, or no sync state yet: a first sync still
+// running) stays pending: Run tries again after each batch and every
+// debtRetry.
 func (w *HookWorker) recordDebt(ctx context.Context, budget time.Duration) {
 	at := w.debt.Load()
 	if at == 0 {
@@ -156,11 +164,24 @@ func (w *HookWorker) recordDebt(ctx context.Context, budget time.Duration) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	if err := w.rec.OweReconciliation(ctx, time.UnixMilli(at)); err != nil {
-		w.log.Error("could not record that a full reconciliation is owed: deletions may stay unseen until the next full sync", zap.Error(err))
+	n, err := w.rec.OweReconciliation(ctx, time.UnixMilli(at))
+	switch {
+	case err != nil:
+		w.log.Error("could not record that a full reconciliation is owed (will try again): deletions may stay unseen until a full sync", zap.Error(err))
+		return
+	case n == 0:
+		w.log.Warn("a full reconciliation is owed, but the graph has no sync state yet to record it in (will try again)")
 		return
 	}
 	w.debt.CompareAndSwap(at, 0)
+}
+
+// settle records a pending debt, then asks for the sync a fallback wanted.
+func (w *HookWorker) settle(ctx context.Context) {
+	w.recordDebt(ctx, debtBudget)
+	if w.syncWanted.Swap(false) {
+		w.requestSync()
+	}
 }
 
 // Run processes the queue until ctx is done, then drains what is queued
@@ -173,16 +194,20 @@ func (w *HookWorker) Run(ctx context.Context) error {
 	defer wcancel()
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(w.cfg.DrainTimeout, wcancel) })
 	defer stop()
+	retry := time.NewTicker(debtRetry)
+	defer retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return w.drain(wctx)
 		case <-w.debtc:
-			w.recordDebt(wctx, debtBudget)
+			w.settle(wctx)
+		case <-retry.C:
+			w.settle(wctx)
 		case id := <-w.queue:
 			ids := w.gather(ctx, id)
 			w.process(wctx, ids)
-			w.recordDebt(wctx, debtBudget)
+			w.settle(wctx)
 		}
 	}
 }
@@ -219,7 +244,7 @@ func (w *HookWorker) drain(dctx context.Context) error {
 		if left > 0 || cut > 0 {
 			w.log.Warn("shutdown: hook work not done in time; a full reconciliation is owed and the next sync will run one",
 				zap.Int("left_in_queue", left), zap.Int("cut_short", cut))
-			w.owe()
+			w.owe(false)
 		}
 		w.recordDebt(context.WithoutCancel(dctx), shutdownDebtBudget)
 	}()
@@ -275,8 +300,7 @@ func (w *HookWorker) process(ctx context.Context, ids []string) bool {
 		w.log.Error("hook batch: people search not updated", zap.Int("users", len(ids)), zap.Error(err))
 	case err != nil:
 		w.log.Error("hook batch failed; requesting a sync, and a full reconciliation is owed", zap.Int("users", len(ids)), zap.Error(err))
-		w.owe()
-		w.requestSync()
+		w.owe(true) // Run records the debt, then asks for the sync
 		return false
 	}
 	w.log.Debug("hook batch published", zap.Int("users", len(ids)), zap.Int("created", sum.Created),

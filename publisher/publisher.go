@@ -141,9 +141,10 @@ type Reconciler interface {
 	DeactivateIDs(ctx context.Context, run Run, gone []Gone) (int, error)
 	// OweReconciliation records, in the state of every org the target
 	// holds, that a full reconciliation is owed since at: deletions may
-	// have been missed (the latest debt is kept). A target without state
-	// owes nothing: its next sync is a full one anyway.
-	OweReconciliation(ctx context.Context, at time.Time) error
+	// have been missed (the latest debt is kept). It returns how many
+	// states it was recorded in: 0 if the target holds none yet (a first
+	// sync still running), and the caller must record it again later.
+	OweReconciliation(ctx context.Context, at time.Time) (int, error)
 	// LoadState reads the sync state of org (found by its id when it has
 	// one, else by its URL); a zero State if there is none.
 	LoadState(ctx context.Context, org Org) (State, error)

@@ -79,16 +79,20 @@ func (p *Publisher) SaveState(ctx context.Context, st publisher.State) error {
 
 // OweReconciliation records, in every org's state, that a full
 // reconciliation is owed since at.
-func (p *Publisher) OweReconciliation(ctx context.Context, at time.Time) error {
+func (p *Publisher) OweReconciliation(ctx context.Context, at time.Time) (int, error) {
 	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
-	_, err := p.tx.write(ctx, func(tx runner) (any, error) {
-		return single(ctx, tx, cypherOweReconciliation, map[string]any{"at": formatTime(at)})
+	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
+		rec, err := single(ctx, tx, cypherOweReconciliation, map[string]any{"at": formatTime(at)})
+		if err != nil {
+			return nil, err
+		}
+		return intValue(rec, "n"), nil
 	})
 	if err != nil {
-		return fmt.Errorf("record that a full reconciliation is owed: %w", err)
+		return 0, fmt.Errorf("record that a full reconciliation is owed: %w", err)
 	}
-	return nil
+	return out.(int), nil
 }
 
 // RehomeState replaces the state stored under from by st, stored under

@@ -374,6 +374,10 @@ func testState(ctx context.Context, t *testing.T, rec publisher.Reconciler) {
 	t.Helper()
 	at := func(s string) time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Add(mustDuration(t, s)) }
 	old := publisher.Org{URL: "https://acme.okta.com"}
+	// No state yet: a debt is recorded nowhere, and the caller is told.
+	if n, err := rec.OweReconciliation(ctx, at("1m")); err != nil || n != 0 {
+		t.Errorf("OweReconciliation on a target without state = %d, %v; want 0", n, err)
+	}
 	if err := rec.SaveState(ctx, publisher.State{Org: old, Watermark: at("1h"), LastFullSync: at("2h")}); err != nil {
 		t.Fatal(err)
 	}
@@ -398,6 +402,33 @@ func testState(ctx context.Context, t *testing.T, rec publisher.Reconciler) {
 	st, err = rec.LoadState(ctx, moved)
 	if err != nil || !st.Watermark.Equal(at("1h")) || !st.LastIncremental.Equal(at("3h")) || !st.LastFullSync.Equal(at("2h")) {
 		t.Errorf("after an older save: %+v, %v; want watermark kept and the incremental time set", st, err)
+	}
+	// Owed reconciliations (issue 20, D7): the latest debt is kept; a
+	// full sync pays the debt it loaded before its read, not one recorded
+	// during it.
+	for _, d := range []string{"4h", "5h", "4h30m"} {
+		if n, err := rec.OweReconciliation(ctx, at(d)); err != nil || n != 1 {
+			t.Fatalf("OweReconciliation(%s) = %d, %v; want recorded in 1 state", d, n, err)
+		}
+	}
+	if st, err = rec.LoadState(ctx, moved); err != nil || !st.ReconcileOwed.Equal(at("5h")) {
+		t.Fatalf("owed = %v, %v; want the latest debt, %v", st.ReconcileOwed, err, at("5h"))
+	}
+	loaded := st.ReconcileOwed
+	if _, err := rec.OweReconciliation(ctx, at("6h")); err != nil { // during the full sync's read
+		t.Fatal(err)
+	}
+	if err := rec.SaveState(ctx, publisher.State{Org: moved, LastFullSync: at("7h"), Reconciled: loaded}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = rec.LoadState(ctx, moved); err != nil || !st.ReconcileOwed.Equal(at("6h")) {
+		t.Errorf("after paying %v: owed %v, %v; want the debt recorded since, %v", loaded, st.ReconcileOwed, err, at("6h"))
+	}
+	if err := rec.SaveState(ctx, publisher.State{Org: moved, LastFullSync: at("8h"), Reconciled: at("6h")}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = rec.LoadState(ctx, moved); err != nil || !st.ReconcileOwed.IsZero() {
+		t.Errorf("after paying every debt: owed %v, %v", st.ReconcileOwed, err)
 	}
 	// A re-home sets the state exactly: a zero watermark clears it.
 	other := publisher.Org{ID: "00oOTHER", URL: "https://other.okta.com"}
