@@ -3,6 +3,7 @@ package neo4j_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -444,6 +445,31 @@ func TestOlderDataWithinOneSecondIntegration(t *testing.T) {
 	}
 	if st, err = p.PublishNodes(ctx, testRun(), nodes(t1)); err != nil || st.Updated != 0 {
 		t.Errorf("the oldest record again: %+v, %v", st, err)
+	}
+}
+
+// TestOlderRecordOfARenamedUserMakesNoSecondNodeIntegration: a hook moved
+// the user's node to a new key with a newer record; a sync's older record,
+// still under the old key, arrives after. The user's node is elsewhere
+// with a newer version: nothing is created at the old key, nothing moves.
+func TestOlderRecordOfARenamedUserMakesNoSecondNodeIntegration(t *testing.T) {
+	p, d := newPublisher(t, 10)
+	ctx := context.Background()
+	older, newer := user("a@x.io", "00uann", "Ann", true), user("b@x.io", "00uann", "Ann", true)
+	older.UpdatedAt, newer.UpdatedAt = 100, 200
+	if _, err := p.PublishNodes(ctx, testRun(), nodes(older)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.PublishNodes(ctx, testRun(), nodes(newer)); err != nil { // the rename
+		t.Fatal(err)
+	}
+	st, err := p.PublishNodes(ctx, testRun(), nodes(older))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := neo4jtest.Exec(t, d, `MATCH (u:User {okta_id: '00uann'}) RETURN collect(u.key) AS keys`, nil)[0].AsMap()["keys"]
+	if st.Created != 0 || st.Renamed != 0 || fmt.Sprint(keys) != "[b@x.io]" {
+		t.Errorf("the older record: %+v; the user's nodes %v, want only b@x.io", st, keys)
 	}
 }
 
