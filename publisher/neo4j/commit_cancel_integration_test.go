@@ -18,8 +18,14 @@ import (
 // two bytes (an empty struct, signature 0x12) and the end-of-message marker.
 var boltCommit = []byte{0x00, 0x02, 0xB0, 0x12, 0x00, 0x00}
 
+// batchMarker is in the batch's statement (the last user's key): only a
+// COMMIT on a connection that carried it is the batch's. Another
+// transaction's COMMIT on another connection (the pool's) is not.
+var batchMarker = []byte("commit299@example.com")
+
 // commitProxy forwards Bolt between the publisher and Neo4j. Once armed, on
-// the first COMMIT it has forwarded to the server it calls onCommit and
+// the first COMMIT of the batch (after batchMarker, on the same
+// connection) it has forwarded to the server it calls onCommit and
 // holds the server's answer back for a moment: the client's context ends
 // while the server commits, the moment SIGTERM hit in the undercounting run.
 type commitProxy struct {
@@ -101,7 +107,7 @@ func (p *commitProxy) pipe(dst, src net.Conn, toServer bool) {
 	}
 	buf := make([]byte, 64<<10)
 	var tail []byte
-	answered := false
+	answered, primed := false, false
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
@@ -119,7 +125,11 @@ func (p *commitProxy) pipe(dst, src net.Conn, toServer bool) {
 			}
 			if toServer {
 				seen := append(tail, buf[:n]...)
-				if bytes.Contains(seen, boltCommit) {
+				if !primed && bytes.Contains(seen, batchMarker) {
+					primed = true
+					seen = seen[bytes.Index(seen, batchMarker)+len(batchMarker):]
+				}
+				if primed && bytes.Contains(seen, boltCommit) {
 					p.mu.Lock()
 					fn := p.onCommit
 					p.onCommit = nil
@@ -130,7 +140,8 @@ func (p *commitProxy) pipe(dst, src net.Conn, toServer bool) {
 					}
 				}
 				// Keep less than a whole message: a COMMIT matched once is not matched again.
-				tail = append(tail[:0], seen[max(0, len(seen)-len(boltCommit)+1):]...)
+				keep := max(len(boltCommit), len(batchMarker)) - 1
+				tail = append(tail[:0], seen[max(0, len(seen)-keep):]...)
 			}
 		}
 		if err != nil {
