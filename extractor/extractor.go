@@ -77,11 +77,10 @@ type Page struct {
 	// LastUpdated is the latest source change time on the page, skipped
 	// users included: the watermark of incremental syncs.
 	LastUpdated time.Time
-	// ReadFrom and ReadTo bound, by the source's own clock, when the page
-	// was read: the page shows the source as it was at some instant
-	// between them. A change after ReadTo is not on the page; one before
-	// ReadFrom is, unless the user was on a page read earlier.
-	ReadFrom, ReadTo time.Time
+	// ReadFrom is, by the source's own clock, no later than the instant
+	// the page shows the source at: a change before it is on the page,
+	// unless the user was on a page read earlier.
+	ReadFrom time.Time
 }
 
 // Stats are a source's traffic counters since it was built.

@@ -469,17 +469,14 @@ func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, fu
 	if rd.from.IsZero() { // a source without a clock: this machine's
 		rd.from = start
 	}
-	if rd.to.IsZero() {
-		rd.to = time.Now()
-	}
 	return rd, err
 }
 
 // reading is what a node pass learnt of time from its pages, by the
 // source's clock (extractor.Page).
 type reading struct {
-	newest   time.Time // the newest change read (LastUpdated)
-	from, to time.Time // the read's window: the first page's ReadFrom, the last page's ReadTo
+	newest time.Time // the newest change read (LastUpdated)
+	from   time.Time // when the read began: the first page's ReadFrom
 }
 
 func (rd *reading) add(p extractor.Page) {
@@ -488,9 +485,6 @@ func (rd *reading) add(p extractor.Page) {
 	}
 	if !p.ReadFrom.IsZero() && (rd.from.IsZero() || p.ReadFrom.Before(rd.from)) {
 		rd.from = p.ReadFrom
-	}
-	if p.ReadTo.After(rd.to) {
-		rd.to = p.ReadTo
 	}
 }
 
@@ -506,9 +500,9 @@ func (rd reading) watermark() time.Time {
 	return rd.newest
 }
 
-// window is the read's window in epoch ms, for reconciliation.
+// window is when the read began, in epoch ms, for reconciliation.
 func (rd reading) window() publisher.Read {
-	return publisher.Read{From: rd.from.UnixMilli(), To: rd.to.UnixMilli()}
+	return publisher.Read{From: rd.from.UnixMilli()}
 }
 
 // stage turns pages into batches and hands each full batch to a writer. It

@@ -160,8 +160,9 @@ type Reconciler interface {
 }
 
 // Read is when a complete read of the source happened, by the source's
-// clock, in epoch ms (extractor.Page.ReadFrom and ReadTo over the read).
-type Read struct{ From, To int64 }
+// clock: From is when it began, in epoch ms (the first
+// extractor.Page.ReadFrom).
+type Read struct{ From int64 }
 
 // Gone is a user the source no longer has: At is, by the source's clock in
 // epoch ms, no earlier than the source said so (extractor.GoneError).

@@ -248,7 +248,7 @@ func (e *Extractor) list(ctx context.Context, filter string, fn func(context.Con
 			return fmt.Errorf("%s, page %d: %w", what, page, err)
 		}
 		p := e.mapPage(users)
-		p.ReadFrom, p.ReadTo = readWindow(next, sent, time.Now())
+		p.ReadFrom, _ = readWindow(next, sent, time.Now())
 		e.pages.Add(1)
 		e.read.Add(int64(len(users)))
 		if next != nil && next.Response != nil && next.Request != nil {

@@ -304,7 +304,7 @@ func testReconcile(t *testing.T, target Target) {
 	}
 	// The read happened now, long after the records' versions (100 s).
 	now := time.Now().UnixMilli()
-	read := publisher.Read{From: now - 1000, To: now}
+	read := publisher.Read{From: now - 1000}
 	report, err := rec.Stale(ctx, s.run, read)
 	if err != nil {
 		t.Fatal(err)
