@@ -75,6 +75,12 @@ func (e *env) syncThrough(t *testing.T, mode jobs.Mode, policy jobs.SyncConfig, 
 	return out
 }
 
+// activeByID reads is_active (as a) of the nodes of one Okta user.
+func (e *env) activeByID(t *testing.T, id string) []map[string]any {
+	t.Helper()
+	return e.query(t, `MATCH (u:User {okta_id: $id}) RETURN u.is_active AS a`, map[string]any{"id": id})
+}
+
 type syncResult struct {
 	sum jobs.Summary
 	err error
@@ -135,7 +141,7 @@ func TestDeletedUserStaysInactiveIntegration(t *testing.T) {
 	if a.Reactivated != 0 {
 		t.Errorf("run A reactivated %d users: its read of the deleted user is older than the deactivation", a.Reactivated)
 	}
-	if got := e.query(t, `MATCH (u:User {okta_id: $id}) RETURN u.is_active AS a`, map[string]any{"id": victim.Id}); len(got) != 1 || got[0]["a"] != false {
+	if got := e.activeByID(t, victim.Id); len(got) != 1 || got[0]["a"] != false {
 		t.Errorf("the deleted user's node: %v, want inactive", got)
 	}
 }
@@ -194,7 +200,7 @@ func TestUserReadTwiceKeepsTheNewerRecordIntegration(t *testing.T) {
 	if sum.Duplicates != 0 {
 		t.Errorf("duplicate keys = %d: two records of one user are not two users", sum.Duplicates)
 	}
-	if got := e.query(t, `MATCH (u:User {okta_id: $id}) RETURN u.is_active AS a`, map[string]any{"id": u.Id}); len(got) != 1 || got[0]["a"] != false {
+	if got := e.activeByID(t, u.Id); len(got) != 1 || got[0]["a"] != false {
 		t.Errorf("the deprovisioned user's node: %v, want inactive (the newer record)", got)
 	}
 }
@@ -255,7 +261,7 @@ func TestHookFallbackOwesAFullReconciliationIntegration(t *testing.T) {
 		t.Errorf("the incremental sync after the overflow ran as %s (fell back %v, owed %s), want a full one", sum.Kind, sum.FellBack, sum.ReconcileOwed)
 	}
 	for _, u := range gone {
-		if got := e.query(t, `MATCH (u:User {okta_id: $id}) RETURN u.is_active AS a`, map[string]any{"id": u.Id}); len(got) != 1 || got[0]["a"] != false {
+		if got := e.activeByID(t, u.Id); len(got) != 1 || got[0]["a"] != false {
 			t.Errorf("deleted user %s: %v, want inactive", u.Id, got)
 		}
 	}
