@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -187,49 +186,14 @@ func (tw *twin) inDept(t *testing.T, dept string) int64 {
 	return neo4jtest.Exec(t, tw.sut, `MATCH (u:User {team_name: $d}) RETURN count(u) AS n`, map[string]any{"d": dept})[0].AsMap()["n"].(int64)
 }
 
-// lock holds a write lock in sut until released: cypher must SET something
-// on what it matches (and report how many in n). Writes of the binary that
-// touch it wait, which pins a run in a phase. Release rolls back.
-func lock(t *testing.T, d neo4jdriver.DriverWithContext, cypher string, params map[string]any) (release func()) {
-	t.Helper()
-	ctx := context.Background()
-	sess := d.NewSession(ctx, neo4jdriver.SessionConfig{DatabaseName: neo4jtest.Database})
-	tx, err := sess.BeginTransaction(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := tx.Run(ctx, cypher, params)
-	var rec *neo4jdriver.Record
-	if err == nil {
-		rec, err = res.Single(ctx)
-	}
-	if err != nil {
-		t.Fatalf("lock: %v", err)
-	}
-	if n, _ := rec.Get("n"); n != int64(1) {
-		t.Fatalf("lock matched %v, want 1", n)
-	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			_ = tx.Rollback(rctx) // fails harmlessly when the server was killed
-			_ = sess.Close(rctx)
-		})
-	}
-	t.Cleanup(release)
-	return release
-}
-
 // lockNode write-locks the node of Okta user id.
 func lockNode(t *testing.T, d neo4jdriver.DriverWithContext, id string) func() {
-	return lock(t, d, `MATCH (u:User {okta_id: $id}) SET u.oktasync_test_lock = true RETURN count(u) AS n`, map[string]any{"id": id})
+	return neo4jtest.Lock(t, d, `MATCH (u:User {okta_id: $id}) SET u.oktasync_test_lock = true RETURN count(u) AS n`, map[string]any{"id": id})
 }
 
 // lockManagerEdge write-locks the MANAGE_BY relationship of Okta user id.
 func lockManagerEdge(t *testing.T, d neo4jdriver.DriverWithContext, id string) func() {
-	return lock(t, d, `MATCH (:User {okta_id: $id})-[r:MANAGE_BY]->() SET r.oktasync_test_lock = true RETURN count(r) AS n`, map[string]any{"id": id})
+	return neo4jtest.Lock(t, d, `MATCH (:User {okta_id: $id})-[r:MANAGE_BY]->() SET r.oktasync_test_lock = true RETURN count(r) AS n`, map[string]any{"id": id})
 }
 
 // waitForLog waits until the process's stderr holds s (a log message) and

@@ -186,3 +186,40 @@ func names(ctx context.Context, d neo4j.DriverWithContext, cypher string) ([]str
 func quote(name string) string {
 	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 }
+
+// Lock holds write locks in d as another client would, until release:
+// cypher must SET something on what it matches and return how many as n,
+// which must be 1. Writes that touch it wait, which pins a run in a phase
+// or shows a bounded lock wait. Release rolls back (harmlessly failing on
+// a killed server); the test's cleanup releases it too.
+func Lock(t testing.TB, d neo4j.DriverWithContext, cypher string, params map[string]any) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	sess := d.NewSession(ctx, neo4j.SessionConfig{DatabaseName: Database})
+	tx, err := sess.BeginTransaction(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tx.Run(ctx, cypher, params)
+	var rec *neo4j.Record
+	if err == nil {
+		rec, err = res.Single(ctx)
+	}
+	if err != nil {
+		t.Fatalf("lock: %v", err)
+	}
+	if n, _ := rec.Get("n"); n != int64(1) {
+		t.Fatalf("lock matched %v, want 1", n)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			_ = tx.Rollback(rctx)
+			_ = sess.Close(rctx)
+		})
+	}
+	t.Cleanup(release)
+	return release
+}

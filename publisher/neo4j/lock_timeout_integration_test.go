@@ -15,40 +15,11 @@ import (
 	"github.com/oktasync/oktasync/publisher/neo4j"
 )
 
-// holdUser opens a transaction with the plain driver, as another client
-// would, SETs a property on the user with key and keeps it open: the user
-// stays write-locked until release, which rolls back.
+// holdUser write-locks the user with key as another client would, a
+// transaction that SET a property and stays open until release.
 func holdUser(t *testing.T, d neo4jdriver.DriverWithContext, key string) (release func()) {
 	t.Helper()
-	ctx := context.Background()
-	sess := d.NewSession(ctx, neo4jdriver.SessionConfig{DatabaseName: neo4jtest.Database})
-	tx, err := sess.BeginTransaction(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := tx.Run(ctx, `MATCH (u:User {key: $key}) SET u.foreign_writer = true RETURN count(u) AS n`, map[string]any{"key": key})
-	var rec *neo4jdriver.Record
-	if err == nil {
-		rec, err = res.Single(ctx)
-	}
-	if err != nil {
-		t.Fatalf("hold %s: %v", key, err)
-	}
-	if n, _ := rec.Get("n"); n != int64(1) {
-		t.Fatalf("hold %s: matched %v users, want 1", key, n)
-	}
-	done := false
-	release = func() {
-		if !done {
-			done = true
-			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			_ = tx.Rollback(rctx)
-			_ = sess.Close(rctx)
-		}
-	}
-	t.Cleanup(release)
-	return release
+	return neo4jtest.Lock(t, d, `MATCH (u:User {key: $key}) SET u.foreign_writer = true RETURN count(u) AS n`, map[string]any{"key": key})
 }
 
 // lockTestTimeouts: a transaction may run 1 s; a write is retried while
