@@ -224,8 +224,13 @@ func TestHookFallbackOwesAFullReconciliationIntegration(t *testing.T) {
 	defer pub.Close(context.Background())
 	hcfg := jobs.DefaultHookWorkerConfig()
 	hcfg.Queue, hcfg.Coalesce = 5, 10*time.Millisecond
-	var syncs atomic.Int32
-	w, err := jobs.NewHookWorker(hcfg, src, pub, nil, nil, nil, func() { syncs.Add(1) })
+	syncs := make(chan struct{}, 1)
+	w, err := jobs.NewHookWorker(hcfg, src, pub, nil, nil, nil, func() {
+		select {
+		case syncs <- struct{}{}:
+		default:
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,15 +248,21 @@ func TestHookFallbackOwesAFullReconciliationIntegration(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	cancel() // drain what is queued, and record the debt
+	select {
+	case <-syncs:
+	case <-time.After(20 * time.Second):
+		t.Error("the overflow requested no sync within 20 s")
+	}
+	// The worker records the debt before it asks for the sync.
+	owed := e.query(t, `MATCH (s:OktasyncState) RETURN s.reconcile_owed AS owed`, nil)
+	if len(owed) != 1 || owed[0]["owed"] == nil {
+		t.Errorf("sync state when the sync was asked for: %v, want a reconciliation owed", owed)
+	}
+	cancel() // drain what is queued
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if syncs.Load() == 0 {
-		t.Error("the overflow requested no sync")
-	}
-	owed := e.query(t, `MATCH (s:OktasyncState) RETURN s.reconcile_owed AS owed`, nil)
-	if len(owed) != 1 || owed[0]["owed"] == nil {
+	if owed := e.query(t, `MATCH (s:OktasyncState) RETURN s.reconcile_owed AS owed`, nil); len(owed) != 1 || owed[0]["owed"] == nil {
 		t.Fatalf("sync state after the overflow: %v, want a reconciliation owed", owed)
 	}
 	policy := syncConfig(100)
