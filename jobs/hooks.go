@@ -349,8 +349,7 @@ func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) er
 			return err
 		}
 		sum.Duplicates = b.Duplicates
-		// Losers are not marked seen: a hook's run marker is not a full read.
-		st, err := publishNodes(ctx, w.pub, nil, run, b)
+		st, err := publishNodes(ctx, w.pub, run, b)
 		sum.addNodes(st)
 		if err != nil {
 			return err

@@ -61,7 +61,6 @@ func (p *fakePublisher) BeginRun(context.Context) (publisher.Run, error) {
 func (p *fakePublisher) Capabilities() publisher.Capabilities {
 	return publisher.Capabilities{MaxWriters: 1, Reconciler: p}
 }
-func (p *fakePublisher) MarkSeen(context.Context, publisher.Run, []string) error { return nil }
 func (p *fakePublisher) Stale(context.Context, publisher.Run, publisher.Read) (publisher.StaleReport, error) {
 	return publisher.StaleReport{}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/oktasync/oktasync/internal/oktasim"
 	"github.com/oktasync/oktasync/internal/oktasim/oktasimtest"
 	"github.com/oktasync/oktasync/jobs"
+	"github.com/oktasync/oktasync/publisher"
 	"github.com/oktasync/oktasync/publisher/neo4j"
 )
 
@@ -468,5 +469,62 @@ func TestOneOktaOrgPerGraphIntegration(t *testing.T) {
 	}
 	if n := e.query(t, `MATCH (u:User) RETURN count(u) AS n`, nil)[0]["n"]; n != int64(len(expectations(e.sim.Users()))) {
 		t.Errorf("the second org's run wrote users: %v", n)
+	}
+}
+
+// usersAsStored dumps every :User node and every relationship between
+// users with all their properties, run metadata included: a run that
+// writes nothing leaves it byte for byte.
+func (e *env) usersAsStored(t *testing.T) string {
+	t.Helper()
+	nodes := e.query(t, `MATCH (u:User) RETURN properties(u) AS p ORDER BY u.key`, nil)
+	rels := e.query(t, `MATCH (a:User)-[r]->(b:User) RETURN a.key AS a, type(r) AS t, properties(r) AS p, b.key AS b ORDER BY a, t, b`, nil)
+	b, err := json.Marshal([]any{nodes, rels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestResyncWritesNothingIntegration (issue 21): a full sync of an org
+// that has not changed since the last one writes nothing to the users —
+// not a property, not a marker — and takes no lock: a user held by
+// another client's open write transaction does not stop it, or its dry
+// run. Skipped users and the loser of a key conflict are still known to
+// the read, so nobody is deactivated.
+func TestResyncWritesNothingIntegration(t *testing.T) {
+	e := newEnv(t, oktasim.Config{Users: 300, Seed: 25})
+	if _, err := e.sim.Create(map[string]any{"login": "no.mail@example.com", "email": "not-an-address", "firstName": "No", "lastName": "Mail"}, "ACTIVE"); err != nil {
+		t.Fatal(err)
+	}
+	for _, login := range []string{"twin.one@example.com", "twin.two@example.com"} {
+		if _, err := e.sim.Create(map[string]any{"login": login, "email": "twin@example.com", "firstName": "Twin", "lastName": "Twin"}, "ACTIVE"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := e.mustSync(t, run{})
+	if first.Skipped == 0 || first.Duplicates == 0 || first.ManagersLinked == 0 {
+		t.Fatalf("the org lacks the shapes under test: %d skipped, %d duplicate keys, %d managers", first.Skipped, first.Duplicates, first.ManagersLinked)
+	}
+	before := e.usersAsStored(t)
+	var held string
+	for _, r := range e.query(t, `MATCH (u:User)-[:MANAGE_BY]->(:User) RETURN u.key AS k ORDER BY k LIMIT 1`, nil) {
+		held = r["k"].(string)
+	}
+	release := neo4jtest.Lock(t, e.driver, `MATCH (u:User {key: $k}) SET u.held = true RETURN count(u) AS n`, map[string]any{"k": held})
+	defer release()
+
+	for _, dry := range []bool{true, false} {
+		sum := e.mustSync(t, run{dryRun: dry})
+		if sum.Writes != (publisher.Writes{}) {
+			t.Errorf("dry run %v: the re-sync wrote %+v, want nothing", dry, sum.Writes)
+		}
+		if sum.Created+sum.Updated+sum.Renamed+sum.DeactivatedMissing+sum.ManagersLinked+sum.ManagersUnlinked != 0 || sum.Unchanged == 0 {
+			t.Errorf("dry run %v: summary %+v, want every user unchanged", dry, sum)
+		}
+	}
+	release()
+	if after := e.usersAsStored(t); after != before {
+		t.Error("the re-sync changed the users' nodes or edges")
 	}
 }

@@ -31,7 +31,8 @@ type SyncConfig struct {
 	// Prefetch is how many Okta pages may wait for the publisher, so Okta
 	// paging and graph writes overlap.
 	Prefetch int `yaml:"prefetch"`
-	// SpoolDir holds the manager spool ("" = the system temp dir).
+	// SpoolDir holds the manager spools and, in a full sync, the spool of
+	// the Okta ids read ("" = the system temp dir).
 	SpoolDir string `yaml:"spool_dir"`
 	// MaxDeactivate is the largest share [0–1] of active managed users one
 	// full sync may deactivate because Okta no longer returns them. Above
@@ -290,8 +291,22 @@ func (r *syncRun) do(ctx context.Context) error {
 	}
 	spool, inOrder := spools[0], spools[1]
 
+	// The source ids the read returns, for reconciliation: the sink joins
+	// them against the users it holds, so that reading marks nothing.
+	var seen *loader.IDSpool
+	if rec != nil && mode == Full {
+		if seen, err = loader.NewIDSpool(cfg.SpoolDir, loader.IDChunk); err != nil {
+			return err
+		}
+		defer func() {
+			if err := seen.Close(); err != nil {
+				r.log.Warn("remove seen-id spool", zap.Error(err))
+			}
+		}()
+	}
+
 	t0 := time.Now()
-	rd, err := r.nodePass(ctx, extract, loader.NewStager(cfg.BatchSize), spool, inOrder)
+	rd, err := r.nodePass(ctx, extract, loader.NewStager(cfg.BatchSize), seen, spool, inOrder)
 	r.sum.Timings.NodePass = time.Since(t0)
 	if err != nil {
 		return err
@@ -334,7 +349,7 @@ func (r *syncRun) do(ctx context.Context) error {
 	if mode == Full {
 		r.log.Debug("manager edges published; reconciling")
 		t0 = time.Now()
-		reconciled, err := r.reconcile(ctx, rec, rd.window())
+		reconciled, err := r.reconcile(ctx, rec, publisher.Read{From: rd.from.UnixMilli(), Seen: seen})
 		r.sum.Timings.Reconcile = time.Since(t0)
 		if err != nil {
 			return err
@@ -404,12 +419,13 @@ func (r *syncRun) updateSearch(ctx context.Context, mode Mode, spools ...*loader
 func (r *syncRun) writers() int { return max(1, min(r.Config.Writers, r.caps.MaxWriters)) }
 
 // nodePass reads the source and writes every batch of nodes as it fills,
-// on up to writers() goroutines, while the source reads on. The manager
+// on up to writers() goroutines, while the source reads on. Every source
+// id read goes to seen, if not nil. The manager
 // rows the sink did not find in order go to spool, for the manager pass,
 // the others to inOrder; one goroutine owns both spools. It returns the
 // newest change time read. Any failure stops every goroutine of the pass,
 // which returns only once all of them have.
-func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, func(context.Context, extractor.Page) error) error, stager *loader.Stager, spool, inOrder *loader.Spool) (reading, error) {
+func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, func(context.Context, extractor.Page) error) error, stager *loader.Stager, seen *loader.IDSpool, spool, inOrder *loader.Spool) (reading, error) {
 	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	pages := make(chan extractor.Page, r.Config.Prefetch)
@@ -454,7 +470,7 @@ func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, fu
 		defer close(pending)
 		w, wctx := errgroup.WithContext(gctx)
 		w.SetLimit(r.writers())
-		err := r.stage(wctx, pages, stager, w, &rd, pending)
+		err := r.stage(wctx, pages, stager, seen, w, &rd, pending)
 		// Wait for the writers always. A staging failure of its own is the
 		// cause; a cancelled stage was stopped by a writer's failure.
 		werr := w.Wait()
@@ -500,15 +516,10 @@ func (rd reading) watermark() time.Time {
 	return rd.newest
 }
 
-// window is when the read began, in epoch ms, for reconciliation.
-func (rd reading) window() publisher.Read {
-	return publisher.Read{From: rd.from.UnixMilli()}
-}
-
-// stage turns pages into batches and hands each full batch to a writer. It
-// stops at the first failure of a writer (ctx is then done).
-func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager *loader.Stager, w *errgroup.Group, rd *reading, pending chan<- managerRows) error {
-	rec := r.caps.Reconciler
+// stage turns pages into batches and hands each full batch to a writer,
+// and spools every source id read to seen (if not nil). It stops at the
+// first failure of a writer (ctx is then done).
+func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager *loader.Stager, seen *loader.IDSpool, w *errgroup.Group, rd *reading, pending chan<- managerRows) error {
 	prepared := false
 	flush := func() error {
 		b := stager.Take()
@@ -520,7 +531,7 @@ func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager
 			}
 			prepared = true
 		}
-		w.Go(func() error { return r.writeBatch(ctx, rec, b, pending) })
+		w.Go(func() error { return r.writeBatch(ctx, b, pending) })
 		return nil
 	}
 	for {
@@ -549,9 +560,15 @@ func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager
 				}
 			}
 		})
-		for _, sk := range p.Skipped {
-			if rec != nil && stager.Skip(sk.SourceID) {
-				if err := flush(); err != nil {
+		if seen != nil {
+			// Skipped users are in the source too: never stale.
+			for _, sk := range p.Skipped {
+				if err := seen.Add(sk.SourceID); err != nil {
+					return err
+				}
+			}
+			for _, u := range p.Users {
+				if err := seen.Add(u.SourceID); err != nil {
 					return err
 				}
 			}
@@ -573,12 +590,12 @@ func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager
 	return nil
 }
 
-// writeBatch writes one batch: its nodes, then the seen markers of the
-// users it did not write; then it hands the manager rows the sink did not
-// find in order to the spool. Counts are added once committed.
-func (r *syncRun) writeBatch(ctx context.Context, rec publisher.Reconciler, b loader.Batch, pending chan<- managerRows) error {
+// writeBatch writes one batch's nodes, then hands the manager rows the
+// sink did not find in order to the spool. Counts are added once
+// committed.
+func (r *syncRun) writeBatch(ctx context.Context, b loader.Batch, pending chan<- managerRows) error {
 	t0 := time.Now()
-	st, err := publishNodes(ctx, r.Publisher, rec, r.values, b)
+	st, err := publishNodes(ctx, r.Publisher, r.values, b)
 	var rows managerRows
 	kept := 0
 	if err == nil {
@@ -649,23 +666,12 @@ func outOfOrder(rows []loader.ManagerRow, inOrder []string) (managerRows, int) {
 }
 
 // publishNodes is the node half of the one write path, for sync and the
-// hook worker: the batch's nodes, then — where the sink reconciles — the
-// seen markers of the users it did not write (a user that lost its key, or
-// was skipped, is still in the source: its own node must not look unseen).
-func publishNodes(ctx context.Context, pub publisher.Publisher, rec publisher.Reconciler, run publisher.Run, b loader.Batch) (publisher.NodeStats, error) {
-	var st publisher.NodeStats
-	if len(b.Nodes) > 0 {
-		var err error
-		if st, err = pub.PublishNodes(ctx, run, b.Nodes); err != nil {
-			return st, err
-		}
+// hook worker: the batch's nodes, if any.
+func publishNodes(ctx context.Context, pub publisher.Publisher, run publisher.Run, b loader.Batch) (publisher.NodeStats, error) {
+	if len(b.Nodes) == 0 {
+		return publisher.NodeStats{}, nil
 	}
-	if rec != nil && len(b.Unwritten) > 0 {
-		if err := rec.MarkSeen(ctx, run, b.Unwritten); err != nil {
-			return st, err
-		}
-	}
-	return st, nil
+	return pub.PublishNodes(ctx, run, b.Nodes)
 }
 
 // managerPass writes the manager edges from the spool, after every node. A

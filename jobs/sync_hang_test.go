@@ -46,17 +46,17 @@ func (pagedSource) Stats() extractor.Stats { return extractor.Stats{Remaining: -
 
 // stuckPublisher is a sink on a failing graph: the first node batch hangs
 // until its context ends (a writer in flight on an unresponsive server),
-// and MarkSeen fails when markSeenErr is set.
+// and, when failErr is set, every later batch fails once it does.
 type stuckPublisher struct {
 	fakePublisher
-	markSeenErr error
+	failErr     error
 	calls       atomic.Int32
 	inFlight    chan struct{} // closed once the first node batch hangs
 	once        sync.Once
 }
 
-func newStuckPublisher(markSeenErr error) *stuckPublisher {
-	return &stuckPublisher{markSeenErr: markSeenErr, inFlight: make(chan struct{})}
+func newStuckPublisher(failErr error) *stuckPublisher {
+	return &stuckPublisher{failErr: failErr, inFlight: make(chan struct{})}
 }
 
 func (p *stuckPublisher) Capabilities() publisher.Capabilities {
@@ -69,20 +69,16 @@ func (p *stuckPublisher) PublishNodes(ctx context.Context, run publisher.Run, ro
 		<-ctx.Done()
 		return publisher.NodeStats{}, fmt.Errorf("upsert %d users: %w", len(rows), ctx.Err())
 	}
-	return p.fakePublisher.PublishNodes(ctx, run, rows)
-}
-
-func (p *stuckPublisher) MarkSeen(ctx context.Context, _ publisher.Run, ids []string) error {
-	if p.markSeenErr != nil {
+	if p.failErr != nil {
 		// Fail only once the first writer is in flight: the state of the hang.
 		select {
 		case <-p.inFlight:
 		case <-ctx.Done():
-			return ctx.Err()
+			return publisher.NodeStats{}, ctx.Err()
 		}
-		return fmt.Errorf("mark %d skipped users seen: %w", len(ids), p.markSeenErr)
+		return publisher.NodeStats{}, fmt.Errorf("upsert %d users: %w", len(rows), p.failErr)
 	}
-	return nil
+	return p.fakePublisher.PublishNodes(ctx, run, rows)
 }
 
 // runBounded runs the sync and fails the test if it has not returned
@@ -115,15 +111,15 @@ func hangConfig() SyncConfig {
 	return c
 }
 
-func TestSyncMarkSeenFailureWithWriterInFlightReturns(t *testing.T) {
+func TestSyncWriterFailureWithWriterInFlightReturns(t *testing.T) {
 	boom := errors.New("neo4j: connection refused")
 	pub := newStuckPublisher(boom)
 	s := &Sync{Config: hangConfig(), Source: pagedSource{pages: 50, users: 100, skipped: 250}, Publisher: pub}
 	_, err := runBounded(t, context.Background(), s, 10*time.Second)
 	if !errors.Is(err, boom) {
-		t.Fatalf("err = %v, want the MarkSeen failure", err)
+		t.Fatalf("err = %v, want the second writer's failure", err)
 	}
-	if !strings.Contains(err.Error(), "mark") {
+	if !strings.Contains(err.Error(), "upsert") {
 		t.Errorf("err = %v: the cause should say what failed", err)
 	}
 }

@@ -4,9 +4,9 @@
 //   - the User node row, with exactly the properties databuilder's User
 //     model writes, in its column order;
 //   - the manager row of each user;
-//   - the source ids of users read but not written (skipped by the mapping,
-//     or that lost their key to another user), which reconciliation must
-//     still count as seen;
+//   - the source ids of users that lost their key to another user;
+//   - the spool of every source id a run read, sorted on disk for
+//     reconciliation (IDSpool);
 //   - the rule for two source users on one key (Wins);
 //   - batching, done once;
 //   - the manager spool on disk between the node pass and the edge pass.

@@ -1,6 +1,8 @@
 package loader
 
 import (
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/oktasync/oktasync/extractor"
@@ -75,5 +77,62 @@ func TestStagerKeepsTheNewerRecordOfOneUser(t *testing.T) {
 	// Ann's second record is not a duplicate key; zed's is.
 	if b.Duplicates != 1 || len(b.Unwritten) != 1 || b.Unwritten[0] != "00uzed" {
 		t.Errorf("duplicates = %d, unwritten = %v; want 1, [00uzed]", b.Duplicates, b.Unwritten)
+	}
+}
+
+// TestIDSpoolSorted: ids added in any order, repeated within and across
+// chunks, come back sorted and each once, from every iterator.
+func TestIDSpoolSorted(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		chunk int
+		ids   []string
+	}{
+		{"empty", 3, nil},
+		{"one chunk", 100, []string{"00uc", "00ua", "00ub", "00ua"}},
+		{"runs of one", 1, []string{"b", "a", "c", "a", "b"}},
+		{"across chunks", 3, []string{"00u9", "00u1", "00u5", "00u1", "00u7", "00u5", "00u2", "", "00u9", "00u0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := NewIDSpool(t.TempDir(), tc.chunk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			want := map[string]bool{}
+			for _, id := range tc.ids {
+				if err := s.Add(id); err != nil {
+					t.Fatal(err)
+				}
+				if id != "" {
+					want[id] = true
+				}
+			}
+			wantList := slices.Sorted(maps.Keys(want))
+			for pass := range 2 {
+				it, err := s.Sorted()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for id, ok := it.Next(); ok; id, ok = it.Next() {
+					got = append(got, id)
+				}
+				if it.Err() != nil || !slices.Equal(got, wantList) {
+					t.Errorf("pass %d: %q (err %v), want %q", pass, got, it.Err(), wantList)
+				}
+			}
+		})
+	}
+}
+
+func TestIDSpoolRefusesNewlines(t *testing.T) {
+	s, err := NewIDSpool(t.TempDir(), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Add("00u\n1"); err == nil {
+		t.Error("an id with a newline was accepted")
 	}
 }

@@ -10,11 +10,10 @@ type Batch struct {
 	Nodes []NodeRow
 	// Managers holds the manager rows of Nodes.
 	Managers []ManagerRow
-	// Unwritten lists the source ids of users read but not in Nodes: skipped
-	// by the mapping, or that lost their key to another user of the batch.
-	// They are still in the source, so reconciliation must count them seen.
+	// Unwritten lists the source ids of users read but not in Nodes: they
+	// lost their key to another user of the batch (Wins).
 	Unwritten []string
-	// Duplicates counts the users of Unwritten that lost their key.
+	// Duplicates counts the users of Unwritten.
 	Duplicates int
 }
 
@@ -52,15 +51,6 @@ func (s *Stager) Add(u extractor.User) bool {
 	s.index[u.Key] = len(s.users)
 	s.users = append(s.users, u)
 	return len(s.users) >= s.size
-}
-
-// Skip records a user the source returned but the mapping skipped; an
-// empty id is ignored. It reports whether a batch should be taken.
-func (s *Stager) Skip(sourceID string) bool {
-	if sourceID != "" {
-		s.unwritten = append(s.unwritten, sourceID)
-	}
-	return len(s.unwritten) >= s.size
 }
 
 // Empty reports whether nothing is staged.

@@ -112,8 +112,8 @@ func (r *LinkResult) Add(o LinkResult) {
 // every call of the run, so one publisher can serve runs one after another
 // (the hook worker) without mutable run state.
 type Run struct {
-	// Marker is the run marker, the target's clock at BeginRun in ms: users
-	// written or marked seen by the run carry it.
+	// Marker is the run marker, the target's clock at BeginRun in ms: a
+	// user written at or after it was written by this run or a later one.
 	Marker int64
 	// Tag is written to published_tag on every node and edge the run
 	// touches, as databuilder's job_publish_tag.
@@ -123,12 +123,10 @@ type Run struct {
 // Reconciler is the optional part of the contract for reconciliation and
 // incremental syncs. No method ever deletes a user.
 type Reconciler interface {
-	// MarkSeen marks users the source returned that the run did not write.
-	MarkSeen(ctx context.Context, run Run, sourceIDs []string) error
-	// Stale reports the active managed users the run has not seen, after
-	// the complete read read: users whose node records a version at or
-	// after read.From are not stale (another writer saw them after the
-	// read began).
+	// Stale reports the active managed users the complete read did not
+	// return (read.Seen), reading only: users whose node records a
+	// version at or after read.From are not stale (another writer saw
+	// them after the read began).
 	Stale(ctx context.Context, run Run, read Read) (StaleReport, error)
 	// Deactivate sets is_active = false on them, batch at a time, and
 	// records read.From as their version: a record read before the read
@@ -159,10 +157,15 @@ type Reconciler interface {
 	RehomeState(ctx context.Context, from Org, st State) error
 }
 
-// Read is when a complete read of the source happened, by the source's
-// clock: From is when it began, in epoch ms (the first
-// extractor.Page.ReadFrom).
-type Read struct{ From int64 }
+// Read is a complete read of the source: when it began, by the source's
+// clock in epoch ms (From, the first extractor.Page.ReadFrom), and the
+// source ids of every user it returned, written or not (Seen). Nothing is
+// marked on the target while reading: a run that changes nothing writes
+// nothing.
+type Read struct {
+	From int64
+	Seen *loader.IDSpool
+}
 
 // Gone is a user the source no longer has: At is, by the source's clock in
 // epoch ms, no earlier than the source said so (extractor.GoneError).
@@ -244,7 +247,7 @@ func (s *ManagerStats) Add(o ManagerStats) {
 // sink that cannot tell leaves it zero.
 type Writes struct {
 	UserProperties       int `json:"user_properties"`     // user properties set (key, email, names, is_active, ...)
-	MetadataProperties   int `json:"metadata_properties"` // run metadata set: published_tag, publisher_last_updated_epoch_ms, seen markers
+	MetadataProperties   int `json:"metadata_properties"` // run metadata set: published_tag, publisher_last_updated_epoch_ms, versions
 	NodesCreated         int `json:"nodes_created"`
 	RelationshipsCreated int `json:"relationships_created"`
 	RelationshipsDeleted int `json:"relationships_deleted"`

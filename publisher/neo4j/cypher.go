@@ -9,10 +9,6 @@ package neo4j
 // every user per row (seen: 6 s instead of 0.05 s per batch). Without the
 // schema (a dry run on a fresh graph) the comment stays a comment.
 
-// seenProperty is the seen marker the statements below set and compare:
-// the run marker of the latest run that wrote or read the user.
-const seenProperty = "oktasync_seen_epoch_ms"
-
 // versionProperty is the version of the record the node was last written
 // from (loader.Claim.Version: Okta's lastUpdated in ms), or the time a
 // deactivation was observed. A write of an older record of the same user
@@ -74,21 +70,17 @@ RETURN properties[0] AS prop`
 // what the read showed, and returns the rows whose guard failed (another
 // batch of the run wrote them in between), to be decided again.
 
-// cypherReadByKey reads the nodes holding the batch's keys, as they were,
-// with their manager pairs ([key, okta_id] of each MANAGE_BY target, key
-// of each MANAGE source), and marks seen, in the same pass, each node its
-// row's source user holds: the source returned that user, whatever the run
-// then writes, so an unchanged user costs no second lookup.
-// $rows: [{key, id}], $run.
+// cypherReadByKey reads the nodes holding the batch's keys, with their
+// manager pairs ([key, okta_id] of each MANAGE_BY target, key of each
+// MANAGE source). It only reads: an unchanged user costs one read and no
+// write (reconciliation joins the ids the read returned, reconcile.go).
+// $keys.
 const cypherReadByKey = `
-UNWIND $rows AS row
-MATCH (u:User {key: row.key}) /*hint:u:key*/
-WITH row, u, properties(u) AS props,
-     [(u)-[:MANAGE_BY]->(m:User) | [m.key, m.okta_id]] AS by,
-     [(x:User)-[:MANAGE]->(u) | x.key] AS mirror
-FOREACH (_ IN CASE WHEN u.okta_id = row.id AND coalesce(u.oktasync_seen_epoch_ms, 0) < $run THEN [1] ELSE [] END |
-  SET u.oktasync_seen_epoch_ms = $run)
-RETURN u.key AS key, props, by, mirror`
+UNWIND $keys AS k
+MATCH (u:User {key: k}) /*hint:u:key*/
+RETURN u.key AS key, properties(u) AS props,
+       [(u)-[:MANAGE_BY]->(m:User) | [m.key, m.okta_id]] AS by,
+       [(x:User)-[:MANAGE]->(u) | x.key] AS mirror`
 
 // cypherReadByID reads the nodes of the batch's Okta users, wherever their
 // key is (a renamed user is still under the old one). $ids.
@@ -98,30 +90,27 @@ MATCH (u:User {okta_id: id}) /*hint:u:okta_id*/
 RETURN u.key AS key, properties(u) AS props`
 
 // cypherRenameKeys moves nodes to their user's new key (the email changed):
-// key and email move, every relationship stays. The node is written, so it
-// gets the run metadata and is marked seen here: the key read of this run
-// looked under the new key and did not find it. Like an update, it is
+// key and email move, every relationship stays, and the node gets the run
+// metadata. Like an update, it is
 // guarded by the row's user and version: a node another writer gave a newer
 // record since the read stays where it is. $rows: [{from, to, email, id,
-// at}], $tag, $run.
+// at}], $tag.
 const cypherRenameKeys = `
 UNWIND $rows AS row
 MATCH (old:User {key: row.from}) /*hint:old:key*/
 WHERE old.okta_id = row.id AND coalesce(old.oktasync_version_epoch_ms, old.updated_at * 1000, 0) <= row.at
 SET old.key = row.to, old.email = row.email,
-    old.published_tag = $tag, old.publisher_last_updated_epoch_ms = timestamp(),
-    old.oktasync_seen_epoch_ms = CASE WHEN coalesce(old.oktasync_seen_epoch_ms, 0) > $run
-                                      THEN old.oktasync_seen_epoch_ms ELSE $run END`
+    old.published_tag = $tag, old.publisher_last_updated_epoch_ms = timestamp()`
 
 // cypherCreateNodes creates the users whose key the read found free. MERGE
 // locks the key: a key another batch created meanwhile is returned raced.
-// $rows: [{key, props, at}], $tag, $run.
+// $rows: [{key, props, at}], $tag.
 const cypherCreateNodes = `
 UNWIND $rows AS row
 MERGE (u:User {key: row.key})
 WITH row, u, keys(u) = ['key'] AS created
 FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END |
-  SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp(), u.oktasync_seen_epoch_ms = $run,
+  SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp(),
       u.oktasync_version_epoch_ms = row.at)
 WITH row, created WHERE NOT created
 RETURN row.key AS raced`
@@ -129,7 +118,7 @@ RETURN row.key AS raced`
 // cypherUpdateNodes writes the properties that changed (props holds only
 // those), guarded by the holder the decision was made on and by never
 // writing older data over newer of the same user (id and at are the row's
-// okta_id and version). $rows: [{key, props, holder, id, at}], $tag, $run.
+// okta_id and version). $rows: [{key, props, holder, id, at}], $tag.
 const cypherUpdateNodes = `
 UNWIND $rows AS row
 OPTIONAL MATCH (u:User {key: row.key}) /*hint:u:key*/
@@ -137,34 +126,17 @@ WITH row, u, u IS NOT NULL AND coalesce(u.okta_id, '') = row.holder AND
      CASE WHEN u.okta_id = row.id THEN ` + versionOfU + ` <= row.at ELSE true END AS held
 FOREACH (_ IN CASE WHEN held THEN [1] ELSE [] END |
   SET u += row.props, u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp(),
-      u.oktasync_version_epoch_ms = row.at,
-      u.oktasync_seen_epoch_ms = CASE WHEN coalesce(u.oktasync_seen_epoch_ms, 0) > $run
-                                      THEN u.oktasync_seen_epoch_ms ELSE $run END)
+      u.oktasync_version_epoch_ms = row.at)
 WITH row, held WHERE NOT held
 RETURN row.key AS raced`
 
 // cypherRefreshKeys, with neo4j.run_metadata: all, refreshes the publisher
-// metadata of unchanged users, as databuilder refreshes it on every run
-// (cypherReadByKey marked them seen already). $keys, $tag, $run.
+// metadata of unchanged users, as databuilder refreshes it on every run.
+// $keys, $tag.
 const cypherRefreshKeys = `
 UNWIND $keys AS k
 MATCH (u:User {key: k}) /*hint:u:key*/
-SET u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp(),
-    u.oktasync_seen_epoch_ms = CASE WHEN coalesce(u.oktasync_seen_epoch_ms, 0) > $run
-                                    THEN u.oktasync_seen_epoch_ms ELSE $run END`
-
-// The run marker never moves back: a long-lived publisher (the hook
-// worker) must not make a user look unseen to a concurrent full sync.
-
-// cypherMarkSeen marks users the source returned but the run did not
-// write (skipped, or in conflict) as seen, so reconciliation leaves them.
-// $ids: [okta_id], $run.
-const cypherMarkSeen = `
-UNWIND $ids AS id
-MATCH (u:User {okta_id: id}) /*hint:u:okta_id*/
-SET u.oktasync_seen_epoch_ms = CASE WHEN coalesce(u.oktasync_seen_epoch_ms, 0) > $run
-                                    THEN u.oktasync_seen_epoch_ms ELSE $run END
-RETURN count(u) AS n`
+SET u.published_tag = $tag, u.publisher_last_updated_epoch_ms = timestamp()`
 
 // cypherDeactivateIDs deactivates users Okta answered 404 for (event
 // hooks), and records when Okta said so as their version, so that no
@@ -184,33 +156,31 @@ RETURN sum(CASE WHEN was THEN 1 ELSE 0 END) AS n`
 // runs from different machines compare correctly.
 const cypherServerTime = `RETURN timestamp() AS now`
 
-// cypherStale counts the active managed users a complete read did not see.
-// Nodes without okta_id (UI stubs, other extractors) are never considered.
-const cypherStale = `
-MATCH (u:User)
-WHERE u.okta_id IS NOT NULL AND coalesce(u.is_active, true) = true
-WITH u, coalesce(u.oktasync_seen_epoch_ms, 0) < $run AND
-        CASE WHEN u.okta_id IS NULL THEN false ELSE ` + versionOfU + ` < $from END AS stale
-RETURN count(u) AS managed,
-       sum(CASE WHEN stale THEN 1 ELSE 0 END) AS stale,
-       collect(CASE WHEN stale THEN u.key END)[0..5] AS examples`
+// cypherManagedPage reads the next page of managed users (with an
+// okta_id; UI stubs and other extractors' users are never considered), in
+// okta_id order, which the okta_id index serves: reconciliation
+// merge-joins them against the ids the read returned (reconcile.go). It
+// only reads. $after, $limit.
+const cypherManagedPage = `
+MATCH (u:User) /*hint:u:okta_id*/
+WHERE u.okta_id > $after
+WITH u ORDER BY u.okta_id LIMIT $limit
+RETURN u.okta_id AS id, u.key AS key, coalesce(u.is_active, true) AS active, ` + versionOfU + ` AS at`
 
-// cypherDeactivateStale deactivates up to $limit unseen managed users,
-// and records the read's start ($from) as their version: no record of them
-// read before it makes them active again. A node whose version is at or
-// after $from was written by someone who saw the user since: it is not
-// stale. Not the read's end: a user the read missed although Okta has them
-// (one reactivated between the plain and the DEPROVISIONED pass) changed
-// during the read, so their next record is newer than $from and repairs
-// the node. It only ever sets is_active and the version:
-// users are never deleted, and their ownership, bookmark, usage and follow
-// edges stay.
-const cypherDeactivateStale = `
-MATCH (u:User)
-WHERE u.okta_id IS NOT NULL AND coalesce(u.is_active, true) = true
-  AND coalesce(u.oktasync_seen_epoch_ms, 0) < $run
-  AND CASE WHEN u.okta_id IS NULL THEN false ELSE ` + versionOfU + ` < $from END
-WITH u LIMIT $limit
+// cypherDeactivateUnseen deactivates managed users a complete read did not
+// return, and records the read's start ($from) as their version: no record
+// of them read before it makes them active again. A node whose version is
+// at or after $from was written by someone who saw the user since: it is
+// not stale. Not the read's end: a user the read missed although Okta has
+// them (one reactivated between the plain and the DEPROVISIONED pass)
+// changed during the read, so their next record is newer than $from and
+// repairs the node. It only ever sets is_active and the version: users are
+// never deleted, and their ownership, bookmark, usage and follow edges
+// stay. $ids: [okta_id], $from, $tag.
+const cypherDeactivateUnseen = `
+UNWIND $ids AS id
+MATCH (u:User {okta_id: id}) /*hint:u:okta_id*/
+WHERE coalesce(u.is_active, true) = true AND ` + versionOfU + ` < $from
 SET u.is_active = false, u.oktasync_version_epoch_ms = $from,
     u.published_tag = $tag,
     u.publisher_last_updated_epoch_ms = timestamp()

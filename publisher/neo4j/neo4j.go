@@ -11,7 +11,8 @@
 //   - schema.go: the User.key constraint and the okta_id index;
 //   - nodes.go: UNWIND upserts of :User nodes that skip unchanged users;
 //   - managers.go: the MANAGE_BY/MANAGE pass after all nodes;
-//   - reconcile.go: seen markers and deactivation, which never deletes;
+//   - reconcile.go: the join of the read's ids against the managed users,
+//     and deactivation, which never deletes;
 //   - state.go: the sync state of an Okta org;
 //   - lookup.go: Amundsen's own get_user read;
 //   - cypher.go: every statement, with parameters only.

@@ -14,8 +14,8 @@ import (
 // PublishNodes makes the graph hold rows, in one transaction. It reads the
 // batch's users first (by key, and by okta_id for renames), decides in Go
 // with the loader's rules what differs, and writes only that: new users,
-// changed properties, renames, and the seen marker. Unchanged users cost a
-// read and, once per run, one property (the seen marker). It halves the
+// changed properties and renames. Unchanged users cost a read and no
+// write. It halves the
 // batch when the server runs out of transaction memory (which the driver
 // would otherwise retry unchanged).
 func (p *Publisher) PublishNodes(ctx context.Context, run publisher.Run, rows []loader.NodeRow) (publisher.NodeStats, error) {
@@ -105,14 +105,14 @@ func (h *held) managerInOrder(ref loader.ManagerRef) bool {
 }
 
 // touchedBy reports whether the run (or a later one) had already written
-// or seen the node when it was read: the same user in another batch of the
-// run, written concurrently, may link a manager after this read, so the
-// pair this read showed cannot be trusted to be the one left in the end.
-// Such rows go through the manager pass, which decides on the final node.
-// A run without a marker (0) cannot tell.
+// the node when it was read: the same user in another batch of the run,
+// written concurrently, may link a manager after this read, so the pair
+// this read showed cannot be trusted to be the one left in the end. Such
+// rows go through the manager pass, which decides on the final node. A run
+// without a marker (0) cannot tell.
 func (h *held) touchedBy(run publisher.Run) bool {
-	seen, _ := h.props[seenProperty].(int64)
-	return run.Marker > 0 && seen >= run.Marker
+	at, _ := h.props["publisher_last_updated_epoch_ms"].(int64)
+	return run.Marker > 0 && at >= run.Marker
 }
 
 func (h *held) claim() loader.Claim {
@@ -138,8 +138,7 @@ func (h *held) version() int64 {
 type plan struct {
 	create, update []any // {key, props}
 	renames        []any // {from, to, email}
-	seen           []any // keys of unchanged nodes whose run metadata is refreshed (run_metadata: all)
-	seenIDs        []any // source ids of rows left unwritten that must still look seen
+	refresh        []any // keys of unchanged nodes whose run metadata is refreshed (run_metadata: all)
 }
 
 func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, rows []loader.NodeRow) (upsertResult, error) {
@@ -152,7 +151,7 @@ func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, 
 		if round == 4 {
 			return res, fmt.Errorf("%d users changed concurrently in every round", len(pending))
 		}
-		byKey, byID, err := p.readBatch(ctx, tx, run, pending, &res.stats.Writes)
+		byKey, byID, err := p.readBatch(ctx, tx, pending)
 		if err != nil {
 			return res, err
 		}
@@ -178,15 +177,14 @@ func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, 
 	return res, nil
 }
 
-// readBatch reads the nodes holding the rows' keys (marking seen those
-// their row's user holds) and, for renames, the nodes holding their source
-// ids under another key.
-func (p *Publisher) readBatch(ctx context.Context, tx runner, run publisher.Run, rows []loader.NodeRow, w *publisher.Writes) (map[string]*held, map[string]*held, error) {
+// readBatch reads the nodes holding the rows' keys and, for renames, the
+// nodes holding their source ids under another key. It only reads.
+func (p *Publisher) readBatch(ctx context.Context, tx runner, rows []loader.NodeRow) (map[string]*held, map[string]*held, error) {
 	keys := make([]any, len(rows))
 	for i, r := range rows {
-		keys[i] = map[string]any{"key": r.Key, "id": r.Claim.SourceID}
+		keys[i] = r.Key
 	}
-	recs, err := counted(ctx, tx, w, allMeta, p.q(cypherReadByKey), map[string]any{"rows": keys, "run": run.Marker})
+	recs, err := collect(ctx, tx, p.q(cypherReadByKey), map[string]any{"keys": keys})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -276,14 +274,12 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 		// the user in this run did): this older key is no longer theirs,
 		// and no second node is made for them.
 		res.stats.Unchanged++
-		pl.seenIDs = append(pl.seenIDs, r.Claim.SourceID)
 		return
 	}
 	if old != nil && old.key != r.Key {
 		if holder != nil {
 			res.stats.Conflicts++
 			res.example("conflicts", fmt.Sprintf("%s -> %s (key taken)", old.key, r.Key))
-			pl.seenIDs = append(pl.seenIDs, r.Claim.SourceID)
 			return
 		}
 		res.stats.Renamed++
@@ -311,8 +307,8 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 		!differs(props, holder.props) && !newerVersion(r.Claim, holder):
 		res.stats.Unchanged++
 		res.managerInOrder = holder.managerInOrder(r.Manager) && !holder.touchedBy(run)
-		if p.cfg.RunMetadata == RunMetadataAll { // the read marked it seen
-			pl.seen = append(pl.seen, r.Key)
+		if p.cfg.RunMetadata == RunMetadataAll {
+			pl.refresh = append(pl.refresh, r.Key)
 		}
 		return
 	}
@@ -395,20 +391,19 @@ func sameValue(a, b any) bool {
 // apply runs the planned writes and returns the keys whose guard failed
 // (another batch wrote them after the read), counting the writes into w.
 func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl plan, w *publisher.Writes) ([]string, error) {
-	meta := map[string]any{"tag": run.Tag, "run": run.Marker}
+	meta := map[string]any{"tag": run.Tag}
 	if len(pl.renames) > 0 {
-		// Three properties of run metadata per renamed node, as for updates.
-		renamed := func([]*neo4j.Record) int { return 3 * len(pl.renames) }
+		// Two properties of run metadata per renamed node.
+		renamed := func([]*neo4j.Record) int { return 2 * len(pl.renames) }
 		if _, err := counted(ctx, tx, w, renamed, p.q(cypherRenameKeys), with(meta, "rows", pl.renames)); err != nil {
 			return nil, err
 		}
 	}
 	var raced []string
-	// A created or updated node gets four properties of run metadata:
-	// published_tag, publisher_last_updated_epoch_ms, the seen marker and
-	// the version.
+	// A created or updated node gets three properties of run metadata:
+	// published_tag, publisher_last_updated_epoch_ms and the version.
 	written := func(rows int) func([]*neo4j.Record) int {
-		return func(recs []*neo4j.Record) int { return 4 * (rows - len(recs)) }
+		return func(recs []*neo4j.Record) int { return 3 * (rows - len(recs)) }
 	}
 	if len(pl.create) > 0 {
 		recs, err := counted(ctx, tx, w, written(len(pl.create)), p.q(cypherCreateNodes), with(meta, "rows", pl.create))
@@ -430,13 +425,8 @@ func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl 
 			raced = append(raced, k)
 		}
 	}
-	if len(pl.seen) > 0 {
-		if _, err := counted(ctx, tx, w, allMeta, p.q(cypherRefreshKeys), with(meta, "keys", pl.seen)); err != nil {
-			return nil, err
-		}
-	}
-	if len(pl.seenIDs) > 0 {
-		if _, err := counted(ctx, tx, w, allMeta, p.q(cypherMarkSeen), map[string]any{"ids": pl.seenIDs, "run": run.Marker}); err != nil {
+	if len(pl.refresh) > 0 {
+		if _, err := counted(ctx, tx, w, allMeta, p.q(cypherRefreshKeys), with(meta, "keys", pl.refresh)); err != nil {
 			return nil, err
 		}
 	}

@@ -9,65 +9,148 @@ import (
 	"github.com/oktasync/oktasync/publisher"
 )
 
-// MarkSeen records that the source returned these users although the run
-// wrote nothing for them (skipped users), so reconciliation leaves them.
-func (p *Publisher) MarkSeen(ctx context.Context, run publisher.Run, oktaIDs []string) error {
-	ctx, cancel := p.interruptible(ctx)
-	defer cancel()
-	if len(oktaIDs) == 0 {
-		return nil
-	}
-	_, err := p.tx.write(ctx, func(tx runner) (any, error) {
-		return single(ctx, tx, p.q(cypherMarkSeen), map[string]any{"ids": anyStrings(oktaIDs), "run": run.Marker})
-	})
-	if err != nil {
-		return fmt.Errorf("mark %d skipped users seen: %w", len(oktaIDs), err)
-	}
-	return nil
-}
+// Reconciliation marks nothing while the run reads: the source ids the
+// read returned are spooled on disk (read.Seen, sorted), and merge-joined,
+// page by page, against the graph's managed users read in okta_id order.
+// A run that changes nothing writes nothing, and a dry run only reads.
 
-// Stale reports the active managed users this run has not seen. Only
-// meaningful after a complete read.
+// reconcilePage is how many managed users one read of the join takes.
+const reconcilePage = 5000
+
+// Stale reports the active managed users the complete read did not return.
+// It only reads.
 func (p *Publisher) Stale(ctx context.Context, run publisher.Run, read publisher.Read) (publisher.StaleReport, error) {
 	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
-	out, err := p.tx.write(ctx, func(tx runner) (any, error) {
-		return single(ctx, tx, cypherStale, map[string]any{"run": run.Marker, "from": read.From})
+	var r publisher.StaleReport
+	err := p.unseen(ctx, read, func(managed int, stale []managedUser) error {
+		r.Managed += managed
+		r.Stale += len(stale)
+		for _, u := range stale {
+			if len(r.Examples) < 5 {
+				r.Examples = append(r.Examples, u.key)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return publisher.StaleReport{}, fmt.Errorf("count unseen users: %w", err)
 	}
-	rec := out.(*neo4j.Record)
-	r := publisher.StaleReport{Managed: intValue(rec, "managed"), Stale: intValue(rec, "stale")}
-	r.Examples = stringList(rec, "examples")
 	return r, nil
 }
 
-// Deactivate sets is_active = false on every active managed user this run
-// has not seen, batch at a time. Nothing is deleted.
+// Deactivate sets is_active = false on every active managed user the
+// complete read did not return, batch at a time. Nothing is deleted.
 func (p *Publisher) Deactivate(ctx context.Context, run publisher.Run, read publisher.Read, batch int) (int, error) {
 	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	total := 0
+	batch = max(batch, 1)
+	err := p.unseen(ctx, read, func(_ int, stale []managedUser) error {
+		for len(stale) > 0 {
+			n := min(batch, len(stale))
+			ids := make([]any, n)
+			for i, u := range stale[:n] {
+				ids[i] = u.id
+			}
+			stale = stale[n:]
+			out, err := p.tx.write(ctx, func(tx runner) (any, error) {
+				rec, err := single(ctx, tx, p.q(cypherDeactivateUnseen), map[string]any{"ids": ids, "from": read.From, "tag": run.Tag})
+				if err != nil {
+					return nil, err
+				}
+				return intValue(rec, "n"), nil
+			})
+			if err != nil {
+				return err
+			}
+			total += out.(int)
+		}
+		return nil
+	})
+	if err != nil {
+		return total, fmt.Errorf("deactivate unseen users: %w", err)
+	}
+	return total, nil
+}
+
+// managedUser is an active managed user the join found unseen.
+type managedUser struct{ id, key string }
+
+// unseen merge-joins the read's sorted source ids against the graph's
+// managed users, in okta_id order, and calls fn once per page with the
+// number of active managed users in it and those of them that are stale:
+// not returned by the read, and recording no version at or after its
+// start. Neo4j's order of the ids must be Go's byte order (Okta ids are
+// ASCII): any id out of that order fails the join rather than misjudge a
+// user.
+func (p *Publisher) unseen(ctx context.Context, read publisher.Read, fn func(managed int, stale []managedUser) error) error {
+	if read.Seen == nil {
+		return fmt.Errorf("no seen ids: reconciliation needs the ids the read returned")
+	}
+	seen, err := read.Seen.Sorted()
+	if err != nil {
+		return err
+	}
+	next, more := seen.Next()
+	after := ""
 	for {
 		out, err := p.tx.write(ctx, func(tx runner) (any, error) {
-			rec, err := single(ctx, tx, cypherDeactivateStale, map[string]any{"run": run.Marker, "from": read.From, "limit": max(batch, 1), "tag": run.Tag})
-			if err != nil {
-				return nil, err
-			}
-			return intValue(rec, "n"), nil
+			return collect(ctx, tx, p.q(cypherManagedPage), map[string]any{"after": after, "limit": reconcilePage})
 		})
 		if err != nil {
-			return total, fmt.Errorf("deactivate unseen users: %w", err)
+			return err
 		}
-		n := out.(int)
-		total += n
-		if n == 0 {
-			return total, nil
+		recs := out.([]*neo4j.Record)
+		if len(recs) == 0 {
+			return seen.Err()
+		}
+		if len(recs) == reconcilePage {
+			// Nodes sharing an okta_id (old data) may straddle the page's
+			// end: the last id's nodes are read whole with the next page.
+			last, _, _ := neo4j.GetRecordValue[string](recs[len(recs)-1], "id")
+			keep := len(recs)
+			for keep > 0 {
+				if id, _, _ := neo4j.GetRecordValue[string](recs[keep-1], "id"); id != last {
+					break
+				}
+				keep--
+			}
+			if keep == 0 {
+				return fmt.Errorf("more than %d nodes share okta_id %q", reconcilePage, last)
+			}
+			recs = recs[:keep]
+		}
+		managed, stale := 0, []managedUser(nil)
+		for _, rec := range recs {
+			id, _, _ := neo4j.GetRecordValue[string](rec, "id")
+			if id < after {
+				return fmt.Errorf("the graph returned okta_id %q after %q: its string order is not the byte order the join needs", id, after)
+			}
+			for more && next < id {
+				next, more = seen.Next()
+			}
+			active, _, _ := neo4j.GetRecordValue[bool](rec, "active")
+			if !active {
+				after = id
+				continue
+			}
+			managed++
+			at, _, _ := neo4j.GetRecordValue[int64](rec, "at")
+			if (!more || next != id) && at < read.From {
+				key, _, _ := neo4j.GetRecordValue[string](rec, "key")
+				stale = append(stale, managedUser{id: id, key: key})
+			}
+			after = id
+		}
+		if err := seen.Err(); err != nil {
+			return err
+		}
+		if err := fn(managed, stale); err != nil {
+			return err
 		}
 	}
 }
-
 // DeactivateIDs sets is_active = false on the users Okta answered 404 for,
 // unless their node records a newer version. Nothing is deleted.
 func (p *Publisher) DeactivateIDs(ctx context.Context, run publisher.Run, gone []publisher.Gone) (int, error) {

@@ -284,8 +284,8 @@ func testOlder(t *testing.T, target Target) {
 }
 
 // testReconcile: where the sink reconciles, a full run deactivates the
-// managed users it did not see, never deletes them, and leaves users it was
-// told about (MarkSeen).
+// managed users its read did not return, never deletes them, and leaves
+// every user the read returned, written or not (cyd: read, not written).
 func testReconcile(t *testing.T, target Target) {
 	p := target.New(t)
 	rec := p.Capabilities().Reconciler
@@ -299,12 +299,9 @@ func testReconcile(t *testing.T, target Target) {
 
 	s := begin(t, p)
 	s.publish(ann)
-	if err := rec.MarkSeen(ctx, s.run, []string{"00ucyd"}); err != nil {
-		t.Fatal(err)
-	}
 	// The read happened now, long after the records' versions (100 s).
 	now := time.Now().UnixMilli()
-	read := publisher.Read{From: now - 1000}
+	read := publisher.Read{From: now - 1000, Seen: Seen(t, "00ucyd", "00uann")}
 	report, err := rec.Stale(ctx, s.run, read)
 	if err != nil {
 		t.Fatal(err)
@@ -450,6 +447,23 @@ func mustDuration(t *testing.T, s string) time.Duration {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// Seen returns an id spool holding ids, as a run's read fills it; the
+// test removes it at the end.
+func Seen(t *testing.T, ids ...string) *loader.IDSpool {
+	t.Helper()
+	s, err := loader.NewIDSpool(t.TempDir(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for _, id := range ids {
+		if err := s.Add(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
 }
 
 // StripRunMetadata removes what a sink writes per run (publisher metadata,
