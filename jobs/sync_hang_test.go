@@ -49,10 +49,10 @@ func (pagedSource) Stats() extractor.Stats { return extractor.Stats{Remaining: -
 // and, when failErr is set, every later batch fails once it does.
 type stuckPublisher struct {
 	fakePublisher
-	failErr     error
-	calls       atomic.Int32
-	inFlight    chan struct{} // closed once the first node batch hangs
-	once        sync.Once
+	failErr  error
+	calls    atomic.Int32
+	inFlight chan struct{} // closed once the first node batch hangs
+	once     sync.Once
 }
 
 func newStuckPublisher(failErr error) *stuckPublisher {

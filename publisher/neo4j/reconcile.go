@@ -151,6 +151,7 @@ func (p *Publisher) unseen(ctx context.Context, read publisher.Read, fn func(man
 		}
 	}
 }
+
 // DeactivateIDs sets is_active = false on the users Okta answered 404 for,
 // unless their node records a newer version. Nothing is deleted.
 func (p *Publisher) DeactivateIDs(ctx context.Context, run publisher.Run, gone []publisher.Gone) (int, error) {
