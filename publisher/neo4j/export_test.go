@@ -16,3 +16,7 @@ func DeleteStubsForTest(ctx context.Context, p *Publisher, key string) error {
 	})
 	return err
 }
+
+// SetReconcilePageForTest sets how many managed users one read of
+// reconciliation's join takes.
+func SetReconcilePageForTest(p *Publisher, n int) { p.page = n }

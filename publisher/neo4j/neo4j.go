@@ -41,6 +41,7 @@ type Publisher struct {
 	driver neo4j.DriverWithContext
 	tx     *txRunner
 	schema schemaState
+	page   int // managed users per read of reconciliation's join
 
 	exMu     sync.Mutex // examples is filled by concurrent writers
 	examples map[string][]string
@@ -80,6 +81,7 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 		log:      log.With(zap.String("stage", "publisher"), zap.String("sink", "neo4j")),
 		driver:   d,
 		examples: map[string][]string{},
+		page:     reconcilePage,
 	}
 	p.tx = &txRunner{driver: d, database: cfg.Database, dryRun: cfg.DryRun, maxRetry: cfg.MaxTransactionRetryTime,
 		timeout: cfg.TransactionTimeout, log: p.log}

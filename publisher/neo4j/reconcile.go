@@ -14,7 +14,8 @@ import (
 // page by page, against the graph's managed users read in okta_id order.
 // A run that changes nothing writes nothing, and a dry run only reads.
 
-// reconcilePage is how many managed users one read of the join takes.
+// reconcilePage is how many managed users one read of the join takes
+// (Publisher.page; tests make it small).
 const reconcilePage = 5000
 
 // Stale reports the active managed users the complete read did not return.
@@ -47,13 +48,18 @@ func (p *Publisher) Deactivate(ctx context.Context, run publisher.Run, read publ
 	total := 0
 	batch = max(batch, 1)
 	err := p.unseen(ctx, read, func(_ int, stale []managedUser) error {
-		for len(stale) > 0 {
-			n := min(batch, len(stale))
-			ids := make([]any, n)
-			for i, u := range stale[:n] {
-				ids[i] = u.id
+		// Nodes sharing an id (old data) come in a row: the id is sent
+		// once, and deactivates all of them.
+		var unique []any
+		for i, u := range stale {
+			if i == 0 || u.id != stale[i-1].id {
+				unique = append(unique, u.id)
 			}
-			stale = stale[n:]
+		}
+		for len(unique) > 0 {
+			n := min(batch, len(unique))
+			ids := unique[:n]
+			unique = unique[n:]
 			out, err := p.tx.write(ctx, func(tx runner) (any, error) {
 				rec, err := single(ctx, tx, p.q(cypherDeactivateUnseen), map[string]any{"ids": ids, "from": read.From, "tag": run.Tag})
 				if err != nil {
@@ -96,7 +102,7 @@ func (p *Publisher) unseen(ctx context.Context, read publisher.Read, fn func(man
 	after := ""
 	for {
 		out, err := p.tx.write(ctx, func(tx runner) (any, error) {
-			return collect(ctx, tx, p.q(cypherManagedPage), map[string]any{"after": after, "limit": reconcilePage})
+			return collect(ctx, tx, p.q(cypherManagedPage), map[string]any{"after": after, "limit": p.page})
 		})
 		if err != nil {
 			return err
@@ -105,7 +111,7 @@ func (p *Publisher) unseen(ctx context.Context, read publisher.Read, fn func(man
 		if len(recs) == 0 {
 			return seen.Err()
 		}
-		if len(recs) == reconcilePage {
+		if len(recs) == p.page {
 			// Nodes sharing an okta_id (old data) may straddle the page's
 			// end: the last id's nodes are read whole with the next page.
 			last, _, _ := neo4j.GetRecordValue[string](recs[len(recs)-1], "id")
@@ -117,7 +123,7 @@ func (p *Publisher) unseen(ctx context.Context, read publisher.Read, fn func(man
 				keep--
 			}
 			if keep == 0 {
-				return fmt.Errorf("more than %d nodes share okta_id %q", reconcilePage, last)
+				return fmt.Errorf("%d or more nodes share okta_id %q: merge them, or raise the page", p.page, last)
 			}
 			recs = recs[:keep]
 		}
