@@ -354,7 +354,10 @@ func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) er
 		if err != nil {
 			return err
 		}
-		ms, err := w.pub.PublishManagers(ctx, run, b.Managers)
+		// The users the sink linked as it created them need no manager
+		// pass; every other pair is decided on the graph.
+		rest, _ := outOfOrder(b.Managers, st.ManagersLinked)
+		ms, err := w.pub.PublishManagers(ctx, run, rest.write)
 		sum.addManagers(ms)
 		if err != nil {
 			return err

@@ -600,6 +600,7 @@ func (r *syncRun) writeBatch(ctx context.Context, b loader.Batch, pending chan<-
 	kept := 0
 	if err == nil {
 		rows, kept = outOfOrder(b.Managers, st.ManagersInOrder)
+		kept -= len(st.ManagersLinked) // in order because the sink just linked them
 	}
 	// Users new to the graph whose manager is there already are linked
 	// now: what is left waits for the manager pass, after the last page.

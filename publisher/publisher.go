@@ -208,6 +208,10 @@ type NodeStats struct {
 	// key or source id (a job then replays them). A sink that does not
 	// check leaves it empty, and every row goes through PublishManagers.
 	ManagersInOrder []string
+	// ManagersLinked lists the keys of users created by the call and
+	// linked, in the same transaction, to their manager, which was in the
+	// graph already: their pair is made (and they are in ManagersInOrder).
+	ManagersLinked []string
 }
 
 // Add accumulates o into s.
@@ -222,6 +226,7 @@ func (s *NodeStats) Add(o NodeStats) {
 	s.Conflicts += o.Conflicts
 	s.Writes.Add(o.Writes)
 	s.ManagersInOrder = append(s.ManagersInOrder, o.ManagersInOrder...)
+	s.ManagersLinked = append(s.ManagersLinked, o.ManagersLinked...)
 }
 
 // ManagerStats counts what the manager pass did.

@@ -115,6 +115,31 @@ FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END |
 WITH row, created WHERE NOT created
 RETURN row.key AS raced`
 
+// cypherLinkCreatedByID and cypherLinkCreatedByKey link users created by
+// the same transaction (cypherCreateNodes) to their manager, when the
+// manager is in the graph as exactly one node (perhaps created by the same
+// statement before). A node created in this transaction has no edges, and
+// no other writer sees it before the commit: the pair is created, not
+// merged, without a guard. Users whose manager is not there yet are left
+// to the manager pass. $rows: [{key, manager}], $tag.
+const (
+	cypherLinkCreatedByID = `
+UNWIND $rows AS row
+MATCH (u:User {key: row.key}) /*hint:u:key*/
+MATCH (m:User {okta_id: row.manager}) /*hint:m:okta_id*/
+WITH row, u, collect(m) AS ms WHERE size(ms) = 1
+WITH row, u, ms[0] AS m` + cypherLinkCreatedPair
+	cypherLinkCreatedByKey = `
+UNWIND $rows AS row
+MATCH (u:User {key: row.key}) /*hint:u:key*/
+MATCH (m:User {key: row.manager}) /*hint:m:key*/` + cypherLinkCreatedPair
+	cypherLinkCreatedPair = `
+CREATE (u)-[r1:MANAGE_BY]->(m), (m)-[r2:MANAGE]->(u)
+SET r1.published_tag = $tag, r1.publisher_last_updated_epoch_ms = timestamp(),
+    r2.published_tag = $tag, r2.publisher_last_updated_epoch_ms = timestamp()
+RETURN row.key AS linked, row.manager AS manager`
+)
+
 // cypherUpdateNodes writes the properties that changed (props holds only
 // those), guarded by the holder the decision was made on and by never
 // writing older data over newer of the same user (id and at are the row's

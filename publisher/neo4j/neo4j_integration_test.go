@@ -491,17 +491,20 @@ func TestPrepareRefusesWithoutKeyConstraintIntegration(t *testing.T) {
 
 // TestManagersInOrderIntegration: the node read tells which rows already
 // have the manager pair they state, so that only the others go through the
-// manager pass; a missing half, a changed manager or a new node with a
-// manager is never taken for in order.
+// manager pass; a missing half, a changed manager, or a new node whose
+// manager is not in the graph is never taken for in order. A new node
+// whose manager is there (created before it, even in the same batch) is
+// linked as it is created.
 func TestManagersInOrderIntegration(t *testing.T) {
 	ctx := context.Background()
 	p, d := newPublisher(t, 0)
 	boss, ann, bob := user("boss@x.io", "00uboss", "Boss", true), user("ann@x.io", "00uann", "Ann", true), user("bob@x.io", "00ubob", "Bob", true)
 	ann.Manager = extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: "00uboss"}
 	bob.Manager = extractor.ManagerRef{Kind: extractor.ManagerByKey, Value: "boss@x.io"}
-	publish := func(step string, want ...string) {
+	var linked []string
+	publishOf := func(step string, us []extractor.User, want ...string) {
 		t.Helper()
-		st, err := p.PublishNodes(ctx, testRun(), nodes(boss, ann, bob))
+		st, err := p.PublishNodes(ctx, testRun(), nodes(us...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -510,6 +513,11 @@ func TestManagersInOrderIntegration(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: managers in order = %v, want %v", step, got, want)
 		}
+		linked = st.ManagersLinked
+	}
+	publish := func(step string, want ...string) {
+		t.Helper()
+		publishOf(step, []extractor.User{boss, ann, bob}, want...)
 	}
 	link := func() {
 		t.Helper()
@@ -518,7 +526,17 @@ func TestManagersInOrderIntegration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	publish("new nodes", "boss@x.io") // only the one without a manager
+	publishOf("a new node whose manager is not in the graph", []extractor.User{ann})
+	if len(linked) != 0 {
+		t.Errorf("linked %v to a manager not in the graph", linked)
+	}
+	publish("new nodes", "bob@x.io", "boss@x.io") // bob is linked to boss, created before him
+	if !slices.Equal(linked, []string{"bob@x.io"}) {
+		t.Errorf("linked with their nodes: %v, want [bob@x.io]", linked)
+	}
+	if n := count(t, d, `MATCH (:User {key: 'bob@x.io'})-[:MANAGE_BY]->(:User {key: 'boss@x.io'})-[:MANAGE]->(:User {key: 'bob@x.io'}) RETURN count(*) AS n`, nil); n != 1 {
+		t.Errorf("bob's pair: %d, want 1", n)
+	}
 	link()
 	publish("after the manager pass", "ann@x.io", "bob@x.io", "boss@x.io")
 	neo4jtest.Exec(t, d, `MATCH (:User {key: 'boss@x.io'})-[r:MANAGE]->(:User {key: 'ann@x.io'}) DELETE r`, nil)

@@ -50,8 +50,13 @@ type upsertResult struct {
 	examples map[string][]string
 }
 
-func (r *upsertResult) add(key string, o outcome) {
+func (r *upsertResult) add(key string, o outcome, linked string) {
 	r.stats.Add(o.stats)
+	if linked != "" {
+		o.managerInOrder = true
+		r.stats.ManagersLinked = append(r.stats.ManagersLinked, key)
+		o.example("managers linked", key+" -> "+linked)
+	}
 	if o.managerInOrder {
 		r.stats.ManagersInOrder = append(r.stats.ManagersInOrder, key)
 	}
@@ -139,6 +144,10 @@ type plan struct {
 	create, update []any // {key, props}
 	renames        []any // {from, to, email}
 	refresh        []any // keys of unchanged nodes whose run metadata is refreshed (run_metadata: all)
+	// link holds, by the kind of reference, the created users that name a
+	// manager: {key, manager}. They are linked in the same transaction
+	// when the manager is in the graph (cypherLinkCreated).
+	link map[loader.ManagerKind][]any
 }
 
 func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, rows []loader.NodeRow) (upsertResult, error) {
@@ -156,7 +165,7 @@ func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, 
 			return res, err
 		}
 		pl, outcomes := p.decide(run, pending, byKey, byID)
-		raced, err := p.apply(ctx, tx, run, pl, &res.stats.Writes)
+		raced, linked, err := p.apply(ctx, tx, run, pl, &res.stats.Writes)
 		if err != nil {
 			return res, err
 		}
@@ -169,7 +178,7 @@ func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, 
 			if again[r.Key] {
 				next = append(next, r) // decided again on what is there now
 			} else {
-				res.add(r.Key, outcomes[r.Key])
+				res.add(r.Key, outcomes[r.Key], linked[r.Key])
 			}
 		}
 		pending = next
@@ -298,6 +307,12 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 		res.example("created", r.Key)
 		pl.create = append(pl.create, map[string]any{"key": r.Key, "props": props, "at": r.Claim.Version})
 		res.managerInOrder = r.Manager.Kind == loader.ManagerNone // a new node has no edges
+		if !res.managerInOrder {
+			if pl.link == nil {
+				pl.link = map[loader.ManagerKind][]any{}
+			}
+			pl.link[r.Manager.Kind] = append(pl.link[r.Manager.Kind], map[string]any{"key": r.Key, "manager": r.Manager.Value})
+		}
 		return
 	case holder.claim().SourceID != "" && holder.claim().SourceID != r.Claim.SourceID && !loader.Wins(r.Claim, holder.claim()):
 		res.stats.Conflicts++
@@ -389,14 +404,16 @@ func sameValue(a, b any) bool {
 }
 
 // apply runs the planned writes and returns the keys whose guard failed
-// (another batch wrote them after the read), counting the writes into w.
-func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl plan, w *publisher.Writes) ([]string, error) {
+// (another batch wrote them after the read), and the created users it
+// linked to their manager (key -> manager reference), counting the writes
+// into w.
+func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl plan, w *publisher.Writes) ([]string, map[string]string, error) {
 	meta := map[string]any{"tag": run.Tag}
 	if len(pl.renames) > 0 {
 		// Two properties of run metadata per renamed node.
 		renamed := func([]*neo4j.Record) int { return 2 * len(pl.renames) }
 		if _, err := counted(ctx, tx, w, renamed, p.q(cypherRenameKeys), with(meta, "rows", pl.renames)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	var raced []string
@@ -408,17 +425,21 @@ func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl 
 	if len(pl.create) > 0 {
 		recs, err := counted(ctx, tx, w, written(len(pl.create)), p.q(cypherCreateNodes), with(meta, "rows", pl.create))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, rec := range recs {
 			k, _, _ := neo4j.GetRecordValue[string](rec, "raced")
 			raced = append(raced, k)
 		}
 	}
+	linked, err := p.linkCreated(ctx, tx, run, pl.link, raced, w)
+	if err != nil {
+		return nil, nil, err
+	}
 	if len(pl.update) > 0 {
 		recs, err := counted(ctx, tx, w, written(len(pl.update)), p.q(cypherUpdateNodes), with(meta, "rows", pl.update))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, rec := range recs {
 			k, _, _ := neo4j.GetRecordValue[string](rec, "raced")
@@ -427,10 +448,50 @@ func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl 
 	}
 	if len(pl.refresh) > 0 {
 		if _, err := counted(ctx, tx, w, allMeta, p.q(cypherRefreshKeys), with(meta, "keys", pl.refresh)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return raced, nil
+	return raced, linked, nil
+}
+
+// linkCreated links the users this transaction created (rows: by kind,
+// {key, manager}; raced ones were not created) to their manager, where the
+// manager is in the graph as exactly one node (cypherLinkCreated). It
+// returns the users linked, with their manager reference.
+func (p *Publisher) linkCreated(ctx context.Context, tx runner, run publisher.Run, rows map[loader.ManagerKind][]any, raced []string, w *publisher.Writes) (map[string]string, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	skip := make(map[string]bool, len(raced))
+	for _, k := range raced {
+		skip[k] = true
+	}
+	linked := map[string]string{}
+	for _, kind := range []loader.ManagerKind{loader.ManagerBySourceID, loader.ManagerByKey} {
+		send := make([]any, 0, len(rows[kind]))
+		for _, r := range rows[kind] {
+			if !skip[r.(map[string]any)["key"].(string)] {
+				send = append(send, r)
+			}
+		}
+		if len(send) == 0 {
+			continue
+		}
+		stmt := cypherLinkCreatedByID
+		if kind == loader.ManagerByKey {
+			stmt = cypherLinkCreatedByKey
+		}
+		recs, err := counted(ctx, tx, w, allMeta, p.q(stmt), map[string]any{"rows": send, "tag": run.Tag})
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range recs {
+			k, _, _ := neo4j.GetRecordValue[string](rec, "linked")
+			m, _, _ := neo4j.GetRecordValue[string](rec, "manager")
+			linked[k] = m
+		}
+	}
+	return linked, nil
 }
 
 func with(m map[string]any, k string, v any) map[string]any {

@@ -227,7 +227,8 @@ func testLinkNew(t *testing.T, target Target) {
 	bob := withManager(User("bob@x.io", "00ubob", true, 100), "00ulater") // manager not published yet
 	cid := withManager(User("cid@x.io", "00ucid", true, 100), "00uboss")
 	s := begin(t, p)
-	s.nodes(boss, b2, ann, bob, cid)
+	s.nodes(ann, bob, cid) // before their managers: a sink may link a new user to a manager already there
+	s.nodes(boss, b2)
 	s.managers(withManager(cid, "00ub2")) // cid has a pair already (to b2)
 	rows := []loader.ManagerRow{loader.Manager(boss), loader.Manager(ann), loader.Manager(bob), loader.Manager(cid)}
 	res, err := linker.LinkNew(context.Background(), s.run, rows)
