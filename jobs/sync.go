@@ -602,27 +602,16 @@ func (r *syncRun) writeBatch(ctx context.Context, b loader.Batch, pending chan<-
 		rows, kept = outOfOrder(b.Managers, st.ManagersInOrder)
 		kept -= len(st.ManagersLinked) // in order because the sink just linked them
 	}
-	// Users new to the graph whose manager is there already are linked
-	// now: what is left waits for the manager pass, after the last page.
-	var linked publisher.LinkResult
-	if err == nil && r.caps.Linker != nil && len(rows.write) > 0 {
-		if linked, err = r.caps.Linker.LinkNew(ctx, r.values, rows.write); err == nil {
-			// Linked rows count as in order: a rename later in the run
-			// replays them with the others.
-			rows.write, rows.inOrder = linked.Left, append(rows.inOrder, linked.Linked...)
-		}
-	}
 	took := time.Since(t0)
 	r.update(func(s *Summary) {
 		s.Timings.Publish += took
 		s.addNodes(st)
-		s.addManagers(linked.Stats)
 		s.ManagersKept += kept
 		s.Duplicates += b.Duplicates
 		r.moved += st.Renamed + st.TakenOver
 	})
 	r.log.Debug("published users", zap.Int("rows", len(b.Nodes)), zap.Int("unwritten", len(b.Unwritten)),
-		zap.Int("created", st.Created), zap.Int("updated", st.Updated), zap.Int("managers_linked", len(linked.Linked)),
+		zap.Int("created", st.Created), zap.Int("updated", st.Updated), zap.Int("managers_linked", len(st.ManagersLinked)),
 		zap.Int("managers_pending", len(rows.write)))
 	if err != nil {
 		return err

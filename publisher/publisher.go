@@ -42,10 +42,6 @@ type Capabilities struct {
 	// Reconciler is nil when the sink cannot deactivate users or keep sync
 	// state (then only full syncs without reconciliation are possible).
 	Reconciler Reconciler
-	// Linker, if not nil, links managers during the node pass, as soon as
-	// a batch's nodes are written, so that little is left for the manager
-	// pass after the last page.
-	Linker Linker
 	// StubMerger, if not nil, merges case-variant stubs into the synced
 	// users they belong to (a full sync, after the node pass).
 	StubMerger StubMerger
@@ -83,29 +79,6 @@ type MergeStats struct {
 	Relationships int // relationships moved from the stubs (created, or merged into the user's same one)
 	Left          int // stubs left as they were: a relationship type that cannot be written safely
 	Writes        Writes
-}
-
-// Linker is the optional part of the contract that writes manager pairs
-// before every node is published.
-type Linker interface {
-	// LinkNew links the rows whose user has no manager pair at all yet and
-	// whose manager is already published, and returns the rows it linked
-	// and those it left; the left ones go through PublishManagers after
-	// every node, as usual. It never removes a pair.
-	LinkNew(ctx context.Context, run Run, rows []loader.ManagerRow) (LinkResult, error)
-}
-
-// LinkResult is what LinkNew did.
-type LinkResult struct {
-	Linked, Left []loader.ManagerRow
-	Stats        ManagerStats // Linked (pairs created), Kept (made meanwhile by another writer) and Writes only
-}
-
-// Add accumulates o into r.
-func (r *LinkResult) Add(o LinkResult) {
-	r.Linked = append(r.Linked, o.Linked...)
-	r.Left = append(r.Left, o.Left...)
-	r.Stats.Add(o.Stats)
 }
 
 // Run is the per-run value a sink hands out at BeginRun: it travels with

@@ -162,38 +162,6 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 	return stats, nil
 }
 
-// LinkNew links, in one transaction and without reading first, the rows
-// whose user has no pair yet and whose manager is in the graph (see
-// cypherLinkNewByID); jobs calls it right after each node batch.
-func (p *Publisher) LinkNew(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.LinkResult, error) {
-	ctx, cancel := p.interruptible(ctx)
-	defer cancel()
-	if !slices.ContainsFunc(rows, func(r loader.ManagerRow) bool { return r.Manager.Kind != loader.ManagerNone }) {
-		return publisher.LinkResult{Left: slices.Clip(rows)}, nil // no transaction for nothing to link
-	}
-	write := func(ctx context.Context, rows []loader.ManagerRow) (publisher.LinkResult, error) {
-		out, err := p.tx.write(ctx, func(tx runner) (any, error) {
-			lr, linked, err := p.linkNew(ctx, tx, run, rows)
-			return managersResult{stats: lr.Stats, linked: linked, link: lr}, err
-		})
-		if errors.Is(err, errLinkRaced) {
-			// Rolled back: the manager pass decides these rows on the read.
-			p.log.Debug("linking managers without a read met a conflict; left to the manager pass", zap.Int("rows", len(rows)))
-			return publisher.LinkResult{Left: slices.Clip(rows)}, nil
-		}
-		if err != nil {
-			return publisher.LinkResult{}, fmt.Errorf("link managers of %d users: %w", len(rows), err)
-		}
-		res := out.(managersResult)
-		p.example("managers linked", res.linked...)
-		return res.link, nil
-	}
-	if p.tx.inDryRun() {
-		return publisher.LinkResult{Left: slices.Clip(rows)}, nil // its one transaction cannot roll back a race
-	}
-	return splitOnMemory(ctx, p.log, rows, write)
-}
-
 // errLinkRaced means a row linked without a read found its user with
 // another pair or a newer record after the MERGE (another writer, or two
 // rows of one user naming different managers): the transaction must be
@@ -206,8 +174,8 @@ var errLinkRaced = errors.New("linking managers without a read met a conflict")
 // sent in the order of their manager, which makes two batches linking to
 // the same managers less likely to lock them in opposite orders; a
 // deadlock that still happens is transient, and the transaction retried.
-func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, rows []loader.ManagerRow) (publisher.LinkResult, []string, error) {
-	res := publisher.LinkResult{Left: slices.Clip(rows)}
+func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, rows []loader.ManagerRow) (linkResult, []string, error) {
+	res := linkResult{Left: slices.Clip(rows)}
 	order := make([]int, 0, len(rows))
 	for i, r := range rows {
 		if r.Manager.Kind != loader.ManagerNone {
@@ -281,7 +249,12 @@ func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, r
 type managersResult struct {
 	stats            publisher.ManagerStats
 	unlinked, linked []string
-	link             publisher.LinkResult // of LinkNew
+}
+
+// linkResult is what linkNew did: the rows it linked and those it left.
+type linkResult struct {
+	Linked, Left []loader.ManagerRow
+	Stats        publisher.ManagerStats // Linked (pairs created), Kept (made meanwhile by another writer) and Writes only
 }
 
 // others reports whether keys hold any key but want.

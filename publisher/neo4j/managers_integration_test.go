@@ -104,8 +104,7 @@ func TestLinkWithoutReadGuardsIntegration(t *testing.T) {
 
 // TestConcurrentLinkWithoutReadIntegration: writers linking the same new
 // users at once (a full sync and a hook, or a user read twice) leave exactly
-// one pair per user, whether they agree on the manager or not, through
-// PublishManagers and LinkNew alike.
+// one pair per user, whether they agree on the manager or not.
 func TestConcurrentLinkWithoutReadIntegration(t *testing.T) {
 	ctx := context.Background()
 	p, d := newPublisher(t, 0)
@@ -136,11 +135,6 @@ func TestConcurrentLinkWithoutReadIntegration(t *testing.T) {
 				mine = rows[w] // odd rounds: each names its own manager
 			}
 			g.Go(func() error {
-				if w == 2 {
-					res, err := p.LinkNew(ctx, testRun(), mine)
-					linked[w] = res.Stats.Linked
-					return err
-				}
 				st, err := p.PublishManagers(ctx, testRun(), mine)
 				linked[w] = st.Linked
 				return err
@@ -168,91 +162,75 @@ func TestConcurrentLinkWithoutReadIntegration(t *testing.T) {
 
 // TestLinkWithoutReadConflictIntegration: another writer holds a new
 // user's pair to another manager, uncommitted. The link without a read
-// waits for that user's lock, then finds two pairs, rolls back and leaves
-// the row (LinkNew) or decides it on the read (PublishManagers): the user
-// ends with exactly one pair either way.
+// waits for that user's lock, then finds two pairs, rolls back and decides
+// the row on the read: the user ends with exactly one pair, the row's.
 func TestLinkWithoutReadConflictIntegration(t *testing.T) {
-	for _, viaLinkNew := range []bool{true, false} {
-		t.Run(fmt.Sprintf("LinkNew=%v", viaLinkNew), func(t *testing.T) {
-			ctx := context.Background()
-			_, d := newPublisher(t, 0) // resets the graph and prepares the schema
-			if !neo4jtest.CanListTransactions(t, d) {
-				t.Skip("Neo4j 3.5 Community cannot list transactions (dbms.listTransactions is Enterprise-only there), " +
-					"so the wait on the lock cannot be observed; the same statements run this test on 4.4 and 5.x")
-			}
-			core, logs := observer.New(zap.DebugLevel)
-			p, err := neo4j.New(config(neo4jtest.URI(t)), zap.New(core))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { p.Close(context.Background()) })
-			if err := p.Prepare(ctx); err != nil {
-				t.Fatal(err)
-			}
-			b1, b2, ann := user("b1@x.io", "00ub1", "B1", true), user("b2@x.io", "00ub2", "B2", true), user("ann@x.io", "00uann", "Ann", true)
-			if _, err := p.PublishNodes(ctx, testRun(), nodes(b1, b2, ann)); err != nil {
-				t.Fatal(err)
-			}
-			sess := d.NewSession(ctx, neo4jdriver.SessionConfig{})
-			defer sess.Close(ctx)
-			tx, err := sess.BeginTransaction(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := tx.Run(ctx, `MATCH (u:User {key: 'ann@x.io'}), (m:User {key: 'b2@x.io'}) CREATE (u)-[:MANAGE_BY]->(m), (m)-[:MANAGE]->(u)`, nil)
-			if err == nil {
-				_, err = res.Consume(ctx)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			rows := []loader.ManagerRow{{UserKey: "ann@x.io", UserID: "00uann", Manager: loader.ManagerRef{Kind: loader.ManagerBySourceID, Value: "00ub1"}, Version: 1700000000000}}
-			type result struct {
-				linked, left int
-				err          error
-			}
-			done := make(chan result, 1)
-			go func() {
-				if viaLinkNew {
-					lr, err := p.LinkNew(ctx, testRun(), rows)
-					done <- result{len(lr.Linked), len(lr.Left), err}
-					return
-				}
-				st, err := p.PublishManagers(ctx, testRun(), rows)
-				done <- result{linked: st.Linked, err: err}
-			}()
-			// Wait until the link is blocked on ann's lock (its statement
-			// has been running for a while), then let the other writer commit.
-			deadline := time.Now().Add(10 * time.Second)
-			for neo4jtest.Transactions(t, d, "MERGE (u)-[r1:MANAGE_BY]", "Blocked") == 0 {
-				if time.Now().After(deadline) {
-					t.Fatal("the link never waited for the other writer's lock")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			if err := tx.Commit(ctx); err != nil {
-				t.Fatal(err)
-			}
-			r := <-done
-			if r.err != nil {
-				t.Fatal(r.err)
-			}
-			if logs.FilterMessageSnippet("met a conflict").Len() != 1 {
-				t.Errorf("the conflict was not detected: %v", logs.All())
-			}
-			want := map[string]string{"ann@x.io": "[b2@x.io]|[b2@x.io]"} // LinkNew leaves the row
-			if viaLinkNew && (r.linked != 0 || r.left != 1) {
-				t.Errorf("LinkNew linked %d, left %d; want 0 and 1", r.linked, r.left)
-			}
-			if !viaLinkNew {
-				want = map[string]string{"ann@x.io": "[b1@x.io]|[b1@x.io]"} // the read path replaces the pair (same record)
-				if r.linked != 1 {
-					t.Errorf("PublishManagers linked %d, want 1", r.linked)
-				}
-			}
-			if got := pairs(t, d); fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Errorf("pairs = %v, want %v", got, want)
-			}
-		})
+	ctx := context.Background()
+	_, d := newPublisher(t, 0) // resets the graph and prepares the schema
+	if !neo4jtest.CanListTransactions(t, d) {
+		t.Skip("Neo4j 3.5 Community cannot list transactions (dbms.listTransactions is Enterprise-only there), " +
+			"so the wait on the lock cannot be observed; the same statements run this test on 4.4 and 5.x")
+	}
+	core, logs := observer.New(zap.DebugLevel)
+	p, err := neo4j.New(config(neo4jtest.URI(t)), zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	if err := p.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b1, b2, ann := user("b1@x.io", "00ub1", "B1", true), user("b2@x.io", "00ub2", "B2", true), user("ann@x.io", "00uann", "Ann", true)
+	if _, err := p.PublishNodes(ctx, testRun(), nodes(b1, b2, ann)); err != nil {
+		t.Fatal(err)
+	}
+	sess := d.NewSession(ctx, neo4jdriver.SessionConfig{})
+	defer sess.Close(ctx)
+	tx, err := sess.BeginTransaction(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tx.Run(ctx, `MATCH (u:User {key: 'ann@x.io'}), (m:User {key: 'b2@x.io'}) CREATE (u)-[:MANAGE_BY]->(m), (m)-[:MANAGE]->(u)`, nil)
+	if err == nil {
+		_, err = res.Consume(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := []loader.ManagerRow{{UserKey: "ann@x.io", UserID: "00uann", Manager: loader.ManagerRef{Kind: loader.ManagerBySourceID, Value: "00ub1"}, Version: 1700000000000}}
+	type result struct {
+		linked int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := p.PublishManagers(ctx, testRun(), rows)
+		done <- result{linked: st.Linked, err: err}
+	}()
+	// Wait until the link is blocked on ann's lock (its statement
+	// has been running for a while), then let the other writer commit.
+	deadline := time.Now().Add(10 * time.Second)
+	for neo4jtest.Transactions(t, d, "MERGE (u)-[r1:MANAGE_BY]", "Blocked") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the link never waited for the other writer's lock")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if logs.FilterMessageSnippet("met a conflict").Len() != 1 {
+		t.Errorf("the conflict was not detected: %v", logs.All())
+	}
+	want := map[string]string{"ann@x.io": "[b1@x.io]|[b1@x.io]"} // the read path replaces the pair (same record)
+	if r.linked != 1 {
+		t.Errorf("PublishManagers linked %d, want 1", r.linked)
+	}
+	if got := pairs(t, d); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("pairs = %v, want %v", got, want)
 	}
 }

@@ -50,7 +50,6 @@ type Publisher struct {
 var (
 	_ publisher.Publisher  = (*Publisher)(nil)
 	_ publisher.Reconciler = (*Publisher)(nil)
-	_ publisher.Linker     = (*Publisher)(nil)
 )
 
 // New validates cfg and creates the driver. It does no network I/O; call
@@ -92,7 +91,7 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 // statements share one transaction; reconciliation and sync state; and the
 // plan's examples.
 func (p *Publisher) Capabilities() publisher.Capabilities {
-	c := publisher.Capabilities{MaxWriters: 16, DryRun: p.cfg.DryRun, Reconciler: p, Planner: p, Linker: p, StubMerger: p, Documents: p}
+	c := publisher.Capabilities{MaxWriters: 16, DryRun: p.cfg.DryRun, Reconciler: p, Planner: p, StubMerger: p, Documents: p}
 	if p.cfg.DryRun {
 		c.MaxWriters = 1
 	}

@@ -51,7 +51,6 @@ func Run(t *testing.T, target Target) {
 	// sink declares it.
 	t.Run("Reconciliation", func(t *testing.T) { testReconcile(t, target) })
 	// So is linking managers during the node pass.
-	t.Run("LinkNew", func(t *testing.T) { testLinkNew(t, target) })
 }
 
 // User returns a synced user with every standard attribute set.
@@ -209,55 +208,6 @@ func testManagers(t *testing.T, target Target) {
 	s.publish(b1, b2, User("ann@x.io", "00uann", true, 300))
 	if got := target.Read(t, p).Managers["ann@x.io"]; len(got) != 0 {
 		t.Errorf("after the removal: ann's managers = %v, want none", got)
-	}
-}
-
-// testLinkNew: a Linker links the users with no pair whose manager is
-// published, leaves the others to PublishManagers, and never replaces or
-// removes a pair.
-func testLinkNew(t *testing.T, target Target) {
-	p := target.New(t)
-	linker := p.Capabilities().Linker
-	if linker == nil {
-		t.Log("the sink declares no Linker (Capabilities().Linker is nil)")
-		return
-	}
-	boss, b2 := User("boss@x.io", "00uboss", true, 100), User("b2@x.io", "00ub2", true, 100)
-	ann := withManager(User("ann@x.io", "00uann", true, 100), "00uboss")
-	bob := withManager(User("bob@x.io", "00ubob", true, 100), "00ulater") // manager not published yet
-	cid := withManager(User("cid@x.io", "00ucid", true, 100), "00uboss")
-	s := begin(t, p)
-	s.nodes(ann, bob, cid) // before their managers: a sink may link a new user to a manager already there
-	s.nodes(boss, b2)
-	s.managers(withManager(cid, "00ub2")) // cid has a pair already (to b2)
-	rows := []loader.ManagerRow{loader.Manager(boss), loader.Manager(ann), loader.Manager(bob), loader.Manager(cid)}
-	res, err := linker.LinkNew(context.Background(), s.run, rows)
-	if err != nil {
-		t.Fatalf("LinkNew: %v", err)
-	}
-	keys := func(rows []loader.ManagerRow) []string {
-		var out []string
-		for _, r := range rows {
-			out = append(out, r.UserKey)
-		}
-		slices.Sort(out)
-		return out
-	}
-	if got := keys(res.Linked); !slices.Equal(got, []string{"ann@x.io"}) {
-		t.Errorf("linked %v, want [ann@x.io]", got)
-	}
-	if got := keys(res.Left); !slices.Equal(got, []string{"bob@x.io", "boss@x.io", "cid@x.io"}) {
-		t.Errorf("left %v, want [bob@x.io boss@x.io cid@x.io]", got)
-	}
-	if res.Stats.Linked != 1 {
-		t.Errorf("Stats.Linked = %d, want 1", res.Stats.Linked)
-	}
-	g := target.Read(t, p)
-	if got := g.Managers["ann@x.io"]; !slices.Equal(got, []string{"boss@x.io"}) {
-		t.Errorf("ann's managers = %v, want [boss@x.io]", got)
-	}
-	if got := g.Managers["cid@x.io"]; !slices.Equal(got, []string{"b2@x.io"}) {
-		t.Errorf("cid's managers = %v, want [b2@x.io] (LinkNew never replaces a pair)", got)
 	}
 }
 
