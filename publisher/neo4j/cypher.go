@@ -185,12 +185,14 @@ const cypherServerTime = `RETURN timestamp() AS now`
 // okta_id; UI stubs and other extractors' users are never considered), in
 // okta_id order, which the okta_id index serves: reconciliation
 // merge-joins them against the ids the read returned (reconcile.go). It
-// only reads. $after, $limit.
+// only reads, and returns one record: the list of [okta_id, key, active,
+// version] in that order (a record per user cost more in Bolt than the
+// read; a list keeps a null key in its place). $after, $limit.
 const cypherManagedPage = `
 MATCH (u:User) /*hint:u:okta_id*/
 WHERE u.okta_id > $after
 WITH u ORDER BY u.okta_id LIMIT $limit
-RETURN u.okta_id AS id, u.key AS key, coalesce(u.is_active, true) AS active, ` + versionOfU + ` AS at`
+RETURN collect([u.okta_id, u.key, coalesce(u.is_active, true), ` + versionOfU + `]) AS users`
 
 // cypherDeactivateUnseen deactivates managed users a complete read did not
 // return, and records the read's start ($from) as their version: no record

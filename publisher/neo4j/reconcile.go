@@ -80,8 +80,31 @@ func (p *Publisher) Deactivate(ctx context.Context, run publisher.Run, read publ
 	return total, nil
 }
 
-// managedUser is an active managed user the join found unseen.
-type managedUser struct{ id, key string }
+// managedUser is a managed user as the join reads it.
+type managedUser struct {
+	id, key string
+	active  bool
+	at      int64 // its version
+}
+
+// managedPageOf unpacks a cypherManagedPage record.
+func managedPageOf(rec *neo4j.Record) []managedUser {
+	users, _, _ := neo4j.GetRecordValue[[]any](rec, "users")
+	page := make([]managedUser, 0, len(users))
+	for _, x := range users {
+		f, _ := x.([]any)
+		if len(f) != 4 {
+			continue
+		}
+		u := managedUser{}
+		u.id, _ = f[0].(string)
+		u.key, _ = f[1].(string)
+		u.active, _ = f[2].(bool)
+		u.at, _ = f[3].(int64)
+		page = append(page, u)
+	}
+	return page
+}
 
 // unseen merge-joins the read's sorted source ids against the graph's
 // managed users, in okta_id order, and calls fn once per page with the
@@ -102,52 +125,44 @@ func (p *Publisher) unseen(ctx context.Context, read publisher.Read, fn func(man
 	after := ""
 	for {
 		out, err := p.tx.write(ctx, func(tx runner) (any, error) {
-			return collect(ctx, tx, p.q(cypherManagedPage), map[string]any{"after": after, "limit": p.page})
+			return single(ctx, tx, p.q(cypherManagedPage), map[string]any{"after": after, "limit": p.page})
 		})
 		if err != nil {
 			return err
 		}
-		recs := out.([]*neo4j.Record)
-		if len(recs) == 0 {
+		page := managedPageOf(out.(*neo4j.Record))
+		if len(page) == 0 {
 			return seen.Err()
 		}
-		if len(recs) == p.page {
+		if len(page) == p.page {
 			// Nodes sharing an okta_id (old data) may straddle the page's
 			// end: the last id's nodes are read whole with the next page.
-			last, _, _ := neo4j.GetRecordValue[string](recs[len(recs)-1], "id")
-			keep := len(recs)
-			for keep > 0 {
-				if id, _, _ := neo4j.GetRecordValue[string](recs[keep-1], "id"); id != last {
-					break
-				}
+			last := page[len(page)-1].id
+			keep := len(page)
+			for keep > 0 && page[keep-1].id == last {
 				keep--
 			}
 			if keep == 0 {
 				return fmt.Errorf("%d or more nodes share okta_id %q: merge them, or raise the page", p.page, last)
 			}
-			recs = recs[:keep]
+			page = page[:keep]
 		}
 		managed, stale := 0, []managedUser(nil)
-		for _, rec := range recs {
-			id, _, _ := neo4j.GetRecordValue[string](rec, "id")
-			if id < after {
-				return fmt.Errorf("the graph returned okta_id %q after %q: its string order is not the byte order the join needs", id, after)
+		for _, u := range page {
+			if u.id < after {
+				return fmt.Errorf("the graph returned okta_id %q after %q: its string order is not the byte order the join needs", u.id, after)
 			}
-			for more && next < id {
+			after = u.id
+			for more && next < u.id {
 				next, more = seen.Next()
 			}
-			active, _, _ := neo4j.GetRecordValue[bool](rec, "active")
-			if !active {
-				after = id
+			if !u.active {
 				continue
 			}
 			managed++
-			at, _, _ := neo4j.GetRecordValue[int64](rec, "at")
-			if (!more || next != id) && at < read.From {
-				key, _, _ := neo4j.GetRecordValue[string](rec, "key")
-				stale = append(stale, managedUser{id: id, key: key})
+			if (!more || next != u.id) && u.at < read.From {
+				stale = append(stale, managedUser{id: u.id, key: u.key})
 			}
-			after = id
 		}
 		if err := seen.Err(); err != nil {
 			return err
