@@ -16,7 +16,8 @@ import (
 // node: the sink merge-joins them, in order, against the users it holds.
 // Ids are kept in memory a chunk at a time, sorted, and written out as one
 // sorted run per chunk; Sorted merges the runs. Memory is one chunk, plus a
-// small read buffer per run while merging.
+// 4 KiB read buffer per run while merging: about 250 KB at a million users
+// (IDChunk ids per run).
 type IDSpool struct {
 	f     *os.File
 	w     *bufio.Writer

@@ -120,18 +120,22 @@ RETURN row.key AS raced`
 // manager is in the graph as exactly one node (perhaps created by the same
 // statement before). A node created in this transaction has no edges, and
 // no other writer sees it before the commit: the pair is created, not
-// merged, without a guard. Users whose manager is not there yet are left
-// to the manager pass. $rows: [{key, manager}], $tag.
+// merged. The one guard is for a bare node another tool made with only a
+// key, which the create statement takes for new: it may have edges. Users
+// whose manager is not there yet are left to the manager pass. $rows:
+// [{key, manager}], $tag.
 const (
 	cypherLinkCreatedByID = `
 UNWIND $rows AS row
 MATCH (u:User {key: row.key}) /*hint:u:key*/
+WHERE NOT (u)-[:MANAGE_BY]->() AND NOT ()-[:MANAGE]->(u)
 MATCH (m:User {okta_id: row.manager}) /*hint:m:okta_id*/
 WITH row, u, collect(m) AS ms WHERE size(ms) = 1
 WITH row, u, ms[0] AS m` + cypherLinkCreatedPair
 	cypherLinkCreatedByKey = `
 UNWIND $rows AS row
 MATCH (u:User {key: row.key}) /*hint:u:key*/
+WHERE NOT (u)-[:MANAGE_BY]->() AND NOT ()-[:MANAGE]->(u)
 MATCH (m:User {key: row.manager}) /*hint:m:key*/` + cypherLinkCreatedPair
 	cypherLinkCreatedPair = `
 CREATE (u)-[r1:MANAGE_BY]->(m), (m)-[r2:MANAGE]->(u)
@@ -192,7 +196,7 @@ const cypherManagedPage = `
 MATCH (u:User) /*hint:u:okta_id*/
 WHERE u.okta_id > $after
 WITH u ORDER BY u.okta_id LIMIT $limit
-RETURN collect([u.okta_id, u.key, coalesce(u.is_active, true), ` + versionOfU + `]) AS users`
+RETURN collect([u.okta_id, u.key, coalesce(u.is_active, true), toInteger(` + versionOfU + `)]) AS users`
 
 // cypherDeactivateUnseen deactivates managed users a complete read did not
 // return, and records the read's start ($from) as their version: no record

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 
@@ -432,10 +434,6 @@ func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl 
 			raced = append(raced, k)
 		}
 	}
-	linked, err := p.linkCreated(ctx, tx, run, pl.link, raced, w)
-	if err != nil {
-		return nil, nil, err
-	}
 	if len(pl.update) > 0 {
 		recs, err := counted(ctx, tx, w, written(len(pl.update)), p.q(cypherUpdateNodes), with(meta, "rows", pl.update))
 		if err != nil {
@@ -445,6 +443,12 @@ func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl 
 			k, _, _ := neo4j.GetRecordValue[string](rec, "raced")
 			raced = append(raced, k)
 		}
+	}
+	// After the updates: a takeover in this batch may move the okta_id a
+	// manager reference names.
+	linked, err := p.linkCreated(ctx, tx, run, pl.link, raced, w)
+	if err != nil {
+		return nil, nil, err
 	}
 	if len(pl.refresh) > 0 {
 		if _, err := counted(ctx, tx, w, allMeta, p.q(cypherRefreshKeys), with(meta, "keys", pl.refresh)); err != nil {
@@ -477,6 +481,12 @@ func (p *Publisher) linkCreated(ctx context.Context, tx runner, run publisher.Ru
 		if len(send) == 0 {
 			continue
 		}
+		// In the order of their manager, as linkNew sends them: CREATE
+		// locks the manager until commit, and two writers that take the
+		// same managers' locks in the same order cannot deadlock on them.
+		slices.SortStableFunc(send, func(a, b any) int {
+			return strings.Compare(a.(map[string]any)["manager"].(string), b.(map[string]any)["manager"].(string))
+		})
 		stmt := cypherLinkCreatedByID
 		if kind == loader.ManagerByKey {
 			stmt = cypherLinkCreatedByKey
