@@ -408,7 +408,11 @@ func Seen(t *testing.T, ids ...string) *loader.IDSpool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	for _, id := range ids {
 		if err := s.Add(id); err != nil {
 			t.Fatal(err)
