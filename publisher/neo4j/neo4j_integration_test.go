@@ -669,3 +669,30 @@ CREATE (u:User {key: r[0], okta_id: r[1], is_active: r[2], updated_at: 100})`, m
 		t.Errorf("three nodes of one id in pages of three: err = %v, want the id named", err)
 	}
 }
+
+// TestLinkAtCreationAfterATakeoverIntegration: a batch in which one user
+// takes over a leaver's key and a new user names the leaver as manager
+// never links the new user to the key's new holder: linking at creation
+// runs after the batch's updates, and finds no node of the leaver.
+func TestLinkAtCreationAfterATakeoverIntegration(t *testing.T) {
+	ctx := context.Background()
+	p, d := newPublisher(t, 0)
+	leaver := user("shared@x.io", "00uleaver", "Lea", false)
+	if _, err := p.PublishNodes(ctx, testRun(), nodes(leaver)); err != nil {
+		t.Fatal(err)
+	}
+	hire := user("shared@x.io", "00uhire", "Hi", true)
+	hire.UpdatedAt++
+	report := user("report@x.io", "00ureport", "Re", true)
+	report.Manager = extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: "00uleaver"}
+	st, err := p.PublishNodes(ctx, testRun(), nodes(hire, report))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TakenOver != 1 || len(st.ManagersLinked) != 0 || slices.Contains(st.ManagersInOrder, "report@x.io") {
+		t.Errorf("stats %+v: want one takeover, and the report neither linked nor in order", st)
+	}
+	if n := count(t, d, `MATCH (:User {key: 'report@x.io'})-[r:MANAGE_BY]->() RETURN count(r) AS n`, nil); n != 0 {
+		t.Errorf("the report has %d MANAGE_BY edges, want none (the leaver is gone)", n)
+	}
+}
