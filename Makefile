@@ -114,8 +114,10 @@ NEO4J_VERSIONS   ?= 4.4 3.5
 VERSION_PKGS     := ./internal/neo4jtest/ ./publisher/neo4j/ ./jobs/ ./cmd/oktasync/
 VERSION_RUN      := Integration|^TestCLI|^TestSecretCanaries
 # 3.5 has no transaction memory limit: the test of batches split for
-# want of it cannot run there (it skips itself; CI would count that skip).
-VERSION_SKIP_3.5 := ^TestBatchTooLargeForTransactionMemoryIsSplitIntegration$$
+# want of it cannot run there; nor can the test that watches a link wait
+# on another writer's lock, since 3.5 Community cannot list transactions.
+# Both skip themselves there; CI would count those skips.
+VERSION_SKIP_3.5 := ^(TestBatchTooLargeForTransactionMemoryIsSplitIntegration|TestLinkWithoutReadConflictIntegration)$$
 COMPAT_ARGS_5.26 := --ignore=signin
 COMPAT_ARGS_3.5  := --ignore=signin --ignore=test_harness_publish.py --ignore=test_people_search.py
 COMPAT_ARGS_4.4  := --ignore=test_harness_publish.py --ignore=test_people_search.py
