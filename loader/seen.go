@@ -106,18 +106,7 @@ func (s *IDSpool) Sorted() (*SortedIDs, error) {
 }
 
 // Close removes the spool file. It is safe to call more than once.
-func (s *IDSpool) Close() error {
-	if s.f == nil {
-		return nil
-	}
-	name := s.f.Name()
-	err := s.f.Close()
-	s.f = nil
-	if rerr := os.Remove(name); rerr != nil && err == nil {
-		err = rerr
-	}
-	return err
-}
+func (s *IDSpool) Close() error { return removeFile(&s.f) }
 
 // SortedIDs iterates over an IDSpool's ids in ascending byte order.
 type SortedIDs struct {

@@ -85,13 +85,17 @@ func (s *Spool) Batches(batchSize int, fn func([]ManagerRow) error) error {
 }
 
 // Close removes the spool file.
-func (s *Spool) Close() error {
-	if s.f == nil {
+func (s *Spool) Close() error { return removeFile(&s.f) }
+
+// removeFile closes *f and removes its file, once: *f is nil afterwards,
+// and a nil *f is already removed.
+func removeFile(f **os.File) error {
+	if *f == nil {
 		return nil
 	}
-	name := s.f.Name()
-	err := s.f.Close()
-	s.f = nil
+	name := (*f).Name()
+	err := (*f).Close()
+	*f = nil
 	if rerr := os.Remove(name); rerr != nil && err == nil {
 		err = rerr
 	}
