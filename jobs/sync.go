@@ -647,7 +647,7 @@ func outOfOrder(rows []loader.ManagerRow, inOrder []string) (managerRows, int) {
 			out.write = append(out.write, m)
 		default:
 			out.inOrder = append(out.inOrder, m)
-			if m.Manager.Kind != loader.ManagerNone {
+			if m.Manager.Kind != extractor.ManagerNone {
 				kept++
 			}
 		}

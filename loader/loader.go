@@ -73,7 +73,7 @@ type NodeRow struct {
 	Key     string
 	Claim   Claim
 	Props   []Prop
-	Manager ManagerRef
+	Manager extractor.ManagerRef
 }
 
 // Map returns the properties as a map, the form the Neo4j driver packs.
@@ -85,31 +85,13 @@ func (r NodeRow) Map() map[string]any {
 	return m
 }
 
-// ManagerKind says how ManagerRef.Value identifies a user's manager.
-type ManagerKind string
-
-const (
-	// ManagerNone means the user has no manager.
-	ManagerNone ManagerKind = ""
-	// ManagerBySourceID means Value is the manager's source id (okta_id).
-	ManagerBySourceID ManagerKind = "okta_id"
-	// ManagerByKey means Value is the manager's key.
-	ManagerByKey ManagerKind = "key"
-)
-
-// ManagerRef points at a user's manager.
-type ManagerRef struct {
-	Kind  ManagerKind
-	Value string
-}
-
 // ManagerRow states a user's current manager; an empty Manager means none,
 // and any existing MANAGE_BY/MANAGE pair must go. UserID (the source id)
 // makes sure the row only applies to the node that user actually holds.
 type ManagerRow struct {
 	UserKey string
 	UserID  string
-	Manager ManagerRef
+	Manager extractor.ManagerRef
 	// Version is the version (Claim.Version) of the record the row comes
 	// from: a row never replaces the pair a newer record of the user wrote
 	// (Supersedes, as for nodes). 0 means unknown.
@@ -146,14 +128,9 @@ func Node(u extractor.User) NodeRow {
 
 // Manager builds the manager row of u.
 func Manager(u extractor.User) ManagerRow {
-	ref := ManagerRef{Value: u.Manager.Value}
-	switch u.Manager.Kind {
-	case extractor.ManagerByOktaID:
-		ref.Kind = ManagerBySourceID
-	case extractor.ManagerByKey:
-		ref.Kind = ManagerByKey
-	default:
-		ref = ManagerRef{}
+	ref := u.Manager
+	if ref.Kind == extractor.ManagerNone {
+		ref = extractor.ManagerRef{}
 	}
 	return ManagerRow{UserKey: u.Key, UserID: u.SourceID, Manager: ref, Version: version(u)}
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/oktasync/oktasync/extractor"
 )
 
 // Spool stages manager rows on disk while the node pass runs, so that the
@@ -67,7 +69,7 @@ func (s *Spool) Batches(batchSize int, fn func([]ManagerRow) error) error {
 			return errors.New("manager spool: corrupt line")
 		}
 		batch = append(batch, ManagerRow{UserKey: parts[0], UserID: parts[1], Version: at,
-			Manager: ManagerRef{Kind: ManagerKind(parts[3]), Value: parts[4]}})
+			Manager: extractor.ManagerRef{Kind: extractor.ManagerKind(parts[3]), Value: parts[4]}})
 		if len(batch) == batchSize {
 			if err := fn(batch); err != nil {
 				return err

@@ -8,6 +8,7 @@ package csv
 import (
 	"context"
 
+	"github.com/oktasync/oktasync/extractor"
 	"github.com/oktasync/oktasync/loader"
 	"github.com/oktasync/oktasync/publisher"
 )
@@ -81,11 +82,11 @@ func (c *Sink) PublishManagers(_ context.Context, _ publisher.Run, rows []loader
 		}
 		var manager string
 		switch r.Manager.Kind {
-		case loader.ManagerNone:
+		case extractor.ManagerNone:
 			continue
-		case loader.ManagerBySourceID:
+		case extractor.ManagerByOktaID:
 			manager = c.keys[r.Manager.Value]
-		case loader.ManagerByKey:
+		case extractor.ManagerByKey:
 			manager = r.Manager.Value
 		}
 		if manager == "" {

@@ -10,6 +10,7 @@ import (
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"go.uber.org/zap"
 
+	"github.com/oktasync/oktasync/extractor"
 	"github.com/oktasync/oktasync/loader"
 	"github.com/oktasync/oktasync/publisher"
 )
@@ -41,7 +42,7 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 	}
 	wanted := 0
 	for _, r := range rows {
-		if r.Manager.Kind != loader.ManagerNone {
+		if r.Manager.Kind != extractor.ManagerNone {
 			wanted++
 		}
 	}
@@ -70,11 +71,11 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 		for _, r := range rest {
 			var manager any
 			switch r.Manager.Kind {
-			case loader.ManagerBySourceID:
+			case extractor.ManagerByOktaID:
 				if k, ok := keys[r.Manager.Value]; ok {
 					manager = k
 				}
-			case loader.ManagerByKey:
+			case extractor.ManagerByKey:
 				manager = r.Manager.Value
 			}
 			all = append(all, map[string]any{"key": r.UserKey, "id": r.UserID, "manager": manager, "at": r.Version})
@@ -178,7 +179,7 @@ func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, r
 	res := linkResult{Left: slices.Clip(rows)}
 	order := make([]int, 0, len(rows))
 	for i, r := range rows {
-		if r.Manager.Kind != loader.ManagerNone {
+		if r.Manager.Kind != extractor.ManagerNone {
 			order = append(order, i)
 		}
 	}
@@ -186,7 +187,7 @@ func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, r
 		return res, nil, nil
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(rows[a].Manager.Value, rows[b].Manager.Value) })
-	byKind := map[loader.ManagerKind][]any{}
+	byKind := map[extractor.ManagerKind][]any{}
 	for _, i := range order {
 		r := rows[i]
 		byKind[r.Manager.Kind] = append(byKind[r.Manager.Kind],
@@ -195,12 +196,12 @@ func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, r
 	done := make([]bool, len(rows))
 	linked := false
 	createdBefore := res.Stats.Writes.RelationshipsCreated
-	for _, kind := range []loader.ManagerKind{loader.ManagerBySourceID, loader.ManagerByKey} {
+	for _, kind := range []extractor.ManagerKind{extractor.ManagerByOktaID, extractor.ManagerByKey} {
 		if len(byKind[kind]) == 0 {
 			continue
 		}
 		stmt := cypherLinkNewByID
-		if kind == loader.ManagerByKey {
+		if kind == extractor.ManagerByKey {
 			stmt = cypherLinkNewByKey
 		}
 		recs, err := counted(ctx, tx, &res.Stats.Writes, allMeta, p.q(stmt), map[string]any{"rows": byKind[kind], "tag": run.Tag})
@@ -281,7 +282,7 @@ func (p *Publisher) resolveOktaIDs(ctx context.Context, tx runner, rows []loader
 	ids := make([]any, 0)
 	seen := make(map[string]bool)
 	for _, r := range rows {
-		if r.Manager.Kind == loader.ManagerBySourceID && !seen[r.Manager.Value] {
+		if r.Manager.Kind == extractor.ManagerByOktaID && !seen[r.Manager.Value] {
 			seen[r.Manager.Value] = true
 			ids = append(ids, r.Manager.Value)
 		}

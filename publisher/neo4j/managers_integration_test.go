@@ -63,9 +63,11 @@ func TestLinkWithoutReadGuardsIntegration(t *testing.T) {
 	neo4jtest.Exec(t, d, `CREATE (:User {key: 'aa-vic-old@x.io', okta_id: '00uvic', is_active: false})`, nil)
 	// ann and eve: only a MANAGE mirror from old points at them (left by another writer).
 	neo4jtest.Exec(t, d, `MATCH (o:User {key: 'old@x.io'}), (a:User) WHERE a.key IN ['ann@x.io', 'eve@x.io'] CREATE (o)-[:MANAGE]->(a)`, nil)
-	byID := func(id string) loader.ManagerRef { return loader.ManagerRef{Kind: loader.ManagerBySourceID, Value: id} }
+	byID := func(id string) extractor.ManagerRef {
+		return extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: id}
+	}
 	rows := []loader.ManagerRow{
-		{UserKey: "ann@x.io", UserID: "00uann", Manager: loader.ManagerRef{Kind: loader.ManagerByKey, Value: "boss@x.io"}, Version: 1700000000000},
+		{UserKey: "ann@x.io", UserID: "00uann", Manager: extractor.ManagerRef{Kind: extractor.ManagerByKey, Value: "boss@x.io"}, Version: 1700000000000},
 		{UserKey: "eve@x.io", UserID: "00ueve", Manager: byID("00uann"), Version: 1700000000000},
 		{UserKey: "bob@x.io", UserID: "00ubob", Manager: byID("00uboss"), Version: 1700000000000},
 		{UserKey: "fay@x.io", UserID: "00ufay", Manager: byID("00uvic"), Version: 1700000000000},
@@ -197,7 +199,7 @@ func TestLinkWithoutReadConflictIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := []loader.ManagerRow{{UserKey: "ann@x.io", UserID: "00uann", Manager: loader.ManagerRef{Kind: loader.ManagerBySourceID, Value: "00ub1"}, Version: 1700000000000}}
+	rows := []loader.ManagerRow{{UserKey: "ann@x.io", UserID: "00uann", Manager: extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: "00ub1"}, Version: 1700000000000}}
 	type result struct {
 		linked int
 		err    error

@@ -278,11 +278,11 @@ func TestPublishManagersIntegration(t *testing.T) {
 	if _, err := p.PublishNodes(ctx, testRun(), nodes(boss, vp, ann, bob)); err != nil {
 		t.Fatal(err)
 	}
-	byID := func(id string) loader.ManagerRef {
-		return loader.ManagerRef{Kind: loader.ManagerBySourceID, Value: id}
+	byID := func(id string) extractor.ManagerRef {
+		return extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: id}
 	}
-	byKey := func(k string) loader.ManagerRef {
-		return loader.ManagerRef{Kind: loader.ManagerByKey, Value: k}
+	byKey := func(k string) extractor.ManagerRef {
+		return extractor.ManagerRef{Kind: extractor.ManagerByKey, Value: k}
 	}
 	rows := []loader.ManagerRow{
 		{UserKey: "boss@x.io", UserID: "00uboss"},

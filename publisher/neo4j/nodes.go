@@ -9,6 +9,7 @@ import (
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 
+	"github.com/oktasync/oktasync/extractor"
 	"github.com/oktasync/oktasync/loader"
 	"github.com/oktasync/oktasync/publisher"
 )
@@ -96,16 +97,16 @@ type held struct {
 
 // managerInOrder reports whether the node has exactly the pair ref states:
 // one MANAGE_BY to the manager, mirrored by one MANAGE from it, or neither.
-func (h *held) managerInOrder(ref loader.ManagerRef) bool {
+func (h *held) managerInOrder(ref extractor.ManagerRef) bool {
 	if !h.pairs {
 		return false
 	}
 	switch ref.Kind {
-	case loader.ManagerNone:
+	case extractor.ManagerNone:
 		return len(h.byKeys) == 0 && len(h.mirror) == 0
-	case loader.ManagerBySourceID:
+	case extractor.ManagerByOktaID:
 		return len(h.byKeys) == 1 && h.byIDs[0] == ref.Value && len(h.mirror) == 1 && h.mirror[0] == h.byKeys[0]
-	case loader.ManagerByKey:
+	case extractor.ManagerByKey:
 		return len(h.byKeys) == 1 && h.byKeys[0] == ref.Value && len(h.mirror) == 1 && h.mirror[0] == ref.Value
 	}
 	return false
@@ -149,7 +150,7 @@ type plan struct {
 	// link holds, by the kind of reference, the created users that name a
 	// manager: {key, manager}. They are linked in the same transaction
 	// when the manager is in the graph (cypherLinkCreated).
-	link map[loader.ManagerKind][]any
+	link map[extractor.ManagerKind][]any
 }
 
 func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, rows []loader.NodeRow) (upsertResult, error) {
@@ -308,10 +309,10 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 		res.stats.Created++
 		res.example("created", r.Key)
 		pl.create = append(pl.create, map[string]any{"key": r.Key, "props": props, "at": r.Claim.Version})
-		res.managerInOrder = r.Manager.Kind == loader.ManagerNone // a new node has no edges
+		res.managerInOrder = r.Manager.Kind == extractor.ManagerNone // a new node has no edges
 		if !res.managerInOrder {
 			if pl.link == nil {
-				pl.link = map[loader.ManagerKind][]any{}
+				pl.link = map[extractor.ManagerKind][]any{}
 			}
 			pl.link[r.Manager.Kind] = append(pl.link[r.Manager.Kind], map[string]any{"key": r.Key, "manager": r.Manager.Value})
 		}
@@ -462,7 +463,7 @@ func (p *Publisher) apply(ctx context.Context, tx runner, run publisher.Run, pl 
 // {key, manager}; raced ones were not created) to their manager, where the
 // manager is in the graph as exactly one node (cypherLinkCreated). It
 // returns the users linked, with their manager reference.
-func (p *Publisher) linkCreated(ctx context.Context, tx runner, run publisher.Run, rows map[loader.ManagerKind][]any, raced []string, w *publisher.Writes) (map[string]string, error) {
+func (p *Publisher) linkCreated(ctx context.Context, tx runner, run publisher.Run, rows map[extractor.ManagerKind][]any, raced []string, w *publisher.Writes) (map[string]string, error) {
 	if len(rows) == 0 {
 		return nil, nil
 	}
@@ -471,7 +472,7 @@ func (p *Publisher) linkCreated(ctx context.Context, tx runner, run publisher.Ru
 		skip[k] = true
 	}
 	linked := map[string]string{}
-	for _, kind := range []loader.ManagerKind{loader.ManagerBySourceID, loader.ManagerByKey} {
+	for _, kind := range []extractor.ManagerKind{extractor.ManagerByOktaID, extractor.ManagerByKey} {
 		send := make([]any, 0, len(rows[kind]))
 		for _, r := range rows[kind] {
 			if !skip[r.(map[string]any)["key"].(string)] {
@@ -488,7 +489,7 @@ func (p *Publisher) linkCreated(ctx context.Context, tx runner, run publisher.Ru
 			return strings.Compare(a.(map[string]any)["manager"].(string), b.(map[string]any)["manager"].(string))
 		})
 		stmt := cypherLinkCreatedByID
-		if kind == loader.ManagerByKey {
+		if kind == extractor.ManagerByKey {
 			stmt = cypherLinkCreatedByKey
 		}
 		recs, err := counted(ctx, tx, w, allMeta, p.q(stmt), map[string]any{"rows": send, "tag": run.Tag})
