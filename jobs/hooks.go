@@ -26,6 +26,9 @@ type HookWorkerConfig struct {
 	MaxBatch int `yaml:"max_batch"`
 	// DrainTimeout bounds the work done after shutdown begins.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// SpoolDir is where a batch's pending manager pairs wait: the sync's
+	// sync.spool_dir, which cmd copies here ("" = the system temp dir).
+	SpoolDir string `yaml:"-"`
 }
 
 // DefaultHookWorkerConfig is the documented default, the one place
@@ -309,8 +312,8 @@ func (w *HookWorker) process(ctx context.Context, ids []string) bool {
 }
 
 // publish reads the users and writes them through the one write path:
-// the loader stages them, publishNodes writes the nodes, then the manager
-// rows; users Okta no longer has become inactive.
+// the loader stages them, publishNodes writes the nodes, LinkManagers
+// their pairs; users Okta no longer has become inactive.
 func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) error {
 	stager := loader.NewStager(len(ids))
 	var gone []publisher.Gone
@@ -339,10 +342,15 @@ func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) er
 		sum.Seen++
 		stager.Add(mu)
 	}
-	run, err := w.pub.BeginRun(ctx)
+	run, err := w.pub.BeginRun(ctx, publisher.RunOptions{SpoolDir: w.cfg.SpoolDir, BatchSize: max(len(ids), 1), Writers: 1})
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err := w.pub.EndRun(run); err != nil {
+			w.log.Warn("end the publisher's run", zap.Error(err))
+		}
+	}()
 	b := stager.Take()
 	if len(b.Nodes) > 0 {
 		if err := w.pub.Prepare(ctx); err != nil {
@@ -354,10 +362,7 @@ func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) er
 		if err != nil {
 			return err
 		}
-		// The users the sink linked as it created them need no manager
-		// pass; every other pair is decided on the graph.
-		rest, _ := outOfOrder(b.Managers, st.ManagersLinked)
-		ms, err := w.pub.PublishManagers(ctx, run, rest.write)
+		ms, err := w.pub.LinkManagers(ctx, run)
 		sum.addManagers(ms)
 		if err != nil {
 			return err
@@ -369,9 +374,9 @@ func (w *HookWorker) publish(ctx context.Context, ids []string, sum *Summary) er
 		return err
 	}
 	// Their documents follow, visible to search when this returns.
-	keys := make([]string, len(b.Managers))
-	for i, m := range b.Managers {
-		keys[i] = m.UserKey
+	keys := make([]string, len(b.Nodes))
+	for i, n := range b.Nodes {
+		keys[i] = n.Key
 	}
 	start := time.Now()
 	sum.Search = &SearchSummary{}

@@ -47,7 +47,8 @@ func (f *fakeOkta) MappedUser(_ context.Context, id string) (extractor.User, str
 type fakePublisher struct {
 	mu          sync.Mutex
 	nodes       []string
-	managers    []string
+	managers    []string // keys whose pairs LinkManagers settled
+	pending     []string // keys PublishNodes left for LinkManagers
 	deactivated []string
 	owed        []time.Time
 }
@@ -55,9 +56,10 @@ type fakePublisher struct {
 func (f *fakeOkta) Stats() extractor.Stats { return extractor.Stats{} }
 
 func (p *fakePublisher) Prepare(context.Context) error { return nil }
-func (p *fakePublisher) BeginRun(context.Context) (publisher.Run, error) {
+func (p *fakePublisher) BeginRun(context.Context, publisher.RunOptions) (publisher.Run, error) {
 	return publisher.Run{}, nil
 }
+func (p *fakePublisher) EndRun(publisher.Run) error { return nil }
 func (p *fakePublisher) Capabilities() publisher.Capabilities {
 	return publisher.Capabilities{MaxWriters: 1, Reconciler: p}
 }
@@ -86,15 +88,15 @@ func (p *fakePublisher) PublishNodes(_ context.Context, _ publisher.Run, rows []
 	defer p.mu.Unlock()
 	for _, r := range rows {
 		p.nodes = append(p.nodes, r.Key)
+		p.pending = append(p.pending, r.Key)
 	}
 	return publisher.NodeStats{Updated: len(rows)}, nil
 }
-func (p *fakePublisher) PublishManagers(_ context.Context, _ publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
+func (p *fakePublisher) LinkManagers(context.Context, publisher.Run) (publisher.ManagerStats, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, r := range rows {
-		p.managers = append(p.managers, r.UserKey)
-	}
+	p.managers = append(p.managers, p.pending...)
+	p.pending = nil
 	return publisher.ManagerStats{}, nil
 }
 func (p *fakePublisher) DeactivateIDs(_ context.Context, _ publisher.Run, gone []publisher.Gone) (int, error) {

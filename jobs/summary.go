@@ -121,7 +121,6 @@ func (s *Summary) addNodes(st publisher.NodeStats) {
 	s.Renamed += st.Renamed
 	s.TakenOver += st.TakenOver
 	s.Conflicts += st.Conflicts
-	s.ManagersLinked += len(st.ManagersLinked)
 	s.Writes.Add(st.Writes)
 }
 

@@ -31,8 +31,9 @@ type SyncConfig struct {
 	// Prefetch is how many Okta pages may wait for the publisher, so Okta
 	// paging and graph writes overlap.
 	Prefetch int `yaml:"prefetch"`
-	// SpoolDir holds the manager spools and, in a full sync, the spool of
-	// the Okta ids read ("" = the system temp dir).
+	// SpoolDir holds the run's spools on disk: the sink's pending manager
+	// pairs, the Okta ids a full sync read, and the keys an incremental
+	// sync wrote, for people search ("" = the system temp dir).
 	SpoolDir string `yaml:"spool_dir"`
 	// MaxDeactivate is the largest share [0–1] of active managed users one
 	// full sync may deactivate because Okta no longer returns them. Above
@@ -211,10 +212,6 @@ type syncRun struct {
 
 	mu  sync.Mutex
 	sum *Summary
-	// moved counts the renames and key takeovers the node pass wrote:
-	// either can change which node a manager reference names after a
-	// batch's pairs were judged in order (under mu).
-	moved int
 }
 
 func (r *syncRun) update(fn func(*Summary)) {
@@ -237,9 +234,14 @@ func (r *syncRun) do(ctx context.Context) error {
 		return errors.New("an incremental sync needs a sink that keeps sync state (Neo4j)")
 	}
 	var err error
-	if r.values, err = r.Publisher.BeginRun(ctx); err != nil {
+	if r.values, err = r.Publisher.BeginRun(ctx, publisher.RunOptions{SpoolDir: cfg.SpoolDir, BatchSize: cfg.BatchSize, Writers: r.writers()}); err != nil {
 		return err
 	}
+	defer func() {
+		if err := r.Publisher.EndRun(r.values); err != nil {
+			r.log.Warn("end the publisher's run", zap.Error(err))
+		}
+	}()
 	var (
 		state publisher.State
 		org   publisher.Org
@@ -275,38 +277,32 @@ func (r *syncRun) do(ctx context.Context) error {
 		}
 	}
 
-	// Two spools: the manager rows to write, and those the sink found in
-	// order, kept in case a rename or takeover later in the run makes
-	// that judgement stale.
-	spools := [2]*loader.Spool{}
-	for i := range spools {
-		if spools[i], err = loader.NewSpool(cfg.SpoolDir); err != nil {
-			return err
-		}
-		defer func(s *loader.Spool) {
-			if err := s.Close(); err != nil {
-				r.log.Warn("remove manager spool", zap.Error(err))
-			}
-		}(spools[i])
-	}
-	spool, inOrder := spools[0], spools[1]
-
 	// The source ids the read returns, for reconciliation: the sink joins
-	// them against the users it holds, so that reading marks nothing.
-	var seen *loader.IDSpool
-	if rec != nil && mode == Full {
-		if seen, err = loader.NewIDSpool(cfg.SpoolDir, loader.IDChunk); err != nil {
-			return err
+	// them against the users it holds, so that reading marks nothing. An
+	// incremental sync with people search keeps the keys it wrote instead,
+	// whose documents it then rewrites.
+	var seen, written *loader.IDSpool
+	switch {
+	case rec != nil && mode == Full:
+		seen, err = loader.NewIDSpool(cfg.SpoolDir, loader.IDChunk)
+	case mode == Incremental && r.search != nil:
+		written, err = loader.NewIDSpool(cfg.SpoolDir, loader.IDChunk)
+	}
+	if err != nil {
+		return err
+	}
+	for _, sp := range []*loader.IDSpool{seen, written} {
+		if sp != nil {
+			defer func() {
+				if err := sp.Close(); err != nil {
+					r.log.Warn("remove id spool", zap.Error(err))
+				}
+			}()
 		}
-		defer func() {
-			if err := seen.Close(); err != nil {
-				r.log.Warn("remove seen-id spool", zap.Error(err))
-			}
-		}()
 	}
 
 	t0 := time.Now()
-	rd, err := r.nodePass(ctx, extract, loader.NewStager(cfg.BatchSize), seen, spool, inOrder)
+	rd, err := r.nodePass(ctx, extract, loader.NewStager(cfg.BatchSize), seen, written)
 	r.sum.Timings.NodePass = time.Since(t0)
 	if err != nil {
 		return err
@@ -324,18 +320,12 @@ func (r *syncRun) do(ctx context.Context) error {
 			return err
 		}
 	}
-	r.log.Debug("nodes published; writing manager edges", zap.Int("users", spool.Len()), zap.Int("in_order", inOrder.Len()))
+	r.log.Debug("nodes published; linking managers")
 	t0 = time.Now()
-	err = r.managerPass(ctx, spool, false)
-	if err == nil && r.moved > 0 && inOrder.Len() > 0 {
-		// A manager's key or source id moved in this run: a pair judged in
-		// order before may now name the wrong node. The sink reads first,
-		// so the rows still in order cost a read.
-		r.log.Debug("renames or takeovers in this run: rechecking the manager pairs found in order",
-			zap.Int("moved", r.moved), zap.Int("rows", inOrder.Len()))
-		err = r.managerPass(ctx, inOrder, true)
-	}
+	ms, err := r.Publisher.LinkManagers(ctx, r.values)
+	r.sum.addManagers(ms)
 	r.sum.Timings.ManagerPass = time.Since(t0)
+	r.sum.Timings.Publish += r.sum.Timings.ManagerPass
 	if err != nil {
 		return err
 	}
@@ -379,14 +369,14 @@ func (r *syncRun) do(ctx context.Context) error {
 	if err := rec.SaveState(ctx, save); err != nil {
 		return err
 	}
-	return r.updateSearch(ctx, mode, spool, inOrder)
+	return r.updateSearch(ctx, mode, written)
 }
 
 // updateSearch brings the people index into step with the graph the run
 // left: a full sync rebuilds it, an incremental sync rewrites the
-// documents of the users it wrote (every staged user is in one of the
-// manager spools). A dry run only checked it.
-func (r *syncRun) updateSearch(ctx context.Context, mode Mode, spools ...*loader.Spool) error {
+// documents of the users it wrote (written: every staged key). A dry run
+// only checked it.
+func (r *syncRun) updateSearch(ctx context.Context, mode Mode, written *loader.IDSpool) error {
 	if r.search == nil || r.caps.DryRun && r.searchCheck == nil {
 		return nil
 	}
@@ -398,20 +388,11 @@ func (r *syncRun) updateSearch(ctx context.Context, mode Mode, spools ...*loader
 	case mode == Full:
 		st, err = r.search.rebuild(ctx)
 	default:
-		for _, sp := range spools {
-			if err != nil {
-				break
-			}
-			err = sp.Batches(r.Config.BatchSize, func(rows []loader.ManagerRow) error {
-				keys := make([]string, len(rows))
-				for i, m := range rows {
-					keys[i] = m.UserKey
-				}
-				got, err := r.search.update(ctx, keys, nil)
-				st.Add(got)
-				return err
-			})
-		}
+		err = searchBatches(written, r.Config.BatchSize, func(keys []string) error {
+			got, err := r.search.update(ctx, keys, nil)
+			st.Add(got)
+			return err
+		})
 	}
 	return finishSearch(r.sum.Search, st, start, err)
 }
@@ -420,35 +401,13 @@ func (r *syncRun) writers() int { return max(1, min(r.Config.Writers, r.caps.Max
 
 // nodePass reads the source and writes every batch of nodes as it fills,
 // on up to writers() goroutines, while the source reads on. Every source
-// id read goes to seen, if not nil. The manager
-// rows the sink did not find in order go to spool, for the manager pass,
-// the others to inOrder; one goroutine owns both spools. It returns the
-// newest change time read. Any failure stops every goroutine of the pass,
-// which returns only once all of them have.
-func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, func(context.Context, extractor.Page) error) error, stager *loader.Stager, seen *loader.IDSpool, spool, inOrder *loader.Spool) (reading, error) {
+// id read goes to seen, and every key staged to written, if not nil. It
+// returns what it learnt of time. Any failure stops every goroutine of the
+// pass, which returns only once all of them have.
+func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, func(context.Context, extractor.Page) error) error, stager *loader.Stager, seen, written *loader.IDSpool) (reading, error) {
 	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	pages := make(chan extractor.Page, r.Config.Prefetch)
-	pending := make(chan managerRows, r.writers())
-	g.Go(func() error {
-		add := func(to *loader.Spool, rows []loader.ManagerRow) error {
-			for _, m := range rows {
-				if err := to.Add(m); err != nil {
-					return err // the writers' sends give up on the cancelled ctx
-				}
-			}
-			return nil
-		}
-		for rows := range pending {
-			if err := add(spool, rows.write); err != nil {
-				return err
-			}
-			if err := add(inOrder, rows.inOrder); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 	g.Go(func() error {
 		defer close(pages)
 		err := extract(gctx, func(ctx context.Context, p extractor.Page) error {
@@ -467,10 +426,9 @@ func (r *syncRun) nodePass(ctx context.Context, extract func(context.Context, fu
 	})
 	var rd reading
 	g.Go(func() error {
-		defer close(pending)
 		w, wctx := errgroup.WithContext(gctx)
 		w.SetLimit(r.writers())
-		err := r.stage(wctx, pages, stager, seen, w, &rd, pending)
+		err := r.stage(wctx, pages, stager, seen, written, w, &rd)
 		// Wait for the writers always. A staging failure of its own is the
 		// cause; a cancelled stage was stopped by a writer's failure.
 		werr := w.Wait()
@@ -517,9 +475,10 @@ func (rd reading) watermark() time.Time {
 }
 
 // stage turns pages into batches and hands each full batch to a writer,
-// and spools every source id read to seen (if not nil). It stops at the
-// first failure of a writer (ctx is then done).
-func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager *loader.Stager, seen *loader.IDSpool, w *errgroup.Group, rd *reading, pending chan<- managerRows) error {
+// and spools every source id read to seen and every key staged to written
+// (if not nil). It stops at the first failure of a writer (ctx is then
+// done).
+func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager *loader.Stager, seen, written *loader.IDSpool, w *errgroup.Group, rd *reading) error {
 	prepared := false
 	flush := func() error {
 		b := stager.Take()
@@ -531,7 +490,14 @@ func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager
 			}
 			prepared = true
 		}
-		w.Go(func() error { return r.writeBatch(ctx, b, pending) })
+		if written != nil {
+			for _, n := range b.Nodes {
+				if err := written.Add(n.Key); err != nil {
+					return err
+				}
+			}
+		}
+		w.Go(func() error { return r.writeBatch(ctx, b) })
 		return nil
 	}
 	for {
@@ -590,73 +556,24 @@ func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager
 	return nil
 }
 
-// writeBatch writes one batch's nodes, then hands the manager rows the
-// sink did not find in order to the spool. Counts are added once
-// committed.
-func (r *syncRun) writeBatch(ctx context.Context, b loader.Batch, pending chan<- managerRows) error {
+// writeBatch writes one batch's nodes; the sink keeps their manager
+// pairs. Counts are added once committed.
+func (r *syncRun) writeBatch(ctx context.Context, b loader.Batch) error {
 	t0 := time.Now()
 	st, err := publishNodes(ctx, r.Publisher, r.values, b)
-	var rows managerRows
-	kept := 0
-	if err == nil {
-		rows, kept = outOfOrder(b.Managers, st.ManagersInOrder)
-		kept -= len(st.ManagersLinked) // in order because the sink just linked them
-	}
 	took := time.Since(t0)
 	r.update(func(s *Summary) {
 		s.Timings.Publish += took
 		s.addNodes(st)
-		s.ManagersKept += kept
 		s.Duplicates += b.Duplicates
-		r.moved += st.Renamed + st.TakenOver
 	})
 	r.log.Debug("published users", zap.Int("rows", len(b.Nodes)), zap.Int("unwritten", len(b.Unwritten)),
-		zap.Int("created", st.Created), zap.Int("updated", st.Updated), zap.Int("managers_linked", len(st.ManagersLinked)),
-		zap.Int("managers_pending", len(rows.write)))
-	if err != nil {
-		return err
-	}
-	select {
-	case pending <- rows:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// managerRows are one batch's manager rows: those to write, and those the
-// sink found in order.
-type managerRows struct{ write, inOrder []loader.ManagerRow }
-
-// outOfOrder splits the manager rows by whether the sink reported their
-// user in order, and counts how many of those in order name a manager
-// (pairs kept as they are).
-func outOfOrder(rows []loader.ManagerRow, inOrder []string) (managerRows, int) {
-	if len(inOrder) == 0 {
-		return managerRows{write: rows}, 0
-	}
-	done := make(map[string]bool, len(inOrder))
-	for _, k := range inOrder {
-		done[k] = true
-	}
-	out := managerRows{write: make([]loader.ManagerRow, 0, len(rows)-len(inOrder))}
-	kept := 0
-	for _, m := range rows {
-		switch {
-		case !done[m.UserKey]:
-			out.write = append(out.write, m)
-		default:
-			out.inOrder = append(out.inOrder, m)
-			if m.Manager.Kind != extractor.ManagerNone {
-				kept++
-			}
-		}
-	}
-	return out, kept
+		zap.Int("created", st.Created), zap.Int("updated", st.Updated))
+	return err
 }
 
 // publishNodes is the node half of the one write path, for sync and the
-// hook worker: the batch's nodes, if any.
+// hook worker: the batch's nodes, if any (LinkManagers is the other).
 func publishNodes(ctx context.Context, pub publisher.Publisher, run publisher.Run, b loader.Batch) (publisher.NodeStats, error) {
 	if len(b.Nodes) == 0 {
 		return publisher.NodeStats{}, nil
@@ -664,44 +581,8 @@ func publishNodes(ctx context.Context, pub publisher.Publisher, run publisher.Ru
 	return pub.PublishNodes(ctx, run, b.Nodes)
 }
 
-// managerPass writes the manager edges from the spool, after every node. A
-// recheck passes rows already counted as kept, so the pairs it finds in
-// order are not counted again.
-func (r *syncRun) managerPass(ctx context.Context, spool *loader.Spool, recheck bool) error {
-	w, wctx := errgroup.WithContext(ctx)
-	w.SetLimit(r.writers())
-	err := spool.Batches(r.Config.BatchSize, func(rows []loader.ManagerRow) error {
-		if wctx.Err() != nil {
-			return wctx.Err()
-		}
-		rows = append([]loader.ManagerRow(nil), rows...) // the spool reuses its batch
-		w.Go(func() error {
-			t0 := time.Now()
-			st, err := r.Publisher.PublishManagers(wctx, r.values, rows)
-			took := time.Since(t0)
-			r.log.Debug("published manager edges", zap.Int("rows", len(rows)), zap.Duration("took", took))
-			if recheck {
-				st.Kept = 0
-			}
-			r.update(func(s *Summary) {
-				s.Timings.Publish += took
-				s.addManagers(st)
-			})
-			return err
-		})
-		return nil
-	})
-	werr := w.Wait()
-	if werr != nil {
-		return werr
-	}
-	return err
-}
-
 // mergeStubs merges the case-variant stubs into their synced users, unless
 // there are too many of them: then it merges none and returns the refusal.
-// Merged stubs count as moves: a stub's manager edges may now be on a user
-// whose pair was found in order.
 func (r *syncRun) mergeStubs(ctx context.Context, m publisher.StubMerger) (refused, err error) {
 	report, err := m.CaseVariantStubs(ctx, r.values)
 	if err != nil {
@@ -718,7 +599,6 @@ func (r *syncRun) mergeStubs(ctx context.Context, m publisher.StubMerger) (refus
 	r.update(func(s *Summary) {
 		s.StubsMerged, s.StubsLeft, s.StubRelationships = st.Merged, st.Left, st.Relationships
 		s.Writes.Add(st.Writes)
-		r.moved += st.Merged
 	})
 	return nil, err
 }
@@ -747,4 +627,31 @@ func (r *syncRun) reconcile(ctx context.Context, rec publisher.Reconciler, read 
 	n, err := rec.Deactivate(ctx, r.values, read, r.Config.BatchSize)
 	sum.DeactivatedMissing = n
 	return err == nil, err
+}
+
+// searchBatches passes the keys of written, each once, batch at a time.
+func searchBatches(written *loader.IDSpool, batch int, fn func([]string) error) error {
+	if written == nil {
+		return nil
+	}
+	it, err := written.Sorted()
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, batch)
+	for k, ok := it.Next(); ok; k, ok = it.Next() {
+		if keys = append(keys, k); len(keys) == batch {
+			if err := fn(keys); err != nil {
+				return err
+			}
+			keys = keys[:0]
+		}
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	if len(keys) > 0 {
+		return fn(keys)
+	}
+	return nil
 }

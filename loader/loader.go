@@ -2,14 +2,15 @@
 // alike. It turns extractor.User records into batches for a publisher:
 //
 //   - the User node row, with exactly the properties databuilder's User
-//     model writes, in its column order;
-//   - the manager row of each user;
+//     model writes, in its column order, and the user's manager;
+//   - the manager row a sink keeps of a node row until it links it;
 //   - the source ids of users that lost their key to another user;
 //   - the spool of every source id a run read, sorted on disk for
-//     reconciliation (IDSpool);
+//     reconciliation, or of the keys it wrote (IDSpool);
 //   - the rule for two source users on one key (Wins);
 //   - batching, done once;
-//   - the manager spool on disk between the node pass and the edge pass.
+//   - the manager spool on disk between the node pass and the edge pass,
+//     for the sinks that keep a run's pending pairs.
 //
 // It does no network I/O and holds at most one batch in memory.
 package loader
@@ -67,8 +68,8 @@ func Supersedes(a, b Claim) bool { return a.Version >= b.Version }
 // NodeRow is one :User node. Props are in databuilder's column order and
 // never include the key; Claim repeats the source id, status and update time
 // the props hold, for sinks that decide between users. Manager is the
-// user's manager, as in the user's ManagerRow: a sink that reads the node
-// anyway may tell that the pair is already in place (NodeStats).
+// user's manager: the sink decides when and how the pair is written
+// (publisher.Publisher).
 type NodeRow struct {
 	Key     string
 	Claim   Claim
@@ -123,16 +124,17 @@ func Node(u extractor.User) NodeRow {
 			props = append(props, Prop{a.Name, a.Value})
 		}
 	}
-	return NodeRow{Key: u.Key, Claim: claim(u), Props: props, Manager: Manager(u).Manager}
-}
-
-// Manager builds the manager row of u.
-func Manager(u extractor.User) ManagerRow {
 	ref := u.Manager
 	if ref.Kind == extractor.ManagerNone {
 		ref = extractor.ManagerRef{}
 	}
-	return ManagerRow{UserKey: u.Key, UserID: u.SourceID, Manager: ref, Version: version(u)}
+	return NodeRow{Key: u.Key, Claim: claim(u), Props: props, Manager: ref}
+}
+
+// ManagerRow is the row's manager row: what a sink keeps of a user until
+// its pair is decided.
+func (r NodeRow) ManagerRow() ManagerRow {
+	return ManagerRow{UserKey: r.Key, UserID: r.Claim.SourceID, Manager: r.Manager, Version: r.Claim.Version}
 }
 
 func claim(u extractor.User) Claim {

@@ -54,7 +54,7 @@ func TestVersionFallsBackToSeconds(t *testing.T) {
 	if got := Node(coarse).Claim.Version; got != 1_700_000_000_000 {
 		t.Errorf("Version of a source without ms = %d, want updated_at in ms", got)
 	}
-	if got := Manager(exact).Version; got != 1_700_000_000_345 {
+	if got := Node(exact).ManagerRow().Version; got != 1_700_000_000_345 {
 		t.Errorf("manager row Version = %d", got)
 	}
 }

@@ -8,8 +8,6 @@ import (
 type Batch struct {
 	// Nodes holds one row per key.
 	Nodes []NodeRow
-	// Managers holds the manager rows of Nodes.
-	Managers []ManagerRow
 	// Unwritten lists the source ids of users read but not in Nodes: they
 	// lost their key to another user of the batch (Wins).
 	Unwritten []string
@@ -62,9 +60,8 @@ func (s *Stager) Take() Batch {
 	b := Batch{Unwritten: s.unwritten, Duplicates: s.dups}
 	if len(s.users) > 0 {
 		b.Nodes = make([]NodeRow, len(s.users))
-		b.Managers = make([]ManagerRow, len(s.users))
 		for i, u := range s.users {
-			b.Nodes[i], b.Managers[i] = Node(u), Manager(u)
+			b.Nodes[i] = Node(u)
 		}
 	}
 	s.users = make([]extractor.User, 0, s.size)

@@ -17,17 +17,36 @@ import (
 // same rows twice leaves the target as after the first time.
 //
 // A run calls BeginRun once, then Prepare before the first PublishNodes, and
-// passes the Run it got to every later call. PublishManagers runs after the
-// nodes of every user it names were published, so that managers exist.
+// passes the Run it got to every later call. A user's manager is part of
+// its row (loader.NodeRow.Manager): the sink alone decides when and how the
+// pair is written. LinkManagers, called once after the run's last
+// PublishNodes (and its stub merge), settles every pair PublishNodes left,
+// now that every manager the run read exists. EndRun releases what the
+// run holds, whether it succeeded or not; no call of the run may follow it.
 //
 // Capabilities declares what else the sink offers: the optional parts of
 // the contract are reached through it, never by type assertion.
 type Publisher interface {
-	BeginRun(ctx context.Context) (Run, error)
+	BeginRun(ctx context.Context, opts RunOptions) (Run, error)
 	Prepare(ctx context.Context) error
 	PublishNodes(ctx context.Context, run Run, rows []loader.NodeRow) (NodeStats, error)
-	PublishManagers(ctx context.Context, run Run, rows []loader.ManagerRow) (ManagerStats, error)
+	LinkManagers(ctx context.Context, run Run) (ManagerStats, error)
+	EndRun(run Run) error
 	Capabilities() Capabilities
+}
+
+// RunOptions is what a run lets the sink use for the work it leaves to
+// LinkManagers.
+type RunOptions struct {
+	// SpoolDir is where the sink may keep the run's pending manager pairs
+	// on disk ("" = the system temp dir).
+	SpoolDir string
+	// BatchSize is the most pairs LinkManagers writes per transaction (at
+	// least 1).
+	BatchSize int
+	// Writers is how many transactions LinkManagers may run at once (at
+	// least 1, at most Capabilities().MaxWriters).
+	Writers int
 }
 
 // Capabilities is what a sink declares about itself.
@@ -91,6 +110,9 @@ type Run struct {
 	// Tag is written to published_tag on every node and edge the run
 	// touches, as databuilder's job_publish_tag.
 	Tag string
+	// ID names the run to the sink that began it, which may keep state
+	// for it until EndRun (the pending manager pairs); 0 for none.
+	ID uint64
 }
 
 // Reconciler is the optional part of the contract for reconciliation and
@@ -174,17 +196,6 @@ type NodeStats struct {
 	TakenOver   int // of Updated: nodes whose key passed from one source user to another (loader.Wins)
 	Conflicts   int // rows left unwritten: their new key belongs to another node, or another source user holds the key
 	Writes      Writes
-	// ManagersInOrder lists the keys of rows whose node already had exactly
-	// the MANAGE_BY/MANAGE pair (or none) their NodeRow.Manager states
-	// when the batch was read: their manager rows need no manager pass,
-	// unless a rename or a takeover later in the run moved a manager's
-	// key or source id (a job then replays them). A sink that does not
-	// check leaves it empty, and every row goes through PublishManagers.
-	ManagersInOrder []string
-	// ManagersLinked lists the keys of users created by the call and
-	// linked, in the same transaction, to their manager, which was in the
-	// graph already: their pair is made (and they are in ManagersInOrder).
-	ManagersLinked []string
 }
 
 // Add accumulates o into s.
@@ -198,11 +209,10 @@ func (s *NodeStats) Add(o NodeStats) {
 	s.TakenOver += o.TakenOver
 	s.Conflicts += o.Conflicts
 	s.Writes.Add(o.Writes)
-	s.ManagersInOrder = append(s.ManagersInOrder, o.ManagersInOrder...)
-	s.ManagersLinked = append(s.ManagersLinked, o.ManagersLinked...)
 }
 
-// ManagerStats counts what the manager pass did.
+// ManagerStats counts what became of the manager pairs of a run's users,
+// whether PublishNodes settled them or LinkManagers did.
 type ManagerStats struct {
 	Linked   int // MANAGE_BY/MANAGE pairs created
 	Kept     int // pairs that already matched

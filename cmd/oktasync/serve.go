@@ -87,7 +87,9 @@ func newServer(cfg config, log *zap.Logger) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.worker, err = jobs.NewHookWorker(cfg.Serve.HookWorker, s.okta, s.hookPub, peopleIndex(s.search), log, s.metrics,
+	hookCfg := cfg.Serve.HookWorker
+	hookCfg.SpoolDir = cfg.Sync.SpoolDir
+	s.worker, err = jobs.NewHookWorker(hookCfg, s.okta, s.hookPub, peopleIndex(s.search), log, s.metrics,
 		func() { s.scheduler.Request(jobs.Incremental) })
 	if err != nil {
 		return nil, err

@@ -22,6 +22,10 @@ type Sink struct {
 	w       *CSVWriter
 	keys    map[string]string
 	holders map[string]loader.Claim
+	// The run's manager rows wait on disk until LinkManagers, when every
+	// key and its holder are known.
+	opts     publisher.RunOptions
+	managers *loader.Spool
 }
 
 var _ publisher.Publisher = (*Sink)(nil)
@@ -34,8 +38,20 @@ func New(dir string) *Sink {
 // Capabilities: one writer (files are written in order), no reconciliation.
 func (c *Sink) Capabilities() publisher.Capabilities { return publisher.Capabilities{MaxWriters: 1} }
 
-// BeginRun has no run values: CSV rows carry no run metadata.
-func (c *Sink) BeginRun(context.Context) (publisher.Run, error) { return publisher.Run{}, nil }
+// BeginRun has no run values (CSV rows carry no run metadata); it keeps
+// opts for the manager spool.
+func (c *Sink) BeginRun(_ context.Context, opts publisher.RunOptions) (publisher.Run, error) {
+	c.opts = opts
+	return publisher.Run{}, nil
+}
+
+// EndRun removes the manager spool.
+func (c *Sink) EndRun(publisher.Run) error {
+	if c.managers == nil {
+		return nil
+	}
+	return c.managers.Close()
+}
 
 // Prepare does nothing: CSV files need no schema.
 func (c *Sink) Prepare(context.Context) error { return nil }
@@ -69,11 +85,36 @@ func (c *Sink) PublishNodes(_ context.Context, _ publisher.Run, rows []loader.No
 		return st, err
 	}
 	st.Created = len(kept)
+	if c.managers == nil && len(kept) > 0 {
+		var err error
+		if c.managers, err = loader.NewSpool(c.opts.SpoolDir); err != nil {
+			return st, err
+		}
+	}
+	for _, r := range kept {
+		if err := c.managers.Add(r.ManagerRow()); err != nil {
+			return st, err
+		}
+	}
 	return st, nil
 }
 
-// PublishManagers appends MANAGE_BY/MANAGE relationship rows.
-func (c *Sink) PublishManagers(_ context.Context, _ publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
+// LinkManagers appends the MANAGE_BY/MANAGE relationship rows of the
+// users written, now that every key's holder is known.
+func (c *Sink) LinkManagers(context.Context, publisher.Run) (publisher.ManagerStats, error) {
+	var st publisher.ManagerStats
+	if c.managers == nil {
+		return st, nil
+	}
+	err := c.managers.Batches(max(c.opts.BatchSize, 1), func(rows []loader.ManagerRow) error {
+		got, err := c.link(rows)
+		st.Add(got)
+		return err
+	})
+	return st, err
+}
+
+func (c *Sink) link(rows []loader.ManagerRow) (publisher.ManagerStats, error) {
 	var st publisher.ManagerStats
 	edges := make([]Edge, 0, len(rows))
 	for _, r := range rows {

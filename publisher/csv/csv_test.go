@@ -27,20 +27,23 @@ func TestCSVSinkKeepsOneUserPerKeyAcrossBatches(t *testing.T) {
 	boss1, boss2 := u("b1@x.io", "00ub1", true, 1, ""), u("b2@x.io", "00ub2", true, 1, "")
 	winner := u("dup@x.io", "00unew", true, 50, "00ub2")
 	loser := u("dup@x.io", "00uold", false, 90, "00ub1")
+	run, err := c.BeginRun(ctx, publisher.RunOptions{SpoolDir: t.TempDir(), BatchSize: 2, Writers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, batch := range [][]extractor.User{{boss1, boss2, winner}, {loser}} {
 		rows := make([]loader.NodeRow, len(batch))
 		for i, x := range batch {
 			rows[i] = loader.Node(x)
 		}
-		if _, err := c.PublishNodes(ctx, publisher.Run{}, rows); err != nil {
+		if _, err := c.PublishNodes(ctx, run, rows); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var mrows []loader.ManagerRow
-	for _, x := range []extractor.User{boss1, boss2, winner, loser} {
-		mrows = append(mrows, loader.Manager(x))
+	if _, err := c.LinkManagers(ctx, run); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := c.PublishManagers(ctx, publisher.Run{}, mrows); err != nil {
+	if err := c.EndRun(run); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Close(); err != nil {

@@ -62,6 +62,7 @@ func (p *Publisher) MergeStubs(ctx context.Context, run publisher.Run, batch, li
 		}
 		res := out.(stubMerge)
 		total.Merged += res.stats.Merged
+		p.moved(run, res.stats.Merged) // the stubs' manager edges are on their users now
 		total.Relationships += res.stats.Relationships
 		total.Left += len(res.left)
 		total.Writes.Add(res.stats.Writes)

@@ -61,7 +61,7 @@ func TestMergeCaseVariantStubsIntegration(t *testing.T) {
 			t.Errorf("the node keyed 42: %d, want 1, untouched", n)
 		}
 	})
-	if _, err := p.PublishNodes(ctx, testRun(), nodes(user("dana.lee@example.com", "00u1", "Dana", true),
+	if _, err := p.PublishNodes(ctx, testRun(t, p), nodes(user("dana.lee@example.com", "00u1", "Dana", true),
 		user("sam.roe@example.com", "00u2", "Sam", true))); err != nil {
 		t.Fatal(err)
 	}
@@ -94,14 +94,14 @@ func TestMergeCaseVariantStubsIntegration(t *testing.T) {
 	if merger == nil {
 		t.Fatal("the Neo4j sink declares no StubMerger")
 	}
-	rep, err := merger.CaseVariantStubs(ctx, testRun())
+	rep, err := merger.CaseVariantStubs(ctx, testRun(t, p))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Stubs != 3 || rep.Synced != 3 || len(rep.Examples) != 3 {
 		t.Errorf("report %+v, want 3 stubs (two of Dana, Odd's) of 3 synced users", rep)
 	}
-	st, err := merger.MergeStubs(ctx, testRun(), 1, 100) // one stub per transaction: the relationship between the stubs crosses them
+	st, err := merger.MergeStubs(ctx, testRun(t, p), 1, 100) // one stub per transaction: the relationship between the stubs crosses them
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestMergeCaseVariantStubsIntegration(t *testing.T) {
 	}
 
 	// Again: nothing to do, nothing written.
-	st, err = merger.MergeStubs(ctx, testRun(), 10, 100)
+	st, err = merger.MergeStubs(ctx, testRun(t, p), 10, 100)
 	if err != nil || st.Merged != 0 || st.Writes != (publisher.Writes{}) {
 		t.Errorf("second merge: %+v, %v; want nothing", st, err)
 	}
@@ -157,7 +157,7 @@ func TestMergeCaseVariantStubsIntegration(t *testing.T) {
 func TestMergeStubDeleteNeverDetachesIntegration(t *testing.T) {
 	p, d := newPublisher(t, 10)
 	ctx := context.Background()
-	if _, err := p.PublishNodes(ctx, testRun(), nodes(user("dana.lee@example.com", "00u1", "Dana", true))); err != nil {
+	if _, err := p.PublishNodes(ctx, testRun(t, p), nodes(user("dana.lee@example.com", "00u1", "Dana", true))); err != nil {
 		t.Fatal(err)
 	}
 	neo4jtest.Exec(t, d, `CREATE (:User {key: 'Dana.Lee@Example.com'})-[:FOLLOW]->(:Table {key: 't'})`, nil)

@@ -179,7 +179,7 @@ func TestInterruptedCommitIsCountedIntegration(t *testing.T) {
 	ctx, cancel := context.WithCancel(bg)
 	defer cancel()
 	proxy.arm(cancel)
-	st, err := p.PublishNodes(ctx, testRun(), nodes(us...))
+	st, err := p.PublishNodes(ctx, testRun(t, p), nodes(us...))
 	select {
 	case <-proxy.fired:
 	default:

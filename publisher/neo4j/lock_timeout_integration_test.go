@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/oktasync/oktasync/internal/neo4jtest"
+	"github.com/oktasync/oktasync/publisher"
 	"github.com/oktasync/oktasync/publisher/neo4j"
 )
 
@@ -55,14 +56,14 @@ func TestUpsertBlockedByAForeignLockFailsInBoundIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	ann, bob := user("ann@example.com", "00uann", "Ann", true), user("bob@example.com", "00ubob", "Bob", true)
-	if _, err := p.PublishNodes(ctx, testRun(), nodes(ann, bob)); err != nil {
+	if _, err := p.PublishNodes(ctx, testRun(t, p), nodes(ann, bob)); err != nil {
 		t.Fatal(err)
 	}
 
 	release := holdUser(t, d, "ann@example.com")
 	ann.FirstName, ann.FullName = "Annabel", "Annabel Doe"
 	start := time.Now()
-	_, err = p.PublishNodes(ctx, testRun(), nodes(bob, ann))
+	_, err = p.PublishNodes(ctx, testRun(t, p), nodes(bob, ann))
 	took := time.Since(start)
 	if ctx.Err() != nil {
 		t.Fatal("the hang guard expired: the upsert waited for the lock without bound")
@@ -95,7 +96,7 @@ func TestUpsertBlockedByAForeignLockFailsInBoundIntegration(t *testing.T) {
 	t.Logf("blocked upsert failed after %s, %d retries: %v", took.Round(time.Millisecond), retries, err)
 
 	release()
-	st, err := p.PublishNodes(ctx, testRun(), nodes(bob, ann))
+	st, err := p.PublishNodes(ctx, testRun(t, p), nodes(bob, ann))
 	if err != nil || st.Updated != 1 {
 		t.Fatalf("upsert after the release: %+v, %v", st, err)
 	}
@@ -122,7 +123,7 @@ func TestDryRunBlockedByAForeignLockEndsIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close(context.Background())
-	run, err := p.BeginRun(ctx)
+	run, err := p.BeginRun(ctx, publisher.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,16 +6,255 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/oktasync/oktasync/extractor"
 	"github.com/oktasync/oktasync/loader"
 	"github.com/oktasync/oktasync/publisher"
 )
 
-// PublishManagers makes each user's MANAGE_BY/MANAGE pair match its row, in
+// This file is the one room for manager pairs: who is a user's manager in
+// the graph, and why. A user's pair follows its node row's Manager, by one
+// rule: the node at the user's key, if it holds the user's source id and
+// no newer record, ends with exactly one MANAGE_BY to the manager named
+// (resolved by okta_id, or by key), mirrored by one MANAGE, and no other
+// pair; no pair if the manager is not in the graph. Where it is decided:
+//
+//   - PublishNodes reads each node's pair with the node (readBatch): a
+//     pair already as the row states is in order, and needs no write. A
+//     created user whose manager is in the graph is linked in the same
+//     transaction (linkCreated). Both are settled.
+//   - Every other row waits in the run's pending spool: LinkManagers
+//     decides it once every node of the run exists (linkBatch), reading
+//     the pairs first and writing only what differs.
+//   - A rename, a takeover or a stub merge later in the run may move the
+//     key or source id a settled pair was judged by: then LinkManagers
+//     decides the settled rows again too.
+
+// runPairs is one begun run's manager rows that PublishNodes did not settle
+// (pending), and those it settled (inOrder), kept in case a later move
+// makes that judgement stale. Each PublishNodes call takes a pair of spools
+// of its own, so that no lock is held while a spool is written: a run has
+// as many as it had concurrent writers.
+type runPairs struct {
+	opts publisher.RunOptions
+
+	mu      sync.Mutex // guards the fields below; never held across I/O
+	free    []*spools
+	all     []*spools
+	moved   int                    // renames, takeovers and stub merges written
+	settled publisher.ManagerStats // pairs PublishNodes linked at creation or found in order
+	ended   bool
+}
+
+type spools struct{ pending, inOrder *loader.Spool }
+
+func (s *spools) close() error { return errors.Join(s.pending.Close(), s.inOrder.Close()) }
+
+// take hands out spools no other call is writing.
+func (r *runPairs) take() (*spools, error) {
+	r.mu.Lock()
+	if n := len(r.free); n > 0 {
+		s := r.free[n-1]
+		r.free = r.free[:n-1]
+		r.mu.Unlock()
+		return s, nil
+	}
+	r.mu.Unlock()
+	var s spools
+	var err error
+	if s.pending, err = loader.NewSpool(r.opts.SpoolDir); err != nil {
+		return nil, err
+	}
+	if s.inOrder, err = loader.NewSpool(r.opts.SpoolDir); err != nil {
+		return nil, errors.Join(err, s.pending.Close())
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended {
+		return nil, errors.Join(errRunEnded, s.close())
+	}
+	r.all = append(r.all, &s)
+	return &s, nil
+}
+
+func (r *runPairs) put(s *spools) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.free = append(r.free, s)
+}
+
+var errRunEnded = errors.New("the run has ended")
+
+// beginPairs registers a run's pairs under a new run id.
+func (p *Publisher) beginPairs(opts publisher.RunOptions) uint64 {
+	opts.BatchSize = max(opts.BatchSize, 1)
+	opts.Writers = max(opts.Writers, 1)
+	p.runMu.Lock()
+	defer p.runMu.Unlock()
+	p.lastRun++
+	p.runs[p.lastRun] = &runPairs{opts: opts}
+	return p.lastRun
+}
+
+func (p *Publisher) pairsOf(run publisher.Run) (*runPairs, error) {
+	p.runMu.Lock()
+	defer p.runMu.Unlock()
+	r, ok := p.runs[run.ID]
+	if !ok {
+		return nil, fmt.Errorf("run %d was not begun by this publisher, or has ended", run.ID)
+	}
+	return r, nil
+}
+
+// EndRun removes the run's spools. Every other call of the run has
+// returned.
+func (p *Publisher) EndRun(run publisher.Run) error {
+	p.runMu.Lock()
+	r, ok := p.runs[run.ID]
+	delete(p.runs, run.ID)
+	p.runMu.Unlock()
+	if !ok {
+		return nil
+	}
+	r.mu.Lock()
+	r.ended = true
+	all := r.all
+	r.all, r.free = nil, nil
+	r.mu.Unlock()
+	var errs []error
+	for _, s := range all {
+		errs = append(errs, s.close())
+	}
+	return errors.Join(errs...)
+}
+
+// settle records what a committed PublishNodes transaction left of rows'
+// pairs: linked at creation (linked) or found in order (inOrder), both
+// settled, and every other row pending for LinkManagers; moved counts its
+// renames and takeovers.
+func (p *Publisher) settle(run publisher.Run, rows []loader.NodeRow, res upsertResult) error {
+	r, err := p.pairsOf(run)
+	if err != nil {
+		return err
+	}
+	s, err := r.take()
+	if err != nil {
+		return err
+	}
+	defer r.put(s)
+	var settled publisher.ManagerStats
+	for _, row := range rows {
+		m := row.ManagerRow()
+		to := s.pending
+		switch {
+		case res.linked[row.Key]:
+			settled.Linked++
+			to = s.inOrder
+		case res.inOrder[row.Key]:
+			if m.Manager.Kind != extractor.ManagerNone {
+				settled.Kept++
+			}
+			to = s.inOrder
+		}
+		if err := to.Add(m); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.settled.Add(settled)
+	r.moved += res.stats.Renamed + res.stats.TakenOver
+	return nil
+}
+
+// moved records nodes that a stub merge moved edges onto.
+func (p *Publisher) moved(run publisher.Run, n int) {
+	if n == 0 {
+		return
+	}
+	if r, err := p.pairsOf(run); err == nil {
+		r.mu.Lock()
+		r.moved += n
+		r.mu.Unlock()
+	}
+}
+
+// LinkManagers decides the pairs PublishNodes left pending, batch by
+// batch on up to the run's writers, and, if a rename, a takeover or a stub
+// merge moved a key or source id in the run, the pairs it settled too. It
+// returns what became of every pair of the run.
+func (p *Publisher) LinkManagers(ctx context.Context, run publisher.Run) (publisher.ManagerStats, error) {
+	ctx, cancel := p.interruptible(ctx)
+	defer cancel()
+	r, err := p.pairsOf(run)
+	if err != nil {
+		return publisher.ManagerStats{}, err
+	}
+	r.mu.Lock()
+	st, moved, all := r.settled, r.moved, slices.Clone(r.all)
+	r.mu.Unlock()
+	pending, inOrder := make([]*loader.Spool, len(all)), make([]*loader.Spool, len(all))
+	for i, s := range all {
+		pending[i], inOrder[i] = s.pending, s.inOrder
+	}
+	got, err := p.linkSpools(ctx, run, r.opts, pending)
+	st.Add(got)
+	if err != nil || moved == 0 {
+		return st, err
+	}
+	// A manager's key or source id moved in this run: a pair settled
+	// before may now name the wrong node. The rows still in order cost a
+	// read; they were counted once already.
+	p.log.Debug("renames, takeovers or stub merges in this run: deciding the settled manager pairs again", zap.Int("moved", moved))
+	got, err = p.linkSpools(ctx, run, r.opts, inOrder)
+	got.Kept = 0
+	st.Add(got)
+	return st, err
+}
+
+// linkSpools runs linkBatch over the spools' rows, batch at a time, on up
+// to opts.Writers transactions at once (one in a dry run).
+func (p *Publisher) linkSpools(ctx context.Context, run publisher.Run, opts publisher.RunOptions, from []*loader.Spool) (publisher.ManagerStats, error) {
+	var (
+		mu sync.Mutex
+		st publisher.ManagerStats
+	)
+	w, wctx := errgroup.WithContext(ctx)
+	w.SetLimit(min(opts.Writers, p.Capabilities().MaxWriters))
+	var err error
+	for _, s := range from {
+		err = s.Batches(opts.BatchSize, func(rows []loader.ManagerRow) error {
+			if wctx.Err() != nil {
+				return wctx.Err()
+			}
+			rows = slices.Clone(rows) // the spool reuses its batch
+			w.Go(func() error {
+				got, err := p.linkBatch(wctx, run, rows)
+				p.log.Debug("decided manager pairs", zap.Int("rows", len(rows)), zap.Int("linked", got.Linked),
+					zap.Int("unlinked", got.Unlinked), zap.Error(err))
+				mu.Lock()
+				defer mu.Unlock()
+				st.Add(got)
+				return err
+			})
+			return nil
+		})
+		if err != nil {
+			break
+		}
+	}
+	if werr := w.Wait(); werr != nil {
+		return st, werr
+	}
+	return st, err
+}
+
+// linkBatch makes each user's MANAGE_BY/MANAGE pair match its row, in
 // one transaction. Users with no pair at all yet (a first sync) are linked
 // straight away, by a guarded write; for the others it reads the current
 // pairs first and writes only the rows that differ: stale pairs are
@@ -23,9 +262,7 @@ import (
 // most one manager. Managers named by
 // Okta id are resolved through the okta_id index. Like PublishNodes, it
 // splits a batch the server has no transaction memory for.
-func (p *Publisher) PublishManagers(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
-	ctx, cancel := p.interruptible(ctx)
-	defer cancel()
+func (p *Publisher) linkBatch(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
 	write := func(ctx context.Context, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
 		return p.publishManagers(ctx, run, rows)
 	}

@@ -56,7 +56,7 @@ func TestLinkWithoutReadGuardsIntegration(t *testing.T) {
 		user("cid@x.io", "00ucid", "Cid", true), user("dan@x.io", "00udan", "Dan", true), user("eve@x.io", "00ueve", "Eve", true)
 	vic, fay := user("vic@x.io", "00uvic", "Vic", true), user("fay@x.io", "00ufay", "Fay", true)
 	dan.UpdatedAt = 1800000000 // the graph holds a newer record of dan than his manager row
-	if _, err := p.PublishNodes(ctx, testRun(), nodes(boss, old, ann, bob, cid, dan, eve, vic, fay)); err != nil {
+	if _, err := p.PublishNodes(ctx, testRun(t, p), nodes(boss, old, ann, bob, cid, dan, eve, vic, fay)); err != nil {
 		t.Fatal(err)
 	}
 	// The same for fay's manager vic, with the stale node created after him.
@@ -76,7 +76,7 @@ func TestLinkWithoutReadGuardsIntegration(t *testing.T) {
 		{UserKey: "dan@x.io", UserID: "00udan", Manager: byID("00uann"), Version: 1700000000000},
 		{UserKey: "old@x.io", UserID: "00uwho", Manager: byID("00uann"), Version: 1700000000000}, // another user's node
 	}
-	st, err := p.PublishManagers(ctx, testRun(), rows)
+	st, err := neo4j.LinkBatchForTest(ctx, p, testRun(t, p), rows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,10 +121,10 @@ func TestConcurrentLinkWithoutReadIntegration(t *testing.T) {
 		users = append(users, u)
 		for w := range rows {
 			u.Manager = extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: bosses[w]}
-			rows[w] = append(rows[w], loader.Manager(u))
+			rows[w] = append(rows[w], loader.Node(u).ManagerRow())
 		}
 	}
-	if _, err := p.PublishNodes(ctx, testRun(), nodes(users...)); err != nil {
+	if _, err := p.PublishNodes(ctx, testRun(t, p), nodes(users...)); err != nil {
 		t.Fatal(err)
 	}
 	for round := range 6 {
@@ -137,7 +137,7 @@ func TestConcurrentLinkWithoutReadIntegration(t *testing.T) {
 				mine = rows[w] // odd rounds: each names its own manager
 			}
 			g.Go(func() error {
-				st, err := p.PublishManagers(ctx, testRun(), mine)
+				st, err := neo4j.LinkBatchForTest(ctx, p, testRun(t, p), mine)
 				linked[w] = st.Linked
 				return err
 			})
@@ -183,7 +183,7 @@ func TestLinkWithoutReadConflictIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	b1, b2, ann := user("b1@x.io", "00ub1", "B1", true), user("b2@x.io", "00ub2", "B2", true), user("ann@x.io", "00uann", "Ann", true)
-	if _, err := p.PublishNodes(ctx, testRun(), nodes(b1, b2, ann)); err != nil {
+	if _, err := p.PublishNodes(ctx, testRun(t, p), nodes(b1, b2, ann)); err != nil {
 		t.Fatal(err)
 	}
 	sess := d.NewSession(ctx, neo4jdriver.SessionConfig{})
@@ -206,7 +206,7 @@ func TestLinkWithoutReadConflictIntegration(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		st, err := p.PublishManagers(ctx, testRun(), rows)
+		st, err := neo4j.LinkBatchForTest(ctx, p, testRun(t, p), rows)
 		done <- result{linked: st.Linked, err: err}
 	}()
 	// Wait until the link is blocked on ann's lock (its statement

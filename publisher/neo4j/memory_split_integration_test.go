@@ -14,7 +14,6 @@ import (
 
 	"github.com/oktasync/oktasync/extractor"
 	"github.com/oktasync/oktasync/internal/neo4jtest"
-	"github.com/oktasync/oktasync/loader"
 	"github.com/oktasync/oktasync/publisher/neo4j"
 )
 
@@ -45,7 +44,6 @@ func TestBatchTooLargeForTransactionMemoryIsSplitIntegration(t *testing.T) {
 
 	const n = 2500
 	us := make([]extractor.User, n)
-	managers := make([]loader.ManagerRow, n)
 	for i := range us {
 		u := user(fmt.Sprintf("user%05d@example.com", i), fmt.Sprintf("00u%05d", i), strings.Repeat("F", 200), true)
 		// The manager is the last user: most are created before it, so
@@ -54,9 +52,9 @@ func TestBatchTooLargeForTransactionMemoryIsSplitIntegration(t *testing.T) {
 			u.Manager = extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: fmt.Sprintf("00u%05d", n-1)}
 		}
 		us[i] = u
-		managers[i] = loader.Manager(u)
 	}
-	st, err := p.PublishNodes(ctx, testRun(), nodes(us...))
+	run := testRun(t, p)
+	st, err := p.PublishNodes(ctx, run, nodes(us...))
 	if err != nil {
 		t.Fatalf("PublishNodes: %v", err)
 	}
@@ -76,13 +74,16 @@ func TestBatchTooLargeForTransactionMemoryIsSplitIntegration(t *testing.T) {
 	}
 
 	before := len(splits)
-	ms, err := p.PublishManagers(ctx, testRun(), managers)
+	ms, err := p.LinkManagers(ctx, run)
 	if err != nil {
-		t.Fatalf("PublishManagers: %v", err)
+		t.Fatalf("LinkManagers: %v", err)
 	}
-	if len(st.ManagersLinked) >= n/2 || ms.Linked+len(st.ManagersLinked) != n-1 || ms.Kept != len(st.ManagersLinked) {
-		t.Errorf("linked %d with the nodes and %d in the manager pass (%d kept), want %d in all, most in the manager pass",
-			len(st.ManagersLinked), ms.Linked, ms.Kept, n-1)
+	decided := 0
+	for _, e := range logs.FilterMessage("decided manager pairs").All() {
+		decided += int(e.ContextMap()["rows"].(int64))
+	}
+	if ms.Linked != n-1 || ms.Kept != 0 || ms.Missing != 0 || decided < n/2 {
+		t.Errorf("LinkManagers = %+v after deciding %d rows, want %d linked, most of them decided after the nodes", ms, decided, n-1)
 	}
 	if got := count(t, d, `MATCH (:User)-[:MANAGE_BY]->(:User {okta_id: '00u02499'}) RETURN count(*) AS n`, nil); got != n-1 {
 		t.Errorf("%d MANAGE_BY edges, want %d", got, n-1)
@@ -90,14 +91,14 @@ func TestBatchTooLargeForTransactionMemoryIsSplitIntegration(t *testing.T) {
 	t.Logf("manager batch of %d split %d times", n, logs.FilterMessage("splitting a batch the server has no transaction memory for").Len()-before)
 
 	// Idempotent after the split: nothing left to write.
-	st, err = p.PublishNodes(ctx, testRun(), nodes(us...))
+	st, err = p.PublishNodes(ctx, testRun(t, p), nodes(us...))
 	if err != nil || st.Unchanged != n {
 		t.Errorf("second publish: %+v, %v", st, err)
 	}
 
 	// One row bigger than the limit cannot be split: a typed error, at once.
 	big := user("big@example.com", "00ubig", strings.Repeat("x", 6<<20), true)
-	_, err = p.PublishNodes(ctx, testRun(), nodes(big))
+	_, err = p.PublishNodes(ctx, testRun(t, p), nodes(big))
 	var me *neo4j.MemoryError
 	if !errors.As(err, &me) || !strings.Contains(me.Code, "OutOfMemoryError") {
 		t.Fatalf("a row over the limit: %v, want a *neo4j.MemoryError", err)

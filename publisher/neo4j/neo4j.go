@@ -33,8 +33,10 @@ import (
 	"github.com/oktasync/oktasync/publisher"
 )
 
-// Publisher writes users to one Neo4j database. It holds no per-run
-// state: each run's values come from BeginRun and travel with the calls.
+// Publisher writes users to one Neo4j database. Each run's values come
+// from BeginRun and travel with the calls; what the sink keeps of a run
+// (its pending manager pairs, managers.go) is found by the run's ID, until
+// EndRun.
 type Publisher struct {
 	cfg    Config
 	log    *zap.Logger
@@ -45,6 +47,10 @@ type Publisher struct {
 
 	exMu     sync.Mutex // examples is filled by concurrent writers
 	examples map[string][]string
+
+	runMu   sync.Mutex // guards runs and lastRun
+	runs    map[uint64]*runPairs
+	lastRun uint64
 }
 
 var (
@@ -81,6 +87,7 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 		driver:   d,
 		examples: map[string][]string{},
 		page:     reconcilePage,
+		runs:     map[uint64]*runPairs{},
 	}
 	p.tx = &txRunner{driver: d, database: cfg.Database, dryRun: cfg.DryRun, maxRetry: cfg.MaxTransactionRetryTime,
 		timeout: cfg.TransactionTimeout, log: p.log}
@@ -131,7 +138,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 // markers of runs from different machines compare correctly) and, for a
 // dry run, opens the one transaction every statement goes through and
 // Close rolls back, so a dry run writes nothing.
-func (p *Publisher) BeginRun(ctx context.Context) (publisher.Run, error) {
+func (p *Publisher) BeginRun(ctx context.Context, opts publisher.RunOptions) (publisher.Run, error) {
 	ctx, cancel := p.interruptible(ctx)
 	defer cancel()
 	opened, err := p.tx.begin(ctx)
@@ -157,6 +164,7 @@ func (p *Publisher) BeginRun(ctx context.Context) (publisher.Run, error) {
 	if run.Tag == "" {
 		run.Tag = time.UnixMilli(run.Marker).UTC().Format(time.RFC3339)
 	}
+	run.ID = p.beginPairs(opts)
 	return run, nil
 }
 

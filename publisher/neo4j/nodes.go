@@ -45,23 +45,25 @@ func (p *Publisher) publishNodes(ctx context.Context, run publisher.Run, rows []
 	for kind, keys := range res.examples {
 		p.example(kind, keys...)
 	}
-	return res.stats, nil
+	return res.stats, p.settle(run, rows, res)
 }
 
+// upsertResult is what one transaction of PublishNodes did.
 type upsertResult struct {
 	stats    publisher.NodeStats
 	examples map[string][]string
+	// The keys of the users it linked to their manager as it created them,
+	// and of those whose pair it found in order (see managers.go).
+	linked, inOrder map[string]bool
 }
 
 func (r *upsertResult) add(key string, o outcome, linked string) {
 	r.stats.Add(o.stats)
 	if linked != "" {
-		o.managerInOrder = true
-		r.stats.ManagersLinked = append(r.stats.ManagersLinked, key)
+		r.linked[key] = true
 		o.example("managers linked", key+" -> "+linked)
-	}
-	if o.managerInOrder {
-		r.stats.ManagersInOrder = append(r.stats.ManagersInOrder, key)
+	} else if o.managerInOrder {
+		r.inOrder[key] = true
 	}
 	for _, ex := range o.examples {
 		if len(r.examples[ex[0]]) < publisherExamples {
@@ -75,7 +77,7 @@ type outcome struct {
 	stats    publisher.NodeStats
 	examples [][2]string // kind, example
 	// managerInOrder: the node the row leaves at its key already has the
-	// manager pair the row states (see NodeStats.ManagersInOrder).
+	// manager pair the row states: settled (managers.go).
 	managerInOrder bool
 }
 
@@ -154,7 +156,7 @@ type plan struct {
 }
 
 func (p *Publisher) upsertTx(ctx context.Context, tx runner, run publisher.Run, rows []loader.NodeRow) (upsertResult, error) {
-	res := upsertResult{examples: map[string][]string{}}
+	res := upsertResult{examples: map[string][]string{}, linked: map[string]bool{}, inOrder: map[string]bool{}}
 	pending := rows
 	// A row is decided on what the read showed; a concurrent batch of the
 	// same run may create its key in between, so rows whose guard fails
