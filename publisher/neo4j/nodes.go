@@ -332,8 +332,14 @@ func (p *Publisher) decideRow(run publisher.Run, r loader.NodeRow, holder, old *
 		}
 		return
 	}
-	res.stats.Updated++
-	res.example("updated", r.Key)
+	if differs(props, holder.props) {
+		res.stats.Updated++
+		res.example("updated", r.Key)
+	} else {
+		// A newer record that changes nothing Amundsen shows: only its
+		// version is written, and no user property changed.
+		res.stats.Unchanged++
+	}
 	// An updated user's pair is always left to the manager pass: the
 	// read took no lock, so another batch holding an older record of the
 	// user may link its manager before this update commits, and the pair
@@ -484,7 +490,7 @@ func (p *Publisher) linkCreated(ctx context.Context, tx runner, run publisher.Ru
 		if len(send) == 0 {
 			continue
 		}
-		// In the order of their manager, as linkNew sends them: CREATE
+		// In the order of their manager: CREATE
 		// locks the manager until commit, and two writers that take the
 		// same managers' locks in the same order cannot deadlock on them.
 		slices.SortStableFunc(send, func(a, b any) int {
