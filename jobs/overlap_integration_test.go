@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	neo4jdriver "github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
 	"github.com/oktasync/oktasync/extractor/okta"
 	"github.com/oktasync/oktasync/internal/oktasim"
 	"github.com/oktasync/oktasync/jobs"
@@ -53,6 +55,11 @@ func deprovisionedPass(r *http.Request) bool {
 // its result on the channel.
 func (e *env) syncThrough(t *testing.T, mode jobs.Mode, policy jobs.SyncConfig, rt http.RoundTripper) <-chan syncResult {
 	t.Helper()
+	return e.syncThroughAs(t, mode, policy, rt, false)
+}
+
+func (e *env) syncThroughAs(t *testing.T, mode jobs.Mode, policy jobs.SyncConfig, rt http.RoundTripper, dryRun bool) <-chan syncResult {
+	t.Helper()
 	ocfg := e.oktaConfig("token")
 	// The held request must outlast what the test does meanwhile: a
 	// request timeout would retry it, and the run would go on unheld.
@@ -61,7 +68,7 @@ func (e *env) syncThrough(t *testing.T, mode jobs.Mode, policy jobs.SyncConfig, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := neo4j.New(e.neo4jConfig(false), nil)
+	pub, err := neo4j.New(e.neo4jConfig(dryRun), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,5 +322,71 @@ func TestRecycledAddressTakeoverIsReportedIntegration(t *testing.T) {
 	}
 	if got := e.query(t, `MATCH (u:User {key: 'recycled@example.com'}) RETURN u.okta_id AS id`, nil); len(got) != 1 || got[0]["id"] != hire.Id {
 		t.Errorf("recycled node: %v, want the new hire's", got)
+	}
+}
+
+// TestDryRunReadsWithoutLocksIntegration (issue 20, D8): while a dry run
+// is part-way through its read, an Amundsen-style write to a user the dry
+// run read and would leave as is commits at once: reading takes no lock,
+// and no user gets a marker. A user the plan changes is written in the dry
+// run's one transaction, and stays locked until it is rolled back.
+func TestDryRunReadsWithoutLocksIntegration(t *testing.T) {
+	e := newEnv(t, oktasim.Config{Users: 60, Seed: 23})
+	e.mustSync(t, run{})
+	us := activeUsers(e, 2)
+	changed, same := us[0], us[1]
+	e.sim.UpdateProfile(changed.Id, map[string]any{"department": "Moved"})
+	// Batches of one page: the plain pass's users are published (in the
+	// dry run's transaction) while the DEPROVISIONED pass is held.
+	gate := newPageGate(1, deprovisionedPass)
+	done := e.syncThroughAs(t, jobs.Full, syncConfig(10), gate, true)
+	waitHeld(t, gate, done)
+	// set writes one property no mapping reads, as Amundsen's services
+	// write theirs, in a transaction the server ends after timeout.
+	set := func(key string, timeout time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
+		defer cancel()
+		sess := e.driver.NewSession(ctx, neo4jdriver.SessionConfig{})
+		defer sess.Close(ctx)
+		tx, err := sess.BeginTransaction(ctx, neo4jdriver.WithTxTimeout(timeout))
+		if err != nil {
+			return err
+		}
+		defer tx.Close(ctx)
+		res, err := tx.Run(ctx, `MATCH (u:User {key: $key}) SET u.amundsen_probe = timestamp() RETURN count(u) AS n`, map[string]any{"key": key})
+		if err == nil {
+			_, err = res.Consume(ctx)
+		}
+		if err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	}
+	// The changed user's batch is published once its write holds the lock:
+	// wait for that, bounded.
+	deadline := time.Now().Add(time.Minute)
+	for set(keyOf(changed), time.Second) == nil {
+		if time.Now().After(deadline) {
+			close(gate.release)
+			t.Fatal("the dry run never wrote the changed user in its transaction")
+		}
+	}
+	start := time.Now()
+	err := set(keyOf(same), 5*time.Second)
+	took := time.Since(start)
+	close(gate.release)
+	plan := finished(t, done)
+	if err != nil {
+		t.Fatalf("a write to a user the dry run only read failed after %s: %v", took, err)
+	}
+	t.Logf("a write to a user the dry run only read committed in %s", took)
+	if plan.Updated != 1 || plan.Created+plan.Renamed+plan.DeactivatedMissing != 0 {
+		t.Errorf("plan: %+v, want one user updated", plan)
+	}
+	if n := e.query(t, `MATCH (u:User) WHERE u.oktasync_seen_epoch_ms IS NOT NULL RETURN count(u) AS n`, nil)[0]["n"]; n != int64(0) {
+		t.Errorf("%v users carry a seen marker", n)
+	}
+	if got := e.query(t, `MATCH (u:User {key: $key}) RETURN u.amundsen_probe IS NOT NULL AS probed, u.team_name AS team`, map[string]any{"key": keyOf(same)}); len(got) != 1 || got[0]["probed"] != true {
+		t.Errorf("the other write did not land: %v", got)
 	}
 }

@@ -45,6 +45,10 @@ func pythonCases() []struct{ name, in, want string } {
 		{"nor after a sigma", "A\u03a3\U0001e030B", "a\u03c2\U0001e030b"},
 		{"NFD composes", "Zoe\u0308.Lo\u0301pez@Example.com", "zo\u00eb.l\u00f3pez@example.com"},
 		{"NFC unchanged", "Zo\u00eb.L\u00f3pez@Example.com", "zo\u00eb.l\u00f3pez@example.com"},
+		// An IDN domain and its punycode are two strings to databuilder and
+		// the frontend (str.lower()), so two keys: never folded (issue 20, D10).
+		{"an IDN domain stays Unicode", "Ann@B\u00dcCHER.Example", "ann@b\u00fccher.example"},
+		{"its punycode stays ASCII, another key", "Ann@XN--BCHER-KVA.Example", "ann@xn--bcher-kva.example"},
 		{"Kelvin sign is K", "\u212aelvin@corp.example", "kelvin@corp.example"},
 		{"titlecase digraph", "\u01c5ur\u0111a@corp.example", "\u01c6ur\u0111a@corp.example"},
 		{"J with caron: lowered after NFC, not renormalised", "J\u030c@corp.example", "j\u030c@corp.example"},
