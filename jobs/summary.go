@@ -89,8 +89,8 @@ type Summary struct {
 }
 
 // Timings splits a run's wall time by pass. Publish is the time spent in
-// the sink's node and manager calls, summed over the writers (so it may
-// exceed the passes' wall time).
+// the sink's node calls, summed over the writers (so it may exceed the node
+// pass's wall time); the sink's manager pass is ManagerPass.
 type Timings struct {
 	NodePass    time.Duration `json:"node_pass"`
 	ManagerPass time.Duration `json:"manager_pass"`

@@ -325,7 +325,6 @@ func (r *syncRun) do(ctx context.Context) error {
 	ms, err := r.Publisher.LinkManagers(ctx, r.values)
 	r.sum.addManagers(ms)
 	r.sum.Timings.ManagerPass = time.Since(t0)
-	r.sum.Timings.Publish += r.sum.Timings.ManagerPass
 	if err != nil {
 		return err
 	}

@@ -11,9 +11,10 @@ import (
 	"strings"
 )
 
-// IDSpool collects the source ids a run read, on disk, so that
-// reconciliation can tell who the source still has without a mark on every
-// node: the sink merge-joins them, in order, against the users it holds.
+// IDSpool collects strings on disk, sorted: the source ids a run read, so
+// that reconciliation can tell who the source still has without a mark on
+// every node (the sink merge-joins them, in order, against the users it
+// holds), or the keys an incremental sync wrote, for people search.
 // Ids are kept in memory a chunk at a time, sorted, and written out as one
 // sorted run per chunk; Sorted merges the runs. Memory is one chunk, plus a
 // 4 KiB read buffer per run while merging: about 250 KB at a million users
@@ -36,9 +37,9 @@ const IDChunk = 16384
 // NewIDSpool creates an id spool in dir ("" means the system temp dir)
 // that holds chunk ids in memory (at least 1).
 func NewIDSpool(dir string, chunk int) (*IDSpool, error) {
-	f, err := os.CreateTemp(dir, "oktasync-seen-*.txt")
+	f, err := os.CreateTemp(dir, "oktasync-ids-*.txt")
 	if err != nil {
-		return nil, fmt.Errorf("create seen-id spool: %w", err)
+		return nil, fmt.Errorf("create id spool: %w", err)
 	}
 	chunk = max(chunk, 1)
 	return &IDSpool{f: f, w: bufio.NewWriterSize(f, 64<<10), size: chunk, chunk: make([]string, 0, chunk)}, nil
@@ -50,7 +51,7 @@ func (s *IDSpool) Add(id string) error {
 		return nil
 	}
 	if strings.ContainsAny(id, "\n\r") {
-		return fmt.Errorf("seen-id spool: id %q contains a newline", id)
+		return fmt.Errorf("id spool: id %q contains a newline", id)
 	}
 	s.chunk = append(s.chunk, id)
 	if len(s.chunk) >= s.size {
@@ -71,7 +72,7 @@ func (s *IDSpool) flushChunk() error {
 		n, err := s.w.WriteString(id + "\n")
 		s.end += int64(n)
 		if err != nil {
-			return fmt.Errorf("write seen-id spool: %w", err)
+			return fmt.Errorf("write id spool: %w", err)
 		}
 	}
 	s.runs = append(s.runs, section{off: start, n: s.end - start})
@@ -83,13 +84,13 @@ func (s *IDSpool) flushChunk() error {
 // It may be called more than once; each iterator reads the spool afresh.
 func (s *IDSpool) Sorted() (*SortedIDs, error) {
 	if s.f == nil {
-		return nil, errors.New("seen-id spool: closed")
+		return nil, errors.New("id spool: closed")
 	}
 	if err := s.flushChunk(); err != nil {
 		return nil, err
 	}
 	if err := s.w.Flush(); err != nil {
-		return nil, fmt.Errorf("flush seen-id spool: %w", err)
+		return nil, fmt.Errorf("flush id spool: %w", err)
 	}
 	it := &SortedIDs{}
 	for _, r := range s.runs {
@@ -158,7 +159,7 @@ func (c *cursor) advance() {
 	case errors.Is(err, io.EOF) && line == "":
 		c.id, c.ok = "", false
 	default:
-		c.ok, c.err = false, fmt.Errorf("read seen-id spool: %w", err)
+		c.ok, c.err = false, fmt.Errorf("read id spool: %w", err)
 	}
 }
 

@@ -50,7 +50,9 @@ func (c *Sink) EndRun(publisher.Run) error {
 	if c.managers == nil {
 		return nil
 	}
-	return c.managers.Close()
+	err := c.managers.Close()
+	c.managers = nil
+	return err
 }
 
 // Prepare does nothing: CSV files need no schema.

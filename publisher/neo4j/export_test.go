@@ -31,7 +31,7 @@ func SetReconcilePageForTest(p *Publisher, n int) { p.page = n }
 // clock, spooling to the system temp dir, one batch per LinkManagers
 // transaction.
 func RunForTest(p *Publisher, tag string, marker int64) publisher.Run {
-	return publisher.Run{Tag: tag, Marker: marker, ID: p.beginPairs(publisher.RunOptions{BatchSize: 1 << 20})}
+	return publisher.Run{Tag: tag, Marker: marker, ID: p.beginPairs(publisher.RunOptions{BatchSize: 10000})}
 }
 
 // LinkBatchForTest decides the pairs of rows in one transaction (split on

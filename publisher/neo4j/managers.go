@@ -284,8 +284,9 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 	}
 	rest, dropped := newestPerUser(rows)
 	// In the order of their keys: the read locks each user, and two
-	// writers that take the same users' locks in one order cannot
-	// deadlock on them (one that still happens is transient: retried).
+	// writers that take the same users' locks in one order do not
+	// deadlock on those. The link then locks managers, in any order: a
+	// deadlock that happens there is transient, and the batch retried.
 	rest = slices.Clone(rest)
 	slices.SortStableFunc(rest, func(a, b loader.ManagerRow) int { return strings.Compare(a.UserKey, b.UserKey) })
 	work := func(tx runner) (any, error) {
@@ -392,16 +393,19 @@ type managersResult struct {
 	unlinked, linked []string
 }
 
-// newestPerUser keeps one row per user key: the newest record's (the
+// newestPerUser keeps one row per user and key: the newest record's (the
 // later row on a tie). A batch read back from the spools may hold two rows
 // of one user, read twice in the run; the older one's pair is the newer
-// one's to decide. It returns the rows kept, and how many rows naming a
-// manager it dropped.
+// one's to decide. Rows of two users on one key both stay: the read
+// decides only the row of the user who holds the key. It returns the rows
+// kept, and how many rows naming a manager it dropped.
 func newestPerUser(rows []loader.ManagerRow) ([]loader.ManagerRow, int) {
-	at := make(map[string]int, len(rows))
+	type user struct{ key, id string }
+	at := make(map[user]int, len(rows))
 	for i, r := range rows {
-		if j, ok := at[r.UserKey]; !ok || r.Version >= rows[j].Version {
-			at[r.UserKey] = i
+		u := user{r.UserKey, r.UserID}
+		if j, ok := at[u]; !ok || r.Version >= rows[j].Version {
+			at[u] = i
 		}
 	}
 	if len(at) == len(rows) {
@@ -410,7 +414,7 @@ func newestPerUser(rows []loader.ManagerRow) ([]loader.ManagerRow, int) {
 	kept, dropped := make([]loader.ManagerRow, 0, len(at)), 0
 	for i, r := range rows {
 		switch {
-		case at[r.UserKey] == i:
+		case at[user{r.UserKey, r.UserID}] == i:
 			kept = append(kept, r)
 		case r.Manager.Kind != extractor.ManagerNone:
 			dropped++

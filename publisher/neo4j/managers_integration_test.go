@@ -74,18 +74,21 @@ func TestLinkDecidesEveryCaseIntegration(t *testing.T) {
 		{UserKey: "cid@x.io", UserID: "00ucid", Manager: byID("00uold"), Version: 1700000000000},
 		{UserKey: "cid@x.io", UserID: "00ucid", Manager: byID("00uold"), Version: 1700000000000}, // twice in one batch
 		{UserKey: "dan@x.io", UserID: "00udan", Manager: byID("00uann"), Version: 1700000000000},
-		{UserKey: "old@x.io", UserID: "00uwho", Manager: byID("00uann"), Version: 1700000000000}, // another user's node
+		// Two users on one key in one batch: the row of the user who does
+		// not hold it is newer, and must not stand in for the holder's.
+		{UserKey: "old@x.io", UserID: "00uwho", Manager: byID("00uboss"), Version: 1800000000000}, // another user's node
+		{UserKey: "old@x.io", UserID: "00uold", Manager: byID("00uann"), Version: 1700000000000},
 	}
 	st, err := neo4j.LinkBatchForTest(ctx, p, testRun(t, p), rows)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Linked: ann, eve, bob, fay, and cid's pair, once; kept: cid's second
-	// row (its pair was made by the first) and dan's (the node is newer);
-	// missing: the row of another user's node. Linked counts pairs
+	// Linked: ann, eve, bob, fay, old, and cid's pair, once; kept: cid's
+	// second row (its pair was made by the first) and dan's (the node is
+	// newer); missing: the row of another user's node. Linked counts pairs
 	// created, never a pair twice (issue 20, D11).
-	if st.Linked != 5 || st.Kept != 2 || st.Missing != 1 || st.Unlinked != 0 {
-		t.Errorf("stats = %+v, want Linked 5, Kept 2, Missing 1, Unlinked 0", st)
+	if st.Linked != 6 || st.Kept != 2 || st.Missing != 1 || st.Unlinked != 0 {
+		t.Errorf("stats = %+v, want Linked 6, Kept 2, Missing 1, Unlinked 0", st)
 	}
 	if st.Writes.RelationshipsCreated != 2*st.Linked {
 		t.Errorf("%d pairs linked, %d relationships created", st.Linked, st.Writes.RelationshipsCreated)
@@ -96,8 +99,8 @@ func TestLinkDecidesEveryCaseIntegration(t *testing.T) {
 		"bob@x.io": "[boss@x.io]|[boss@x.io]", // the ambiguous id resolved by the smallest key
 		"fay@x.io": "[aa-vic-old@x.io]|[aa-vic-old@x.io]",
 		"cid@x.io": "[old@x.io]|[old@x.io]", // one pair, not two
-		// dan: the node's record is newer than the row, so his pair is left as it is (none);
-		// old@x.io belongs to another Okta user than the row's: untouched.
+		"old@x.io": "[ann@x.io]|[ann@x.io]", // its holder's row, not the newer row of another user
+		// dan: the node's record is newer than the row, so his pair is left as it is (none).
 	}
 	if got := pairs(t, d); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("pairs = %v\nwant    %v", got, want)

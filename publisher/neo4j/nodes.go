@@ -18,7 +18,8 @@ import (
 // batch's users first (by key, and by okta_id for renames), decides in Go
 // with the loader's rules what differs, and writes only that: new users,
 // changed properties and renames. Unchanged users cost a read and no
-// write. It halves the
+// write (a newer record that changes no property writes its version
+// only, and counts as unchanged). It halves the
 // batch when the server runs out of transaction memory (which the driver
 // would otherwise retry unchanged).
 func (p *Publisher) PublishNodes(ctx context.Context, run publisher.Run, rows []loader.NodeRow) (publisher.NodeStats, error) {

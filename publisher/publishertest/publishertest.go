@@ -198,6 +198,9 @@ func testManagers(t *testing.T, target Target) {
 		t.Errorf("LinkManagers = %+v, want 1 linked, none missing", st)
 	}
 	if !target.Runs {
+		if got := target.Read(t, p).Managers["ann@x.io"]; !slices.Equal(got, []string{"b1@x.io"}) {
+			t.Errorf("ann's managers = %v, want [b1@x.io]", got)
+		}
 		return
 	}
 	if got := target.Read(t, p).Managers["ann@x.io"]; !slices.Equal(got, []string{"b1@x.io"}) {
