@@ -335,6 +335,52 @@ SET r1.published_tag = $tag, r1.publisher_last_updated_epoch_ms = timestamp(),
     r2.published_tag = $tag, r2.publisher_last_updated_epoch_ms = timestamp()
 RETURN count(*) AS linked`
 
+// cypherLinkNewByID and cypherLinkNewByKey link, without reading first,
+// users that have no pair at all yet: in a first sync, nearly every user.
+// The guards skip rows the read path must decide: the node is the row's
+// Okta user's, holds no newer record (as in cypherReadManagers), has no
+// MANAGE_BY edge and no MANAGE edge pointing at it (so nothing is to be
+// unlinked), and the manager is exactly one node. They are read before
+// any lock, so another writer may change the node before the MERGE; each
+// linked row therefore checks again that its user has one pair and no
+// newer record (ok). A MERGE that creates the pair holds the user's lock
+// until commit, so that check sees every other writer's committed work
+// and none can follow; a MERGE that found the pair already made wrote
+// nothing. A row that is not ok means a conflict (another writer, or two
+// rows of one user naming different managers): the caller rolls the
+// transaction back and decides the batch on the read path instead (see
+// errLinkRaced). A row whose guard fails writes
+// nothing and is not returned. $rows: [{i, key, id, at, manager}], $tag;
+// each linked row returns its i.
+const cypherLinkNewByID = `
+UNWIND $rows AS row
+MATCH (u:User {key: row.key}) /*hint:u:key*/
+WHERE CASE WHEN u.okta_id = row.id THEN row.at = 0 OR ` + versionOfU + ` <= row.at ELSE false END
+  AND NOT (u)-[:MANAGE_BY]->() AND NOT ()-[:MANAGE]->(u)
+MATCH (m:User {okta_id: row.manager}) /*hint:m:okta_id*/
+WITH row, u, collect(m) AS ms WHERE size(ms) = 1
+WITH row, u, ms[0] AS m` + cypherLinkNewPair
+
+const cypherLinkNewByKey = `
+UNWIND $rows AS row
+MATCH (u:User {key: row.key}) /*hint:u:key*/
+WHERE CASE WHEN u.okta_id = row.id THEN row.at = 0 OR ` + versionOfU + ` <= row.at ELSE false END
+  AND NOT (u)-[:MANAGE_BY]->() AND NOT ()-[:MANAGE]->(u)
+MATCH (m:User {key: row.manager}) /*hint:m:key*/` + cypherLinkNewPair
+
+// cypherLinkNewPair ends both: MERGE rather than CREATE, so a retried or
+// repeated row never makes a second pair of the same manager. The check
+// uses pattern comprehensions, valid on Neo4j 4.4 as on 5.
+const cypherLinkNewPair = `
+MERGE (u)-[r1:MANAGE_BY]->(m)
+  ON CREATE SET r1.published_tag = $tag, r1.publisher_last_updated_epoch_ms = timestamp()
+MERGE (m)-[r2:MANAGE]->(u)
+  ON CREATE SET r2.published_tag = $tag, r2.publisher_last_updated_epoch_ms = timestamp()
+WITH row, u
+RETURN row.i AS linked,
+       size([(u)-[:MANAGE_BY]->() | 1]) = 1 AND size([()-[:MANAGE]->(u) | 1]) = 1
+         AND (row.at = 0 OR ` + versionOfU + ` <= row.at) AS ok`
+
 // cypherGetUser is Amundsen metadata's get_user query, verbatim
 // (neo4j_proxy.get_user): what the Amundsen UI will show for $user_id.
 const cypherGetUser = `

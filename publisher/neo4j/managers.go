@@ -255,10 +255,11 @@ func (p *Publisher) linkSpools(ctx context.Context, run publisher.Run, opts publ
 }
 
 // linkBatch makes each user's MANAGE_BY/MANAGE pair match its row, in
-// one transaction. It reads the current pairs first, under each user's
-// lock (cypherReadManagers), and writes only the rows that differ: stale
-// pairs are removed, then the current pair is ensured, so every user ends
-// with at most one manager. Managers named by
+// one transaction. Users with no pair at all yet (a first sync) are linked
+// straight away, by a guarded write (linkNew); for the others it reads
+// the current pairs first, under each user's lock (cypherReadManagers),
+// and writes only the rows that differ: stale pairs are removed, then the
+// current pair is ensured, so every user ends with at most one manager. Managers named by
 // Okta id are resolved through the okta_id index. Like PublishNodes, it
 // splits a batch the server has no transaction memory for.
 func (p *Publisher) linkBatch(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
@@ -289,10 +290,25 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 	// deadlock that happens there is transient, and the batch retried.
 	rest = slices.Clone(rest)
 	slices.SortStableFunc(rest, func(a, b loader.ManagerRow) int { return strings.Compare(a.UserKey, b.UserKey) })
+	// Users without any pair yet are linked without a read (see
+	// cypherLinkNewByID); the others, and any whose guard failed, are read
+	// and decided below. If linking met a conflict (see errLinkRaced), the
+	// transaction is rolled back and the batch decided on the read alone.
+	// A dry run's one transaction cannot roll back: it always reads.
+	withoutRead := !p.tx.inDryRun()
 	work := func(tx runner) (any, error) {
 		var s publisher.ManagerStats
 		s.Kept = dropped // their user's newer row in the batch decides the pair
-		var linked []string
+		rest, linked := rest, []string(nil)
+		if withoutRead {
+			lr, ex, err := p.linkNew(ctx, tx, run, rest)
+			if err != nil || len(lr.Left) == 0 {
+				lr.Stats.Kept += dropped
+				return managersResult{stats: lr.Stats, linked: ex}, err
+			}
+			s.Add(lr.Stats)
+			rest, linked = lr.Left, ex
+		}
 		keys, err := p.resolveOktaIDs(ctx, tx, rest)
 		if err != nil {
 			return nil, err
@@ -377,6 +393,11 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 		return managersResult{stats: s, unlinked: unlinked, linked: linked}, nil
 	}
 	out, err := p.tx.write(ctx, work)
+	if errors.Is(err, errLinkRaced) {
+		p.log.Debug("linking managers without a read met a conflict; deciding the batch on the read", zap.Int("rows", len(rows)))
+		withoutRead = false
+		out, err = p.tx.write(ctx, work)
+	}
 	if err != nil {
 		return stats, fmt.Errorf("write manager edges for %d users: %w", len(rows), err)
 	}
@@ -388,9 +409,99 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 	return stats, nil
 }
 
+// errLinkRaced means a row linked without a read found its user with
+// another pair or a newer record after the MERGE (another writer, or two
+// rows of one user naming different managers): the transaction must be
+// rolled back (see cypherLinkNewByID).
+var errLinkRaced = errors.New("linking managers without a read met a conflict")
+
+// linkNew links, without reading them first, the rows that name a manager
+// and whose user has no pair at all yet (the statements' guards check
+// that), and returns the rows it linked and left, with examples. Rows are
+// sent in the order of their manager, which makes two batches linking to
+// the same managers less likely to lock them in opposite orders; a
+// deadlock that still happens is transient, and the transaction retried.
+func (p *Publisher) linkNew(ctx context.Context, tx runner, run publisher.Run, rows []loader.ManagerRow) (linkResult, []string, error) {
+	res := linkResult{Left: slices.Clip(rows)}
+	order := make([]int, 0, len(rows))
+	for i, r := range rows {
+		if r.Manager.Kind != extractor.ManagerNone {
+			order = append(order, i)
+		}
+	}
+	if len(order) == 0 {
+		return res, nil, nil
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(rows[a].Manager.Value, rows[b].Manager.Value) })
+	byKind := map[extractor.ManagerKind][]any{}
+	for _, i := range order {
+		r := rows[i]
+		byKind[r.Manager.Kind] = append(byKind[r.Manager.Kind],
+			map[string]any{"i": int64(i), "key": r.UserKey, "id": r.UserID, "at": r.Version, "manager": r.Manager.Value})
+	}
+	done := make([]bool, len(rows))
+	linked := false
+	createdBefore := res.Stats.Writes.RelationshipsCreated
+	for _, kind := range []extractor.ManagerKind{extractor.ManagerByOktaID, extractor.ManagerByKey} {
+		if len(byKind[kind]) == 0 {
+			continue
+		}
+		stmt := cypherLinkNewByID
+		if kind == extractor.ManagerByKey {
+			stmt = cypherLinkNewByKey
+		}
+		recs, err := counted(ctx, tx, &res.Stats.Writes, allMeta, p.q(stmt), map[string]any{"rows": byKind[kind], "tag": run.Tag})
+		if err != nil {
+			return res, nil, err
+		}
+		for _, rec := range recs {
+			if ok, _, _ := neo4j.GetRecordValue[bool](rec, "ok"); !ok {
+				return res, nil, errLinkRaced
+			}
+			i, _, _ := neo4j.GetRecordValue[int64](rec, "linked")
+			if i >= 0 && int(i) < len(rows) {
+				done[i], linked = true, true
+			}
+		}
+	}
+	if !linked {
+		return res, nil, nil
+	}
+	// A row is done when its pair is in place; another writer (an
+	// overlapping run) may have made it between the guards and the MERGE,
+	// which then created nothing: those pairs count as kept, so that
+	// overlapping runs never count one pair twice. A pair is two
+	// relationships (the guards saw neither).
+	created := (res.Stats.Writes.RelationshipsCreated - createdBefore) / 2
+	var examples []string
+	res.Left = make([]loader.ManagerRow, 0, len(rows))
+	for i, r := range rows {
+		if !done[i] {
+			res.Left = append(res.Left, r)
+			continue
+		}
+		if res.Stats.Linked < created {
+			res.Stats.Linked++
+		} else {
+			res.Stats.Kept++
+		}
+		res.Linked = append(res.Linked, r)
+		if len(examples) < publisherExamples {
+			examples = append(examples, fmt.Sprintf("%s -> %s", r.UserKey, r.Manager.Value))
+		}
+	}
+	return res, examples, nil
+}
+
 type managersResult struct {
 	stats            publisher.ManagerStats
 	unlinked, linked []string
+}
+
+// linkResult is what linkNew did: the rows it linked and those it left.
+type linkResult struct {
+	Linked, Left []loader.ManagerRow
+	Stats        publisher.ManagerStats // Linked (pairs created), Kept (made meanwhile by another writer) and Writes only
 }
 
 // newestPerUser keeps one row per user and key: the newest record's (the
