@@ -90,11 +90,11 @@ type hookReceiver struct {
 	ids           []string
 }
 
-func startHookReceiver(t *testing.T, header, secret string) *hookReceiver {
+func startHookReceiver(t *testing.T, header string, secrets ...string) *hookReceiver {
 	t.Helper()
 	r := &hookReceiver{}
 	cfg := DefaultHookConfig()
-	cfg.AuthHeader, cfg.Secrets = header, []string{secret}
+	cfg.AuthHeader, cfg.Secrets = header, secrets
 	h, err := NewHookHandler(cfg, func(ids []string) bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -124,8 +124,8 @@ func (r *hookReceiver) received() []string {
 func TestRegisterAgainstSimulator(t *testing.T) {
 	sim, orgURL := oktasimtest.Start(t, oktasim.Config{Users: 20, Seed: 3, Token: testToken})
 	t.Cleanup(sim.CloseEventHooks)
-	const header, secret = "X-Oktasync-Hook", "hook-secret-0123456789abcdef"
-	recv := startHookReceiver(t, header, secret)
+	const header, secret, rotated = "X-Oktasync-Hook", "hook-secret-0123456789abcdef", "hook-secret-rotated-0123456789"
+	recv := startHookReceiver(t, header, secret, rotated) // serve accepts both while the secret rotates
 	admin, err := NewHookAdmin(testCfg(orgURL), ScopeEventHooksManage, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -202,6 +202,17 @@ func TestRegisterAgainstSimulator(t *testing.T) {
 	listed, err := admin.List(testCtx(t))
 	if err != nil || len(HooksAt(listed, recv.url)) != 1 || len(listed[0].MissingEventTypes()) != 0 {
 		t.Errorf("List = %+v, %v", listed, err)
+	}
+
+	// A rotated secret changes the hook's channel, which Okta then holds
+	// unverified: register verifies it again, the same hook.
+	spec.Secret = rotated
+	fourth, err := admin.Register(testCtx(t), spec)
+	if err != nil || !fourth.Verified || fourth.Hook.ID != first.Hook.ID || !fourth.Hook.Ready() {
+		t.Errorf("register with a rotated secret: %+v, %v; want the same hook verified again", fourth, err)
+	}
+	if n := recv.verifications.Load(); n != 2 {
+		t.Errorf("the endpoint answered %d verification requests, want 2", n)
 	}
 }
 

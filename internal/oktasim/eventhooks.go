@@ -271,8 +271,10 @@ func (s *Server) createEventHook(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, j)
 }
 
-// updateEventHook replaces name, events and channel. A new URI must be
-// verified again; a running delivery restarts with the new settings.
+// updateEventHook replaces name, events and channel. A changed channel
+// (URI, header or secret) must be verified again, as Okta's replaceEventHook
+// says ("Updating the channel property requires you to verify the hook
+// again"); a running delivery restarts with the new settings.
 func (s *Server) updateEventHook(w http.ResponseWriter, r *http.Request) {
 	name, uri, header, secret, types, causes := decodeEventHook(r)
 	if len(causes) > 0 {
@@ -286,7 +288,7 @@ func (s *Server) updateEventHook(w http.ResponseWriter, r *http.Request) {
 		s.writeOktaError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.PathValue("id")+" (EventHook)")
 		return
 	}
-	if h.URI != uri {
+	if h.URI != uri || h.AuthHeader != header || h.secret != secret {
 		h.VerificationStatus = EventHookUnverified
 	}
 	h.Name, h.URI, h.AuthHeader, h.secret, h.EventTypes = name, uri, header, secret, types

@@ -143,9 +143,19 @@ func TestEventHooksAPI(t *testing.T) {
 		t.Errorf("delivery without the registered secret: %v", p.header)
 	}
 
-	// Update with the same URI keeps the verification; a new URI loses it.
-	if status, upd := api.call("PUT", "/api/v1/eventHooks/"+id, hookBody(rc.url(), "X-Secret", "rotated-secret-0123456")); status != http.StatusOK || upd["verificationStatus"] != "VERIFIED" || upd["id"] != id {
-		t.Errorf("update, same URI: %d %v", status, upd)
+	// An update with the same channel keeps the verification; any change
+	// to the channel loses it: the secret, the header, the URI.
+	if status, upd := api.call("PUT", "/api/v1/eventHooks/"+id, hookBody(rc.url(), "X-Secret", "the-secret-value-0123")); status != http.StatusOK || upd["verificationStatus"] != "VERIFIED" || upd["id"] != id {
+		t.Errorf("update, same channel: %d %v", status, upd)
+	}
+	if status, upd := api.call("PUT", "/api/v1/eventHooks/"+id, hookBody(rc.url(), "X-Secret", "rotated-secret-0123456")); status != http.StatusOK || upd["verificationStatus"] != "UNVERIFIED" {
+		t.Errorf("update, rotated secret: %d %v", status, upd)
+	}
+	if status, _ := api.call("POST", "/api/v1/eventHooks/"+id+"/lifecycle/verify", nil); status != http.StatusOK {
+		t.Fatalf("verify again: %d", status)
+	}
+	if status, upd := api.call("PUT", "/api/v1/eventHooks/"+id, hookBody(rc.url(), "X-Other", "rotated-secret-0123456")); status != http.StatusOK || upd["verificationStatus"] != "UNVERIFIED" {
+		t.Errorf("update, new header: %d %v", status, upd)
 	}
 	other := newReceiver(t)
 	if status, upd := api.call("PUT", "/api/v1/eventHooks/"+id, hookBody(other.url(), "X-Secret", "rotated-secret-0123456")); status != http.StatusOK || upd["verificationStatus"] != "UNVERIFIED" {
