@@ -29,8 +29,12 @@ import (
 //     created user whose manager is in the graph is linked in the same
 //     transaction (linkCreated). Both are settled.
 //   - Every other row waits in the run's pending spool: LinkManagers
-//     decides it once every node of the run exists (linkBatch), reading
-//     the pairs first and writing only what differs.
+//     decides it once every node of the run exists (linkBatch). A user
+//     with no pair at all yet is linked by a guarded write, without a read
+//     (linkNew; on a race the batch rolls back to the read); the others
+//     are read under their user's lock, and only what differs is written.
+//     (Reading every row instead cost a 1M first sync 1.14x its wall time:
+//     BENCHMARKS.md, "Issue 21, continued".)
 //   - A rename, a takeover or a stub merge later in the run may move the
 //     key or source id a settled pair was judged by: then LinkManagers
 //     decides the settled rows again too.
