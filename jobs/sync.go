@@ -320,7 +320,7 @@ func (r *syncRun) do(ctx context.Context) error {
 			return err
 		}
 	}
-	r.log.Debug("nodes published; linking managers")
+	r.log.Debug("nodes published; writing manager edges")
 	t0 = time.Now()
 	ms, err := r.Publisher.LinkManagers(ctx, r.values)
 	r.sum.addManagers(ms)
