@@ -263,9 +263,9 @@ func (p *Publisher) linkSpools(ctx context.Context, run publisher.Run, opts publ
 // straight away, by a guarded write (linkNew); for the others it reads
 // the current pairs first, under each user's lock (cypherReadManagers),
 // and writes only the rows that differ: stale pairs are removed, then the
-// current pair is ensured, so every user ends with at most one manager. Managers named by
-// Okta id are resolved through the okta_id index. Like PublishNodes, it
-// splits a batch the server has no transaction memory for.
+// current pair is ensured, so every user ends with at most one manager.
+// Managers named by Okta id are resolved through the okta_id index. Like
+// PublishNodes, it splits a batch the server has no transaction memory for.
 func (p *Publisher) linkBatch(ctx context.Context, run publisher.Run, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
 	write := func(ctx context.Context, rows []loader.ManagerRow) (publisher.ManagerStats, error) {
 		return p.publishManagers(ctx, run, rows)
@@ -302,12 +302,10 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 	withoutRead := !p.tx.inDryRun()
 	work := func(tx runner) (any, error) {
 		var s publisher.ManagerStats
-		s.Kept = dropped // their user's newer row in the batch decides the pair
 		rest, linked := rest, []string(nil)
 		if withoutRead {
 			lr, ex, err := p.linkNew(ctx, tx, run, rest)
 			if err != nil || len(lr.Left) == 0 {
-				lr.Stats.Kept += dropped
 				return managersResult{stats: lr.Stats, linked: ex}, err
 			}
 			s.Add(lr.Stats)
@@ -409,6 +407,7 @@ func (p *Publisher) publishManagers(ctx context.Context, run publisher.Run, rows
 	p.example("managers unlinked", res.unlinked...)
 	p.example("managers linked", res.linked...)
 	stats = res.stats
+	stats.Kept += dropped // their user's newer row in the batch decided the pair
 	stats.Missing = wanted - stats.Linked - stats.Kept
 	return stats, nil
 }
