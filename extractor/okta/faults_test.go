@@ -3,6 +3,7 @@ package okta
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -318,4 +319,35 @@ func TestOktaFaults(t *testing.T) {
 			t.Errorf("types: %+v, want scalars as text", ty)
 		}
 	})
+}
+
+// TestExtractTrailingEmptyPage: Okta links a full page to a next one, which
+// may hold no user at all (okta-sdk-python#435). A pass whose users fill
+// its pages exactly reads that empty page, and ends there with every user.
+func TestExtractTrailingEmptyPage(t *testing.T) {
+	sim, url := oktasimtest.Start(t, oktasim.Config{Users: 0, Seed: 42})
+	for i := range 4 {
+		login := fmt.Sprintf("full.page.%d@example.com", i)
+		if _, err := sim.Create(map[string]any{"login": login, "email": login, "firstName": "Full", "lastName": "Page"}, oktasim.StatusActive); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 2 {
+		login := fmt.Sprintf("gone.%d@example.com", i)
+		if _, err := sim.Create(map[string]any{"login": login, "email": login, "firstName": "Gone", "lastName": "User"}, oktasim.StatusDeprovisioned); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := testCfg(url)
+	cfg.PageSize = 2
+	e := newExtractor(t, cfg)
+	c, err := extractAll(t, e)
+	wantEveryUser(t, sim, c, err)
+	// Plain pass: 2, 2, then []; DEPROVISIONED pass: 2, then [].
+	if st := e.Stats(); st.Pages != 5 || st.Requests != 5 || st.Read != 6 {
+		t.Errorf("stats = %+v, want 5 pages and requests (two of them empty), 6 read", st)
+	}
+	if c.pages != 5 {
+		t.Errorf("callback pages = %d, want 5", c.pages)
+	}
 }

@@ -321,18 +321,20 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	if start < len(s.ids) && s.ids[start] == after {
 		start++
 	}
+	// As Okta does, a full page always links to a next one, which may be
+	// the trailing empty page: the simulator does not look ahead.
 	page := make([]userJSON, 0, min(limit, 64))
 	for _, id := range s.ids[start:] {
 		u := s.users[id]
 		if !match(u) {
 			continue
 		}
+		page = append(page, renderUser(u, base, false))
+		lastID = id
 		if len(page) == limit {
 			more = true
 			break
 		}
-		page = append(page, renderUser(u, base, false))
-		lastID = id
 	}
 	err = encodeJSON(&buf, page)
 	s.mu.RUnlock()

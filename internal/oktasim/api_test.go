@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -439,5 +440,44 @@ func TestFaultDecisionsAreDeterministic(t *testing.T) {
 	a, b := statuses(), statuses()
 	if a != b || !strings.Contains(a, "2") || !strings.Contains(a, "5") {
 		t.Fatalf("status sequences %s and %s: want identical mixes of 2xx and 5xx", a, b)
+	}
+}
+
+// TestFullLastPageLinksToATrailingEmptyPage: as Okta does, a full page has a
+// next link even when no user follows; that page is [] and has none.
+func TestFullLastPageLinksToATrailingEmptyPage(t *testing.T) {
+	sim, base := oktasimtest.Start(t, oktasim.Config{Users: 150, Seed: 6})
+	total := len(sim.Users())
+	filter := `lastUpdated gt "2000-01-01T00:00:00.000Z"`
+	for _, limit := range []int{total, total / 3} {
+		if total%limit != 0 {
+			t.Fatalf("%d users do not fill pages of %d", total, limit)
+		}
+		next := base + "/api/v1/users?" + url.Values{"filter": {filter}, "limit": {strconv.Itoa(limit)}}.Encode()
+		var sizes []int
+		for next != "" {
+			if len(sizes) > total/limit+1 {
+				t.Fatalf("limit %d: too many pages: %v", limit, sizes)
+			}
+			resp, body := do(t, http.MethodGet, next, ssws, nil)
+			var users []map[string]any
+			if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &users) != nil {
+				t.Fatalf("GET %s: %d %s", next, resp.StatusCode, body)
+			}
+			sizes = append(sizes, len(users))
+			next = ""
+			for _, l := range resp.Header.Values("Link") {
+				if u, ok := strings.CutSuffix(l, `>; rel="next"`); ok {
+					next = strings.TrimPrefix(u, "<")
+				}
+			}
+			if len(users) == 0 && strings.TrimSpace(string(body)) != "[]" {
+				t.Fatalf("the trailing page's body is %q, want []", body)
+			}
+		}
+		want := slices.Repeat([]int{limit}, total/limit)
+		if want = append(want, 0); !slices.Equal(sizes, want) {
+			t.Errorf("limit %d: page sizes %v, want %v", limit, sizes, want)
+		}
 	}
 }

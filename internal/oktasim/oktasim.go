@@ -29,6 +29,9 @@
 // List pages are ordered by id; the opaque after cursor encodes the last id
 // of the previous page, so paging stays consistent while users change. A
 // plain list and q omit DEPROVISIONED users; filter and search include them.
+// Like Okta (okta-sdk-python#435), a full page always has a rel="next"
+// link, so a list whose size is a multiple of limit ends with an empty
+// page ([]) without one.
 //
 // GET /.well-known/okta-organization (no authentication) tells the org's
 // id and URLs; every host reaches the same org (org.go).
