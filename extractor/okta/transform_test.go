@@ -1,6 +1,7 @@
 package okta
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,6 +18,19 @@ func oktaUser(id, status string, updated time.Time, profile okta.UserProfile) *o
 
 func defaultMapping() Mapping { return DefaultMapping() }
 
+// mastered sets u's credentials as Okta returns them for a user mastered by
+// the given provider (no password or recovery question unless the provider
+// is OKTA) and its transitioningToStatus ("" for none), and returns u.
+func mastered(u *okta.User, providerType, providerName, transitioningTo string) *okta.User {
+	u.Credentials = &okta.UserCredentials{Provider: &okta.AuthenticationProvider{Type: providerType, Name: providerName}}
+	if providerType == "OKTA" {
+		u.Credentials.Password = &okta.PasswordCredential{}
+		u.Credentials.RecoveryQuestion = &okta.RecoveryQuestionCredential{Question: "What is the food you least liked as a child?"}
+	}
+	u.TransitioningToStatus = transitioningTo
+	return u
+}
+
 func TestTransform(t *testing.T) {
 	updated := time.Date(2025, 3, 4, 5, 6, 7, 890_000_000, time.UTC)
 	full := okta.UserProfile{
@@ -26,6 +40,17 @@ func TestTransform(t *testing.T) {
 		"profileUrl": "https://dir.example.com/zoe", "githubUsername": "zoel", "slackId": "U123",
 		"managerId": "00umanager", "costCenter": "CC-7", "employeeNumber": float64(1234),
 		"mobilePhone": nil,
+	}
+	// fullRow is the row of the user with profile full, by default mapping.
+	fullRow := func(id, status string, active bool) extractor.User {
+		return extractor.User{
+			Key: "zoë.lópez@example.com", Email: "zoë.lópez@example.com",
+			FirstName: "Zoë", LastName: "López", FullName: "Zoë L.",
+			RoleName: "Data Engineer", TeamName: "Platform", EmployeeType: "Employee",
+			ProfileURL: "https://dir.example.com/zoe", GithubUsername: "zoel", SlackID: "U123",
+			IsActive: active, UpdatedAt: updated.Unix(), Version: updated.UnixMilli(), SourceID: id, Status: status,
+			Manager: extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: "00umanager"},
+		}
 	}
 	tests := []struct {
 		name    string
@@ -45,6 +70,39 @@ func TestTransform(t *testing.T) {
 				IsActive: true, UpdatedAt: updated.Unix(), Version: updated.UnixMilli(), SourceID: "00u1", Status: "ACTIVE",
 				Manager: extractor.ManagerRef{Kind: extractor.ManagerByOktaID, Value: "00umanager"},
 			},
+		},
+		// Who masters a user (credentials.provider) and a lifecycle change in
+		// progress (transitioningToStatus) change nothing: the row is the
+		// Okta-mastered "all fields" row (issue 23).
+		{
+			name: "AD-mastered: as Okta-mastered",
+			user: mastered(oktaUser("00u1", "ACTIVE", updated, full), "ACTIVE_DIRECTORY", "corp.example.com", ""),
+			want: fullRow("00u1", "ACTIVE", true),
+		},
+		{
+			name: "LDAP-mastered: as Okta-mastered",
+			user: mastered(oktaUser("00u1", "ACTIVE", updated, full), "LDAP", "ldap.example.com", ""),
+			want: fullRow("00u1", "ACTIVE", true),
+		},
+		{
+			name: "federated: as Okta-mastered",
+			user: mastered(oktaUser("00u1", "SUSPENDED", updated, full), "FEDERATION", "FEDERATION", ""),
+			want: fullRow("00u1", "SUSPENDED", false),
+		},
+		{
+			name: "transitioning to DEPROVISIONED: status decides",
+			user: mastered(oktaUser("00u1", "ACTIVE", updated, full), "OKTA", "OKTA", "DEPROVISIONED"),
+			want: fullRow("00u1", "ACTIVE", true),
+		},
+		{
+			name: "AD-mastered, DEPROVISIONED transitioning to ACTIVE: status decides",
+			user: mastered(oktaUser("00u1", "DEPROVISIONED", updated, full), "ACTIVE_DIRECTORY", "corp.example.com", "ACTIVE"),
+			want: fullRow("00u1", "DEPROVISIONED", false),
+		},
+		{
+			name: "STAGED transitioning to ACTIVE is still skipped",
+			user: mastered(oktaUser("00u1", "STAGED", updated, full), "LDAP", "ldap.example.com", "ACTIVE"),
+			skip: SkipStatus,
 		},
 		{
 			name: "no displayName: first and last, nulls become empty",
@@ -204,6 +262,87 @@ func TestTransform(t *testing.T) {
 			}
 			if got.FullName == "" {
 				t.Error("full_name must never be empty")
+			}
+		})
+	}
+}
+
+// TestTransformIgnoresMastering: a user mastered by Active Directory, LDAP
+// or a federation (credentials with no password, provider type and name
+// set), or with a lifecycle change in progress (transitioningToStatus),
+// decoded from the JSON Okta sends, maps exactly as the Okta-mastered user
+// with the same profile and status.
+func TestTransformIgnoresMastering(t *testing.T) {
+	const profile = `{"login": "ann.ng@corp.example", "email": "Ann.Ng@Corp.example", "firstName": "Ann",
+		"lastName": "Ng", "displayName": null, "title": "SRE", "department": "Platform", "userType": "Employee",
+		"managerId": "00uboss", "managerLogin": "boss@corp.example", "costCenter": "CC-9", "githubUsername": "ann"}`
+	const oktaCreds = `{"password": {}, "recovery_question": {"question": "Who?"}, "provider": {"type": "OKTA", "name": "OKTA"}}`
+	byLogin := func(m *Mapping) {
+		m.Key = KeyLogin
+		m.Manager = ManagerMapping{Source: ManagerFromAttribute, Attribute: "managerLogin"}
+		m.ExtraAttributes = map[string]string{"cost_center": "costCenter"}
+	}
+	tests := []struct {
+		name        string
+		status      string
+		credentials string
+		transition  string // transitioningToStatus, "" for none
+		mapping     func(*Mapping)
+	}{
+		{name: "AD-mastered", status: "ACTIVE",
+			credentials: `{"provider": {"type": "ACTIVE_DIRECTORY", "name": "corp.example.com"}}`},
+		{name: "LDAP-mastered", status: "PASSWORD_EXPIRED",
+			credentials: `{"provider": {"type": "LDAP", "name": "ldap.example.com"}}`},
+		{name: "federated", status: "SUSPENDED",
+			credentials: `{"provider": {"type": "FEDERATION", "name": "FEDERATION"}}`},
+		{name: "transitioning to DEPROVISIONED", status: "ACTIVE", credentials: oktaCreds, transition: "DEPROVISIONED"},
+		{name: "AD-mastered, transitioning to ACTIVE", status: "DEPROVISIONED",
+			credentials: `{"provider": {"type": "ACTIVE_DIRECTORY", "name": "corp.example.com"}}`, transition: "ACTIVE"},
+		{name: "federated, STAGED transitioning to ACTIVE", status: "STAGED",
+			credentials: `{"provider": {"type": "FEDERATION", "name": "FEDERATION"}}`, transition: "ACTIVE"},
+		{name: "LDAP-mastered, login key", status: "LOCKED_OUT", mapping: byLogin,
+			credentials: `{"provider": {"type": "LDAP", "name": "ldap.example.com"}}`},
+		{name: "federated, transitioning, login key", status: "ACTIVE", mapping: byLogin, transition: "DEPROVISIONED",
+			credentials: `{"provider": {"type": "FEDERATION", "name": "FEDERATION"}}`},
+	}
+	decode := func(t *testing.T, status, credentials, transition string) *okta.User {
+		t.Helper()
+		tts := ""
+		if transition != "" {
+			tts = `"transitioningToStatus": "` + transition + `", `
+		}
+		body := `{"id": "00uann", "status": "` + status + `", ` + tts + `"created": "2024-01-02T03:04:05.000Z",
+			"lastUpdated": "2025-03-04T05:06:07.890Z", "passwordChanged": null, "type": {"id": "oty1"},
+			"profile": ` + profile + `, "credentials": ` + credentials + `, "_links": {}}`
+		var u okta.User
+		if err := json.Unmarshal([]byte(body), &u); err != nil {
+			t.Fatalf("decode user: %v", err)
+		}
+		return &u
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := defaultMapping()
+			if tt.mapping != nil {
+				tt.mapping(&m)
+			}
+			if err := m.Validate(); err != nil {
+				t.Fatalf("mapping invalid: %v", err)
+			}
+			u := decode(t, tt.status, tt.credentials, tt.transition)
+			if u.Credentials == nil || u.Credentials.Provider == nil || (tt.transition != "" && u.TransitioningToStatus != tt.transition) {
+				t.Fatalf("decoded credentials %+v, transitioningToStatus %q: the fixture did not decode", u.Credentials, u.TransitioningToStatus)
+			}
+			got, gotSkip := m.Transform(u)
+			want, wantSkip := m.Transform(decode(t, tt.status, oktaCreds, ""))
+			if gotSkip != wantSkip {
+				t.Fatalf("skip = %q, want %q (as Okta-mastered)", gotSkip, wantSkip)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Transform =\n%#v\nwant (as Okta-mastered)\n%#v", got, want)
+			}
+			if wantSkip == "" && want.Email != "ann.ng@corp.example" {
+				t.Errorf("the Okta-mastered twin mapped to %q: the comparison proves nothing", want.Email)
 			}
 		})
 	}

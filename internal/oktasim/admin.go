@@ -14,15 +14,19 @@ import (
 	"time"
 )
 
-// touch returns the timestamp for a change: now at millisecond precision,
-// or 1ms after the greatest lastUpdated so far if the clock has not moved
-// past it. Callers hold mu for writing.
-func (s *Server) touch() time.Time {
+// touch returns the timestamp for a change to a user whose lastUpdated was
+// prev (zero for a new user): now at millisecond precision, or 1ms after
+// prev if the clock has not moved past it. Other users changed in the same
+// millisecond get the same timestamp, as in Okta. Callers hold mu for
+// writing.
+func (s *Server) touch(prev time.Time) time.Time {
 	t := s.now().UTC().Truncate(time.Millisecond)
-	if !t.After(s.maxUpdated) {
-		t = s.maxUpdated.Add(time.Millisecond)
+	if !t.After(prev) {
+		t = prev.Add(time.Millisecond)
 	}
-	s.maxUpdated = t
+	if t.After(s.maxUpdated) {
+		s.maxUpdated = t
+	}
 	return t
 }
 
@@ -89,7 +93,8 @@ func (s *Server) UpdateProfile(id string, changes map[string]any) error {
 	for k, v := range norm {
 		u.profile[k] = v
 	}
-	u.lastUpdated = s.touch()
+	u.lastUpdated = s.touch(u.lastUpdated)
+	s.indexed(u.id, u)
 	s.emitEvents(u, u.lastUpdated, EventUserUpdateProfile)
 	return nil
 }
@@ -116,7 +121,8 @@ func (s *Server) SetManager(id, managerID string) error {
 		u.profile["managerId"] = m.id
 		u.profile["manager"] = managerName(m.profile, nil)
 	}
-	u.lastUpdated = s.touch()
+	u.lastUpdated = s.touch(u.lastUpdated)
+	s.indexed(u.id, u)
 	s.emitEvents(u, u.lastUpdated, EventUserUpdateProfile)
 	return nil
 }
@@ -138,7 +144,7 @@ func (s *Server) SetStatus(id, status string) error {
 	if u.status == status {
 		return nil
 	}
-	t := s.touch()
+	t := s.touch(u.lastUpdated)
 	from := u.status
 	u.status = status
 	u.statusChanged = ptr(t)
@@ -146,6 +152,7 @@ func (s *Server) SetStatus(id, status string) error {
 	if u.activated == nil && status != StatusStaged {
 		u.activated = ptr(t)
 	}
+	s.indexed(u.id, u)
 	s.emitEvents(u, t, statusEventTypes(from, status)...)
 	if from == StatusActive {
 		s.oidc.revokeUser(id)
@@ -169,6 +176,7 @@ func (s *Server) Delete(id string) error {
 	if i, ok := slices.BinarySearch(s.ids, u.id); ok {
 		s.ids = slices.Delete(s.ids, i, i+1)
 	}
+	s.indexed(u.id, nil)
 	return nil
 }
 
@@ -201,7 +209,7 @@ func (s *Server) Create(profile map[string]any, status string) (User, error) {
 		}
 	}
 	userType, _ := p["userType"].(string)
-	t := s.touch()
+	t := s.touch(time.Time{})
 	u := &user{
 		id:               newID(s.idRNG, func(id string) bool { _, ok := s.users[id]; return ok }),
 		status:           status,
@@ -221,6 +229,7 @@ func (s *Server) Create(profile map[string]any, status string) (User, error) {
 	s.logins[strings.ToLower(login)] = u.id
 	i, _ := slices.BinarySearch(s.ids, u.id)
 	s.ids = slices.Insert(s.ids, i, u.id)
+	s.indexed(u.id, u)
 	s.emitEvents(u, t, createEventTypes(status)...)
 	return u.snapshot(), nil
 }

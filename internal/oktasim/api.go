@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -25,11 +27,11 @@ const oktaTimeLayout = "2006-01-02T15:04:05.000Z"
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/v1/users", s.api(bucketListUsers, s.listUsers))
-	mux.Handle("GET /api/v1/users/{idOrLogin}", s.api(bucketGetUser, s.getUser))
+	mux.Handle("GET /api/v1/users", s.api(bucketListUsers, ScopeUsersRead, s.listUsers))
+	mux.Handle("GET /api/v1/users/{idOrLogin}", s.api(bucketGetUser, ScopeUsersRead, s.getUser))
 	s.eventHookRoutes(mux)
 	s.orgRoutes(mux)
-	mux.Handle("/api/v1/", s.api(bucketOther, s.apiFallback))
+	mux.Handle("/api/v1/", s.api(bucketOther, "", s.apiFallback))
 	mux.HandleFunc("/oauth2/v1/token", s.token)
 	s.oidcRoutes(mux)
 	s.adminRoutes(mux)
@@ -38,13 +40,17 @@ func (s *Server) routes() http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Okta-Request-Id", s.requestID())
+		// Okta's clock is the simulator's (Config.Now), in every Date.
+		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 		mux.ServeHTTP(w, r)
 	})
 }
 
 // api wraps an /api/v1 handler with, in order: request counting, injected
-// latency, the rate limiter, authentication and injected faults.
-func (s *Server) api(bucket string, h http.HandlerFunc) http.Handler {
+// latency, the rate limiter, authentication, the OAuth scope the endpoint
+// requires of an access token (scope; an SSWS token has its admin's
+// rights) and injected faults.
+func (s *Server) api(bucket, scope string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch bucket {
 		case bucketListUsers:
@@ -66,9 +72,18 @@ func (s *Server) api(bucket string, h http.HandlerFunc) http.Handler {
 		if !s.rateLimit(w, bucket) {
 			return
 		}
-		if !s.authorized(r) {
+		switch scopes, err := s.authorized(r); {
+		case errors.Is(err, errNoCredential):
+			s.st.unauthorized.Add(1)
+			s.writeOktaError(w, http.StatusForbidden, "E0000005", "Invalid session")
+			return
+		case err != nil:
 			s.st.unauthorized.Add(1)
 			s.writeOktaError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
+			return
+		case scopes != nil && !allows(scopes, scope):
+			s.st.unauthorized.Add(1)
+			s.insufficientScope(w, r, scope)
 			return
 		}
 		switch s.decideFault() {
@@ -109,19 +124,46 @@ func (s *Server) rateLimit(w http.ResponseWriter, bucket string) bool {
 // ResetRateLimits forgets all rate-limit windows, restoring full budgets.
 func (s *Server) ResetRateLimits() { s.limiter.resetAll() }
 
-func (s *Server) authorized(r *http.Request) bool {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+var (
+	// errNoCredential: no Authorization, or not SSWS or Bearer (Okta: 403
+	// E0000005, Invalid session).
+	errNoCredential = errors.New("no credential")
+	// errBadToken: an SSWS or access token Okta did not issue, or one that
+	// expired (401 E0000011).
+	errBadToken = errors.New("invalid token")
+)
+
+// authorized checks the request's credential. It returns the scopes of an
+// access token, or nil for an SSWS token, which has its admin's rights.
+func (s *Server) authorized(r *http.Request) ([]string, error) {
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	tok = strings.TrimSpace(tok)
-	if !ok || tok == "" {
-		return false
-	}
 	switch {
+	case tok == "":
+		return nil, errNoCredential
 	case strings.EqualFold(scheme, "SSWS"):
-		return s.cfg.Token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.Token)) == 1
+		if s.cfg.Token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.Token)) == 1 {
+			return nil, nil
+		}
 	case strings.EqualFold(scheme, "Bearer"):
-		return s.validAccessToken(tok)
+		if scopes, ok := s.validAccessToken(tok); ok {
+			return scopes, nil
+		}
+	default:
+		return nil, errNoCredential
 	}
-	return false
+	return nil, errBadToken
+}
+
+// insufficientScope answers a request whose access token lacks the scope
+// the endpoint requires as Okta does: 403, no body, and the reason in
+// WWW-Authenticate.
+func (s *Server) insufficientScope(w http.ResponseWriter, r *http.Request, scope string) {
+	org := baseURL(r)
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization_uri="%s/oauth2/v1/authorize", realm="%s", `+
+		`scope="%s", error="insufficient_scope", error_description="The access token provided does not contain the required scopes.", resource="%s"`,
+		org, org, scope, r.URL.Path))
+	w.WriteHeader(http.StatusForbidden)
 }
 
 type fault int
@@ -316,16 +358,25 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		lastID string
 		more   bool
 	)
+	// search and filter read the search index, which may lag (index.go).
 	s.mu.RLock()
-	start := sort.SearchStrings(s.ids, after)
-	if start < len(s.ids) && s.ids[start] == after {
+	unlock := s.mu.RUnlock
+	ids, users := s.ids, s.users
+	if mode == listQuery && s.idx != nil {
+		s.mu.RUnlock()
+		s.mu.Lock()
+		unlock = s.mu.Unlock
+		ids, users = s.searchView()
+	}
+	start := sort.SearchStrings(ids, after)
+	if start < len(ids) && ids[start] == after {
 		start++
 	}
 	// As Okta does, a full page always links to a next one, which may be
 	// the trailing empty page: the simulator does not look ahead.
 	page := make([]userJSON, 0, min(limit, 64))
-	for _, id := range s.ids[start:] {
-		u := s.users[id]
+	for _, id := range ids[start:] {
+		u := users[id]
 		if !match(u) {
 			continue
 		}
@@ -337,7 +388,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	err = encodeJSON(&buf, page)
-	s.mu.RUnlock()
+	unlock()
 	if err != nil {
 		s.writeOktaError(w, http.StatusInternalServerError, "E0000009", "Internal Server Error", err.Error())
 		return
@@ -540,25 +591,32 @@ func jt(t *time.Time) *jsonTime {
 }
 
 // userJSON is an Okta user object, fields in Okta's documented order.
+// transitioningToStatus is present only while a lifecycle change is in
+// progress.
 type userJSON struct {
-	ID              string          `json:"id"`
-	Status          string          `json:"status"`
-	Created         jsonTime        `json:"created"`
-	Activated       *jsonTime       `json:"activated"`
-	StatusChanged   *jsonTime       `json:"statusChanged"`
-	LastLogin       *jsonTime       `json:"lastLogin"`
-	LastUpdated     jsonTime        `json:"lastUpdated"`
-	PasswordChanged *jsonTime       `json:"passwordChanged"`
-	Type            typeJSON        `json:"type"`
-	Profile         map[string]any  `json:"profile"`
-	Credentials     credentialsJSON `json:"credentials"`
-	Links           map[string]any  `json:"_links"`
+	ID                    string          `json:"id"`
+	Status                string          `json:"status"`
+	TransitioningToStatus string          `json:"transitioningToStatus,omitempty"`
+	Created               jsonTime        `json:"created"`
+	Activated             *jsonTime       `json:"activated"`
+	StatusChanged         *jsonTime       `json:"statusChanged"`
+	LastLogin             *jsonTime       `json:"lastLogin"`
+	LastUpdated           jsonTime        `json:"lastUpdated"`
+	PasswordChanged       *jsonTime       `json:"passwordChanged"`
+	Type                  typeJSON        `json:"type"`
+	Profile               map[string]any  `json:"profile"`
+	Credentials           credentialsJSON `json:"credentials"`
+	Links                 map[string]any  `json:"_links"`
 }
 
 type typeJSON struct {
 	ID string `json:"id"`
 }
 
+// credentialsJSON is a user's credentials. Only users whose password Okta
+// holds have password (always {}: Okta never returns the value) and
+// recovery_question; directory-mastered and federated users have only
+// provider.
 type credentialsJSON struct {
 	Password         *struct{}     `json:"password,omitempty"`
 	RecoveryQuestion *questionJSON `json:"recovery_question,omitempty"`
@@ -569,6 +627,9 @@ type questionJSON struct {
 	Question string `json:"question"`
 }
 
+// providerJSON is credentials.provider: its type (OKTA, ACTIVE_DIRECTORY,
+// LDAP, FEDERATION, SOCIAL or IMPORT) and name (OKTA and FEDERATION repeat
+// the type; a directory's is the directory's name).
 type providerJSON struct {
 	Type string `json:"type"`
 	Name string `json:"name"`
@@ -608,25 +669,29 @@ func renderUser(u *user, base string, full bool) userJSON {
 		links["schema"] = hrefJSON{Href: base + "/api/v1/meta/schemas/user/osc" + u.typeID[3:]}
 		links["type"] = hrefJSON{Href: base + "/api/v1/meta/types/user/" + u.typeID}
 	}
-	cred := credentialsJSON{Provider: providerJSON{Type: "OKTA", Name: "OKTA"}}
-	if u.passwordChanged != nil {
-		cred.Password = &struct{}{}
-	}
-	if u.status != StatusStaged && u.status != StatusProvisioned {
-		cred.RecoveryQuestion = &questionJSON{Question: u.recoveryQuestion}
+	var cred credentialsJSON
+	cred.Provider.Type, cred.Provider.Name = u.provider.typeName()
+	if u.provider.hasPassword() {
+		if u.passwordChanged != nil {
+			cred.Password = &struct{}{}
+		}
+		if u.status != StatusStaged && u.status != StatusProvisioned {
+			cred.RecoveryQuestion = &questionJSON{Question: u.recoveryQuestion}
+		}
 	}
 	return userJSON{
-		ID:              u.id,
-		Status:          u.status,
-		Created:         jsonTime(u.created),
-		Activated:       jt(u.activated),
-		StatusChanged:   jt(u.statusChanged),
-		LastLogin:       jt(u.lastLogin),
-		LastUpdated:     jsonTime(u.lastUpdated),
-		PasswordChanged: jt(u.passwordChanged),
-		Type:            typeJSON{ID: u.typeID},
-		Profile:         u.profile,
-		Credentials:     cred,
-		Links:           links,
+		ID:                    u.id,
+		Status:                u.status,
+		TransitioningToStatus: u.transitioningToStatus(),
+		Created:               jsonTime(u.created),
+		Activated:             jt(u.activated),
+		StatusChanged:         jt(u.statusChanged),
+		LastLogin:             jt(u.lastLogin),
+		LastUpdated:           jsonTime(u.lastUpdated),
+		PasswordChanged:       jt(u.passwordChanged),
+		Type:                  typeJSON{ID: u.typeID},
+		Profile:               u.profile,
+		Credentials:           cred,
+		Links:                 links,
 	}
 }

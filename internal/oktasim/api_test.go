@@ -221,8 +221,8 @@ func TestRateLimitHeaders(t *testing.T) {
 	resp, _ := do(t, http.MethodGet, base+"/api/v1/users", ssws, nil)
 	check(resp, "1")
 	clock.add(30 * time.Second)
-	resp, body := do(t, http.MethodGet, base+"/api/v1/users", "", nil) // 401s count too
-	wantOktaError(t, resp, body, http.StatusUnauthorized, "E0000011")
+	resp, body := do(t, http.MethodGet, base+"/api/v1/users", "", nil) // refusals count too
+	wantOktaError(t, resp, body, http.StatusForbidden, "E0000005")
 	check(resp, "0")
 	resp, body = do(t, http.MethodGet, base+"/api/v1/users", ssws, nil)
 	e := wantOktaError(t, resp, body, http.StatusTooManyRequests, "E0000047")
@@ -250,8 +250,10 @@ func TestCommonResponses(t *testing.T) {
 		code               string
 	}{
 		{http.MethodGet, "/api/v1/users", ssws, http.StatusOK, ""},
-		{http.MethodGet, "/api/v1/users", "SSWS", http.StatusUnauthorized, "E0000011"},
-		{http.MethodGet, "/api/v1/users", "Basic abc", http.StatusUnauthorized, "E0000011"},
+		// No credential, or another scheme: Okta's "Invalid session".
+		{http.MethodGet, "/api/v1/users", "", http.StatusForbidden, "E0000005"},
+		{http.MethodGet, "/api/v1/users", "SSWS", http.StatusForbidden, "E0000005"},
+		{http.MethodGet, "/api/v1/users", "Basic abc", http.StatusForbidden, "E0000005"},
 		{http.MethodGet, "/api/v1/users", "Bearer not-issued", http.StatusUnauthorized, "E0000011"},
 		{http.MethodPost, "/api/v1/users", ssws, http.StatusMethodNotAllowed, "E0000022"},
 		{http.MethodDelete, "/api/v1/users/00u1", ssws, http.StatusMethodNotAllowed, "E0000022"},
@@ -359,9 +361,7 @@ func TestTokenEndpoint(t *testing.T) {
 			t.Fatalf("API with the access token: %d %s", resp.StatusCode, body)
 		}
 		// The Org API needs okta.orgs.read, which a service app is not granted.
-		if resp, body := do(t, http.MethodGet, base+"/api/v1/org", "Bearer "+tok.AccessToken, nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "E0000006") {
-			t.Fatalf("Org API with the access token: %d %s, want 403 E0000006", resp.StatusCode, body)
-		}
+		wantInsufficientScope(t, base, "/api/v1/org", "Bearer "+tok.AccessToken, "okta.orgs.read")
 	}
 
 	replayed := signJWT(t, key, claims(func(c map[string]any) { c["jti"] = "once" }))
@@ -373,21 +373,23 @@ func TestTokenEndpoint(t *testing.T) {
 		status int
 		err    string
 	}{
-		"expired":           {form(signJWT(t, key, claims(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })), "okta.users.read"), 401, "invalid_client"},
-		"exp too far":       {form(signJWT(t, key, claims(func(c map[string]any) { c["exp"] = now.Add(3 * time.Hour).Unix() })), "okta.users.read"), 401, "invalid_client"},
-		"no exp":            {form(signJWT(t, key, claims(func(c map[string]any) { delete(c, "exp") })), "okta.users.read"), 401, "invalid_client"},
-		"wrong audience":    {form(signJWT(t, key, claims(func(c map[string]any) { c["aud"] = "https://other.okta.com/oauth2/v1/token" })), "okta.users.read"), 401, "invalid_client"},
-		"audience array":    {form(signJWT(t, key, claims(func(c map[string]any) { c["aud"] = []string{tokenURL} })), "okta.users.read"), 200, ""},
-		"sub differs":       {form(signJWT(t, key, claims(func(c map[string]any) { c["sub"] = "someone" })), "okta.users.read"), 401, "invalid_client"},
-		"unknown client":    {form(signJWT(t, key, claims(func(c map[string]any) { c["iss"], c["sub"] = "0oaother", "0oaother" })), "okta.users.read"), 401, "invalid_client"},
-		"tampered":          {form(signJWT(t, key, claims(nil))+"x", "okta.users.read"), 401, "invalid_client"},
-		"garbage":           {form("abc", "okta.users.read"), 401, "invalid_client"},
-		"replayed jti":      {form(replayed, "okta.users.read"), 401, "invalid_client"},
-		"no assertion":      {url.Values{"grant_type": {"client_credentials"}, "scope": {"okta.users.read"}}, 401, "invalid_client"},
-		"wrong grant":       {url.Values{"grant_type": {"password"}}, 400, "unsupported_grant_type"},
-		"no scope":          {form(signJWT(t, key, claims(nil)), ""), 400, "invalid_scope"},
-		"scope not granted": {form(signJWT(t, key, claims(nil)), "okta.users.read okta.apps.manage"), 400, "invalid_scope"},
-		"users.read absent": {form(signJWT(t, key, claims(nil)), "okta.logs.read"), 400, "invalid_scope"},
+		"expired":        {form(signJWT(t, key, claims(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })), "okta.users.read"), 401, "invalid_client"},
+		"exp too far":    {form(signJWT(t, key, claims(func(c map[string]any) { c["exp"] = now.Add(3 * time.Hour).Unix() })), "okta.users.read"), 401, "invalid_client"},
+		"no exp":         {form(signJWT(t, key, claims(func(c map[string]any) { delete(c, "exp") })), "okta.users.read"), 401, "invalid_client"},
+		"wrong audience": {form(signJWT(t, key, claims(func(c map[string]any) { c["aud"] = "https://other.okta.com/oauth2/v1/token" })), "okta.users.read"), 401, "invalid_client"},
+		"audience array": {form(signJWT(t, key, claims(func(c map[string]any) { c["aud"] = []string{tokenURL} })), "okta.users.read"), 200, ""},
+		"sub differs":    {form(signJWT(t, key, claims(func(c map[string]any) { c["sub"] = "someone" })), "okta.users.read"), 401, "invalid_client"},
+		"unknown client": {form(signJWT(t, key, claims(func(c map[string]any) { c["iss"], c["sub"] = "0oaother", "0oaother" })), "okta.users.read"), 401, "invalid_client"},
+		"tampered":       {form(signJWT(t, key, claims(nil))+"x", "okta.users.read"), 401, "invalid_client"},
+		"garbage":        {form("abc", "okta.users.read"), 401, "invalid_client"},
+		"replayed jti":   {form(replayed, "okta.users.read"), 401, "invalid_client"},
+		"no assertion":   {url.Values{"grant_type": {"client_credentials"}, "scope": {"okta.users.read"}}, 401, "invalid_client"},
+		"wrong grant":    {url.Values{"grant_type": {"password"}}, 400, "unsupported_grant_type"},
+		"no scope":       {form(signJWT(t, key, claims(nil)), ""), 400, "invalid_scope"},
+		"unknown scope":  {form(signJWT(t, key, claims(nil)), "okta.users.read okta.apps.manage"), 400, "invalid_scope"},
+		// Okta has no rule that a token include okta.users.read.
+		"users.read absent": {form(signJWT(t, key, claims(nil)), "okta.logs.read"), 200, ""},
+		"none granted":      {form(signJWT(t, key, claims(nil)), "okta.orgs.read"), 400, "consent_required"},
 	} {
 		resp, body := post(tc.v, false)
 		var e struct {
@@ -402,8 +404,8 @@ func TestTokenEndpoint(t *testing.T) {
 	if resp, _ := do(t, http.MethodGet, tokenURL, "", nil); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("GET token endpoint: %d", resp.StatusCode)
 	}
-	if st := sim.Stats(); st.TokensIssued != 4 {
-		t.Fatalf("TokensIssued = %d, want 4", st.TokensIssued)
+	if st := sim.Stats(); st.TokensIssued != 5 {
+		t.Fatalf("TokensIssued = %d, want 5", st.TokensIssued)
 	}
 }
 

@@ -104,12 +104,13 @@ func (h *registeredHook) toJSON(base string) eventHookJSON {
 // eventHookRoutes serves the Event Hooks API under Okta's authentication
 // and rate limits.
 func (s *Server) eventHookRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/eventHooks", s.api(bucketOther, s.listEventHooks))
-	mux.Handle("POST /api/v1/eventHooks", s.api(bucketOther, s.createEventHook))
-	mux.Handle("GET /api/v1/eventHooks/{id}", s.api(bucketOther, s.getEventHook))
-	mux.Handle("PUT /api/v1/eventHooks/{id}", s.api(bucketOther, s.updateEventHook))
-	mux.Handle("DELETE /api/v1/eventHooks/{id}", s.api(bucketOther, s.deleteEventHook))
-	mux.Handle("POST /api/v1/eventHooks/{id}/lifecycle/{action}", s.api(bucketOther, s.eventHookLifecycle))
+	const read, manage = "okta.eventHooks.read", "okta.eventHooks.manage"
+	mux.Handle("GET /api/v1/eventHooks", s.api(bucketOther, read, s.listEventHooks))
+	mux.Handle("POST /api/v1/eventHooks", s.api(bucketOther, manage, s.createEventHook))
+	mux.Handle("GET /api/v1/eventHooks/{id}", s.api(bucketOther, read, s.getEventHook))
+	mux.Handle("PUT /api/v1/eventHooks/{id}", s.api(bucketOther, manage, s.updateEventHook))
+	mux.Handle("DELETE /api/v1/eventHooks/{id}", s.api(bucketOther, manage, s.deleteEventHook))
+	mux.Handle("POST /api/v1/eventHooks/{id}/lifecycle/{action}", s.api(bucketOther, manage, s.eventHookLifecycle))
 }
 
 // EventHooks returns the registered event hooks.

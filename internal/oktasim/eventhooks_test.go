@@ -95,14 +95,14 @@ func TestEventHooksAPI(t *testing.T) {
 		t.Fatal("a refused hook was stored")
 	}
 
-	// Without credentials: 401.
+	// Without credentials: 403, Invalid session.
 	resp, err := http.Get(base + "/api/v1/eventHooks")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("unauthenticated list: %d, want 401", resp.StatusCode)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("unauthenticated list: %d, want 403", resp.StatusCode)
 	}
 
 	// Create: ACTIVE, UNVERIFIED, the secret never returned.

@@ -3,6 +3,7 @@ package oktasim
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -212,7 +213,162 @@ func generate(n int, seed int64, shape string) []*user {
 	for i := range ds {
 		fillUser(rng, users, ds, i, roots)
 	}
+	assignMastering(users, seed)
 	return users
+}
+
+// Credential provider types (credentials.provider.type): who masters a
+// user's profile and authenticates them.
+const (
+	providerOkta            = "OKTA"
+	providerActiveDirectory = "ACTIVE_DIRECTORY"
+	providerLDAP            = "LDAP"
+	providerFederation      = "FEDERATION"
+	providerSocial          = "SOCIAL"
+	providerImport          = "IMPORT"
+)
+
+// Provider names of the generated directory-mastered users: Okta names an
+// AD provider after the AD domain and an LDAP provider after the directory.
+const (
+	adDomainName  = "corp.example.com"
+	ldapDirectory = "ldap.example.com"
+)
+
+// provider is a user's credentials.provider. The zero value is
+// Okta-mastered ({"type": "OKTA", "name": "OKTA"}), as are users created
+// through the admin API.
+type provider struct {
+	typ, name string
+}
+
+// typeName returns the provider's type and name as Okta renders them.
+func (p provider) typeName() (typ, name string) {
+	if p.typ == "" {
+		return providerOkta, providerOkta
+	}
+	return p.typ, p.name
+}
+
+// hasPassword reports whether Okta holds the user's password and recovery
+// question: directory-mastered users authenticate against their directory
+// (delegated authentication), and FEDERATION and SOCIAL users support
+// neither credential.
+func (p provider) hasPassword() bool {
+	typ, _ := p.typeName()
+	return typ == providerOkta || typ == providerImport
+}
+
+// Per-mille shares of the generated non-Okta masters and of users whose
+// lifecycle change is in progress (transitioningToStatus).
+const (
+	shareActiveDirectory = 150
+	shareLDAP            = 30
+	shareFederation      = 50
+	shareTransitioning   = 10
+)
+
+// federable reports whether a federated user can have status st: Okta
+// creates them ACTIVE or STAGED, and without a password they can never be
+// PROVISIONED, in RECOVERY, LOCKED_OUT or PASSWORD_EXPIRED.
+func federable(st string) bool {
+	switch st {
+	case StatusActive, StatusStaged, StatusSuspended, StatusDeprovisioned:
+		return true
+	}
+	return false
+}
+
+// transitionTarget is the transitioningToStatus of a user of status st
+// whose lifecycle change is in progress: activation for STAGED,
+// PROVISIONED and DEPROVISIONED users (an Okta-mastered user activated
+// without a password lands in PROVISIONED), deactivation for the rest.
+func transitionTarget(st string, p provider) string {
+	switch st {
+	case StatusStaged, StatusDeprovisioned:
+		if p.hasPassword() {
+			return StatusProvisioned
+		}
+		return StatusActive
+	case StatusProvisioned:
+		return StatusActive
+	}
+	return StatusDeprovisioned
+}
+
+// assignMastering makes about 15% of users AD-mastered, 3% LDAP-mastered
+// and 5% federated (only users whose status a federated user can have), and
+// puts about 1% in a lifecycle transition. Directory-mastered and federated
+// users have no Okta password: no passwordChanged, no password and no
+// recovery question. Orgs of 200 or more have at least one user of each
+// provider, one transitioning to ACTIVE and one to DEPROVISIONED.
+//
+// The draws come from a second stream of seed, so that every other
+// attribute of a generated user is what it was before providers existed.
+func assignMastering(users []*user, seed int64) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x70726f7669646572))
+	set := func(u *user, p provider) {
+		u.provider = p
+		if !p.hasPassword() {
+			u.passwordChanged = nil
+			u.recoveryQuestion = ""
+		}
+	}
+	transition := func(u *user) {
+		u.transitioningFrom = u.status
+		u.transitioningTo = transitionTarget(u.status, u.provider)
+	}
+	ad := provider{providerActiveDirectory, adDomainName}
+	ldap := provider{providerLDAP, ldapDirectory}
+	fed := provider{providerFederation, providerFederation}
+	for _, u := range users {
+		switch r := rng.IntN(1000); {
+		case r < shareActiveDirectory:
+			set(u, ad)
+		case r < shareActiveDirectory+shareLDAP:
+			set(u, ldap)
+		case r < shareActiveDirectory+shareLDAP+shareFederation && federable(u.status):
+			set(u, fed)
+		}
+		if rng.IntN(1000) < shareTransitioning {
+			transition(u)
+		}
+	}
+	if len(users) < 200 {
+		return
+	}
+	// pick returns a random user satisfying f; the callers' conditions
+	// hold for most users of an org of 200 or more.
+	pick := func(f func(*user) bool) *user {
+		for {
+			if u := users[rng.IntN(len(users))]; f(u) {
+				return u
+			}
+		}
+	}
+	okta := func(u *user) bool { return u.provider == provider{} && u.transitioningTo == "" }
+	for _, p := range []provider{ad, ldap, fed} {
+		if !slices.ContainsFunc(users, func(u *user) bool { return u.provider == p }) {
+			set(pick(func(u *user) bool { return okta(u) && (p != fed || federable(u.status)) }), p)
+		}
+	}
+	for _, to := range []string{StatusActive, StatusDeprovisioned} {
+		if !slices.ContainsFunc(users, func(u *user) bool { return u.transitioningTo == to }) {
+			transition(pick(func(u *user) bool {
+				return u.transitioningTo == "" && transitionTarget(u.status, u.provider) == to
+			}))
+		}
+	}
+}
+
+// transitioningToStatus returns the user's transitioningToStatus: "" unless
+// a lifecycle change is in progress. A status change since the transition
+// began ends it.
+func (u *user) transitioningToStatus() string {
+	if u.transitioningFrom != u.status {
+		return ""
+	}
+	return u.transitioningTo
 }
 
 // pickDepartment picks a department at random by weight.

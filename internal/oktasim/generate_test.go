@@ -2,6 +2,8 @@ package oktasim
 
 import (
 	"crypto/rsa"
+	"encoding/json"
+	"fmt"
 	"math/big"
 	"reflect"
 	"regexp"
@@ -243,5 +245,150 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: New succeeded, want error", name)
 		}
+	}
+}
+
+// TestGenerateMastering: a generated org holds AD- and LDAP-mastered and
+// federated users and users in a lifecycle transition, in about the
+// intended shares, and renders each as Okta documents the user object:
+// credentials.provider names the master, only Okta-mastered users have a
+// password and recovery question, and transitioningToStatus appears only
+// while a transition is in progress.
+func TestGenerateMastering(t *testing.T) {
+	for _, tc := range []struct {
+		n      int
+		seed   int64
+		shape  string
+		shares bool // check the shares (large orgs only)
+	}{
+		{n: 2000, seed: 42, shares: true},
+		{n: 2000, seed: 5, shape: ShapeFlat, shares: true},
+		{n: 5000, seed: 9, shape: ShapeDeep, shares: true},
+		{n: 200, seed: 1},
+		{n: 201, seed: 3},
+	} {
+		t.Run(fmt.Sprintf("%d/%d/%s", tc.n, tc.seed, tc.shape), func(t *testing.T) {
+			kinds := map[string]int{}
+			transitions := map[string]int{}
+			for _, u := range generate(tc.n, tc.seed, tc.shape) {
+				typ, to := checkUserJSON(t, u)
+				kinds[typ]++
+				if to != "" {
+					transitions[to]++
+				}
+			}
+			for _, typ := range []string{providerOkta, providerActiveDirectory, providerLDAP, providerFederation} {
+				if kinds[typ] == 0 {
+					t.Errorf("no %s-mastered user (counts %v)", typ, kinds)
+				}
+			}
+			for _, to := range []string{StatusActive, StatusDeprovisioned} {
+				if transitions[to] == 0 {
+					t.Errorf("no user transitioning to %s (counts %v)", to, transitions)
+				}
+			}
+			if !tc.shares {
+				return
+			}
+			share := func(k int) float64 { return float64(k) / float64(tc.n) }
+			total := 0
+			for _, k := range transitions {
+				total += k
+			}
+			for _, c := range []struct {
+				what     string
+				got      float64
+				min, max float64
+			}{
+				{"ACTIVE_DIRECTORY", share(kinds[providerActiveDirectory]), 0.12, 0.18},
+				{"LDAP", share(kinds[providerLDAP]), 0.015, 0.045},
+				{"FEDERATION", share(kinds[providerFederation]), 0.03, 0.07},
+				{"transitioning", share(total), 0.002, 0.025},
+			} {
+				if c.got < c.min || c.got > c.max {
+					t.Errorf("%s share %.3f, want within [%.3f, %.3f] (kinds %v, transitions %v)", c.what, c.got, c.min, c.max, kinds, transitions)
+				}
+			}
+		})
+	}
+}
+
+// checkUserJSON checks the rendered credentials and transitioningToStatus
+// of u and returns its provider type and transitioningToStatus.
+func checkUserJSON(t *testing.T, u *user) (providerType, transitioningTo string) {
+	t.Helper()
+	for _, full := range []bool{false, true} {
+		b, err := json.Marshal(renderUser(u, "https://sim.example", full))
+		if err != nil {
+			t.Fatalf("%s: marshal: %v", u.id, err)
+		}
+		var got struct {
+			Status                string     `json:"status"`
+			TransitioningToStatus *string    `json:"transitioningToStatus"`
+			PasswordChanged       *time.Time `json:"passwordChanged"`
+			Credentials           struct {
+				Password         *map[string]any `json:"password"`
+				RecoveryQuestion *struct {
+					Question string `json:"question"`
+				} `json:"recovery_question"`
+				Provider *struct {
+					Type string `json:"type"`
+					Name string `json:"name"`
+				} `json:"provider"`
+			} `json:"credentials"`
+		}
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%s: unmarshal: %v", u.id, err)
+		}
+		c := got.Credentials
+		if c.Provider == nil {
+			t.Fatalf("%s: no credentials.provider in %s", u.id, b)
+		}
+		providerType = c.Provider.Type
+		wantName := map[string]string{
+			providerOkta: providerOkta, providerFederation: providerFederation,
+			providerActiveDirectory: adDomainName, providerLDAP: ldapDirectory,
+		}
+		if name, ok := wantName[c.Provider.Type]; !ok || c.Provider.Name != name {
+			t.Errorf("%s: credentials.provider %+v, want a known type and its name", u.id, *c.Provider)
+		}
+		if c.Provider.Type == providerOkta {
+			if (c.Password != nil) != (got.PasswordChanged != nil) {
+				t.Errorf("%s: Okta-mastered: password %v with passwordChanged %v", u.id, c.Password, got.PasswordChanged)
+			}
+			noQuestion := got.Status == StatusStaged || got.Status == StatusProvisioned
+			if (c.RecoveryQuestion == nil) != noQuestion || (c.RecoveryQuestion != nil && c.RecoveryQuestion.Question == "") {
+				t.Errorf("%s: Okta-mastered %s user: recovery_question %+v", u.id, got.Status, c.RecoveryQuestion)
+			}
+		} else if c.Password != nil || c.RecoveryQuestion != nil || got.PasswordChanged != nil {
+			t.Errorf("%s: %s-mastered user has an Okta password or recovery question: %s", u.id, c.Provider.Type, b)
+		}
+		if c.Provider.Type == providerFederation && !federable(got.Status) {
+			t.Errorf("%s: federated user with status %s, which needs a password", u.id, got.Status)
+		}
+		transitioningTo = ""
+		if p := got.TransitioningToStatus; p != nil {
+			transitioningTo = *p
+			switch {
+			case *p != StatusProvisioned && *p != StatusActive && *p != StatusDeprovisioned:
+				t.Errorf("%s: transitioningToStatus %q, want PROVISIONED, ACTIVE or DEPROVISIONED", u.id, *p)
+			case *p == got.Status:
+				t.Errorf("%s: transitioning to its own status %s", u.id, *p)
+			}
+		}
+	}
+	return providerType, transitioningTo
+}
+
+// A transition ends with any status change: the simulator's lifecycle
+// operations need not know about it.
+func TestTransitionEndsWithStatusChange(t *testing.T) {
+	u := &user{status: StatusActive, transitioningFrom: StatusActive, transitioningTo: StatusDeprovisioned}
+	if got := u.transitioningToStatus(); got != StatusDeprovisioned {
+		t.Fatalf("transitioningToStatus = %q, want %s", got, StatusDeprovisioned)
+	}
+	u.status = StatusSuspended
+	if got := u.transitioningToStatus(); got != "" {
+		t.Errorf("after a status change, transitioningToStatus = %q, want none", got)
 	}
 }

@@ -526,6 +526,12 @@ func (s *Server) emitEvents(u *user, t time.Time, types ...string) {
 	if len(types) == 0 {
 		return
 	}
+	// The System Log publishes in order: a user changed several times in
+	// one millisecond has a lastUpdated ahead of the clock, and the events
+	// of other users' changes after it are not published before it.
+	if t.Before(s.maxUpdated) {
+		t = s.maxUpdated
+	}
 	s.hookMu.Lock()
 	defer s.hookMu.Unlock()
 	if len(s.hooks) == 0 {

@@ -12,9 +12,10 @@
 //
 // Tests and demos change the org through an admin API (under /admin/, no
 // Okta authentication) or the equivalent Go methods on *Server. Every change
-// moves the user's lastUpdated to a strictly increasing millisecond
-// timestamp, so incremental syncs with `lastUpdated gt "..."` can be
-// exercised exactly.
+// moves the user's lastUpdated to the clock's millisecond, later than the
+// user's previous one. As in Okta, two users changed in the same
+// millisecond share a lastUpdated, and search and filter results may lag
+// changes (Config.SearchLag, index.go).
 //
 // Okta API (Authorization: "SSWS <token>" or "Bearer <access token>"):
 //
@@ -158,6 +159,13 @@ type Config struct {
 	Now func() time.Time
 	// OrgID is the org's id (00o...); "" derives one from Seed (org.go).
 	OrgID string
+	// Grants lists, by service-app client id, the Okta API scopes the app
+	// is granted; a client it does not list is granted every scope the
+	// simulator knows but okta.orgs.read.
+	Grants map[string][]string
+	// SearchLag is how long after a change search and filter queries show
+	// it (index.go); 0 means at once. SetSearchLag changes it later.
+	SearchLag time.Duration
 }
 
 // Faults are injected into requests under /api/v1/ (never into the token
@@ -274,8 +282,15 @@ type user struct {
 	lastUpdated      time.Time
 	passwordChanged  *time.Time
 	typeID           string
-	recoveryQuestion string
+	recoveryQuestion string // "" for users without an Okta password
 	profile          map[string]any
+	// provider is credentials.provider: who masters the user (the zero
+	// value is Okta). Only Okta-mastered users have an Okta password.
+	provider provider
+	// transitioningTo is transitioningToStatus while a lifecycle change
+	// that began in status transitioningFrom is in progress; any status
+	// change since ends it (see transitioningToStatus).
+	transitioningTo, transitioningFrom string
 }
 
 // Server is a simulated Okta org. Create it with New; it is safe for
@@ -291,6 +306,7 @@ type Server struct {
 	logins     map[string]string // lower-cased login -> id
 	maxUpdated time.Time         // greatest lastUpdated ever assigned
 	idRNG      *rand.Rand        // ids of created users (guarded by mu)
+	idx        *searchIndex      // what search and filter see (index.go); nil: the users
 
 	faultMu   sync.Mutex
 	faults    Faults
@@ -300,7 +316,7 @@ type Server struct {
 	limiter *rateLimiter
 
 	tokMu  sync.Mutex
-	tokens map[string]time.Time // access token -> expiry
+	tokens map[string]accessToken
 	jtis   map[string]time.Time // client assertion jti -> expiry (replay guard)
 
 	oidc oidcState // OIDC sign-in (oidc.go)
@@ -340,6 +356,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RateWindow < 0 {
 		errs = append(errs, fmt.Errorf("rate window must not be negative, got %s", cfg.RateWindow))
 	}
+	for id, g := range cfg.Grants {
+		for _, sc := range g {
+			if !knownScope(sc) {
+				errs = append(errs, fmt.Errorf("grants of client %q: unknown scope %q", id, sc))
+			}
+		}
+	}
+	if cfg.SearchLag < 0 {
+		errs = append(errs, fmt.Errorf("search lag must not be negative, got %s", cfg.SearchLag))
+	}
 	for id, k := range cfg.Clients {
 		if id == "" {
 			errs = append(errs, errors.New("client id must not be empty"))
@@ -376,7 +402,7 @@ func New(cfg Config) (*Server, error) {
 		idRNG:    rand.New(rand.NewPCG(seed, 0x6964735f6f6b7461)),
 		faultRNG: rand.New(rand.NewPCG(seed, 0x6661756c74730000)),
 		limiter:  newRateLimiter(cfg.RateLimit, cfg.RateWindow),
-		tokens:   make(map[string]time.Time),
+		tokens:   make(map[string]accessToken),
 		jtis:     make(map[string]time.Time),
 		oid:      cfg.OrgID,
 	}
@@ -392,6 +418,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	sort.Strings(s.ids)
+	s.setSearchLagLocked(cfg.SearchLag)
 	s.handler = s.routes()
 	return s, nil
 }

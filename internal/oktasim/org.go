@@ -16,7 +16,8 @@ import (
 //	GET /api/v1/org                      the Org Settings: id, subdomain,
 //	    companyName, status, ...; the "other" rate-limit bucket; an SSWS token
 //	    may read it (it has its admin's rights), an OAuth service app needs
-//	    okta.orgs.read, which the simulated apps are never granted: 403
+//	    okta.orgs.read, which the simulated apps are granted only if
+//	    Config.Grants says so: otherwise 403 insufficient_scope
 //
 // Every host reaches the same org: http://127.0.0.1:PORT and
 // http://localhost:PORT are two URLs of it. SetDomains says which one is the
@@ -62,7 +63,7 @@ func seedOrgID(seed int64) string {
 
 func (s *Server) orgRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.well-known/okta-organization", s.wellKnownOrg)
-	mux.Handle("GET /api/v1/org", s.api(bucketOther, s.orgSettings))
+	mux.Handle("GET /api/v1/org", s.api(bucketOther, ScopeOrgsRead, s.orgSettings))
 }
 
 type hrefLink struct {
@@ -80,10 +81,6 @@ func (s *Server) wellKnownOrg(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) orgSettings(w http.ResponseWriter, r *http.Request) {
-	if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
-		s.writeOktaError(w, http.StatusForbidden, "E0000006", "You do not have permission to perform the requested action")
-		return
-	}
 	org, _ := s.domains(r)
 	host := org[strings.Index(org, "://")+3:]
 	sub, _, _ := strings.Cut(host, ".")

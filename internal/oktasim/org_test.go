@@ -3,6 +3,7 @@ package oktasim_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/oktasync/oktasync/internal/oktasim"
@@ -86,7 +87,7 @@ func TestOrgSettings(t *testing.T) {
 	if org["id"] != s.OrgID() || org["status"] != "ACTIVE" || org["subdomain"] == "" || org["_links"] == nil {
 		t.Errorf("org settings %v", org)
 	}
-	if resp, _ := do(t, http.MethodGet, base+"/api/v1/org", "", nil); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("no credential: status %d, want 401", resp.StatusCode)
+	if resp, body := do(t, http.MethodGet, base+"/api/v1/org", "", nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "E0000005") {
+		t.Errorf("no credential: status %d %s, want 403 E0000005", resp.StatusCode, body)
 	}
 }

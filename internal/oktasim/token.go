@@ -25,17 +25,47 @@ const (
 	clockSkew       = 5 * time.Minute
 	// ScopeUsersRead is the scope a service app needs to read users.
 	ScopeUsersRead = "okta.users.read"
+	// ScopeOrgsRead is the Org API's scope, which the simulated service
+	// apps are not granted unless Config.Grants says so.
+	ScopeOrgsRead = "okta.orgs.read"
 )
 
-// grantedScope reports whether the simulated service apps are granted a
-// scope. okta.users.read is required in every request; the others are
-// accepted so clients that also ask for them are not rejected.
-func grantedScope(s string) bool {
-	switch s {
-	case ScopeUsersRead, "okta.logs.read", "okta.eventHooks.read", "okta.eventHooks.manage":
+// knownScope reports whether scope is one of the Okta API scopes of the
+// endpoints the simulator serves.
+func knownScope(scope string) bool {
+	switch scope {
+	case ScopeUsersRead, "okta.users.manage", "okta.logs.read", "okta.eventHooks.read", "okta.eventHooks.manage",
+		"okta.groups.read", "okta.apps.read", ScopeOrgsRead:
 		return true
 	}
 	return false
+}
+
+// granted reports whether the service app client is granted scope: as
+// Config.Grants lists, or, for a client it does not list, every known scope
+// but okta.orgs.read.
+func (s *Server) granted(client, scope string) bool {
+	if g, ok := s.cfg.Grants[client]; ok {
+		return slices.Contains(g, scope)
+	}
+	return knownScope(scope) && scope != ScopeOrgsRead
+}
+
+// allows reports whether a token with scopes may call an endpoint that
+// requires scope: as Okta's scopes form a hierarchy, okta.X.manage allows
+// what okta.X.read does.
+func allows(scopes []string, scope string) bool {
+	if scope == "" || slices.Contains(scopes, scope) {
+		return true
+	}
+	base, ok := strings.CutSuffix(scope, ".read")
+	return ok && slices.Contains(scopes, base+".manage")
+}
+
+// accessToken is what the simulator remembers of a token it issued.
+type accessToken struct {
+	expires time.Time
+	scopes  []string
 }
 
 type tokenResponse struct {
@@ -89,10 +119,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			"The authorization server resource does not have any configured default scopes, 'scope' must be provided."})
 		return
 	}
-	var bad []string
+	var bad, allowed []string
 	for _, sc := range scopes {
-		if !grantedScope(sc) {
+		switch {
+		case !knownScope(sc):
 			bad = append(bad, sc)
+		case s.granted(clientID, sc) && !slices.Contains(allowed, sc):
+			allowed = append(allowed, sc)
 		}
 	}
 	if len(bad) > 0 {
@@ -100,12 +133,14 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			"The following scopes are not allowed: [" + strings.Join(bad, ", ") + "]"})
 		return
 	}
-	if !slices.Contains(scopes, ScopeUsersRead) {
-		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_scope",
-			"The requested scopes must include " + ScopeUsersRead + "."})
+	// As Okta does, the token carries the requested scopes the app is
+	// granted, and only none of them is refused.
+	if len(allowed) == 0 {
+		writeJSON(w, http.StatusBadRequest, oauthError{"consent_required", "You are not allowed any of the requested scopes."})
 		return
 	}
-	at, err := s.issueToken(now)
+	scopes = allowed
+	at, err := s.issueToken(now, scopes)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, oauthError{"server_error", err.Error()})
 		return
@@ -120,7 +155,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) issueToken(now time.Time) (string, error) {
+func (s *Server) issueToken(now time.Time, scopes []string) (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("generating access token: %w", err)
@@ -128,21 +163,23 @@ func (s *Server) issueToken(now time.Time) (string, error) {
 	tok := "sim." + base64.RawURLEncoding.EncodeToString(b[:])
 	s.tokMu.Lock()
 	defer s.tokMu.Unlock()
-	for k, exp := range s.tokens {
-		if !now.Before(exp) {
+	for k, at := range s.tokens {
+		if !now.Before(at.expires) {
 			delete(s.tokens, k)
 		}
 	}
-	s.tokens[tok] = now.Add(accessTokenTTL)
+	s.tokens[tok] = accessToken{expires: now.Add(accessTokenTTL), scopes: scopes}
 	s.st.issued.Add(1)
 	return tok, nil
 }
 
-func (s *Server) validAccessToken(tok string) bool {
+// validAccessToken returns the scopes of an access token the simulator
+// issued and that has not expired.
+func (s *Server) validAccessToken(tok string) ([]string, bool) {
 	s.tokMu.Lock()
 	defer s.tokMu.Unlock()
-	exp, ok := s.tokens[tok]
-	return ok && s.now().Before(exp)
+	at, ok := s.tokens[tok]
+	return at.scopes, ok && s.now().Before(at.expires)
 }
 
 type jwtHeader struct {
