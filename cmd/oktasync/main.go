@@ -277,7 +277,14 @@ func explain(err error) string {
 	var ae *okta.APIError
 	switch {
 	case errors.As(err, &ae) && ae.Auth():
-		return fmt.Sprintf("%v\nOkta refused the credentials: check OKTA_API_TOKEN (or the service app's client id, key and okta.users.read grant) and that it has a read-only admin role. Nothing was written.", err)
+		scope := "okta.users.read"
+		switch {
+		case ae.Missing != "":
+			scope = ae.Missing
+		case len(ae.Scopes) > 0:
+			scope = strings.Join(ae.Scopes, " ")
+		}
+		return fmt.Sprintf("%v\nOkta refused the credentials: check OKTA_API_TOKEN (or the service app's client id, key and %s grant) and that it has a read-only admin role. Nothing was written.", err, scope)
 	case errors.As(err, new(*jobs.RefusedError)):
 		r := new(*jobs.RefusedError)
 		errors.As(err, r)

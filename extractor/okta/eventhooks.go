@@ -155,7 +155,7 @@ func NewHookAdmin(cfg Config, scope string, log *zap.Logger, opts ...Option) (*H
 func (a *HookAdmin) List(ctx context.Context) ([]EventHook, error) {
 	hooks, resp, err := a.client.EventHook.ListEventHooks(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list event hooks: %w", classify(err, resp))
+		return nil, fmt.Errorf("list event hooks: %w", a.cfg.classify(err, resp))
 	}
 	out := make([]EventHook, 0, len(hooks))
 	for _, h := range hooks {
@@ -204,7 +204,7 @@ func (a *HookAdmin) Register(ctx context.Context, spec EventHookSpec) (Registrat
 	case 1:
 		h, resp, err := a.client.EventHook.UpdateEventHook(ctx, same[0].ID, body)
 		if err != nil {
-			return Registration{}, fmt.Errorf("update event hook %s: %w", same[0].ID, classify(err, resp))
+			return Registration{}, fmt.Errorf("update event hook %s: %w", same[0].ID, a.cfg.classify(err, resp))
 		}
 		reg.Hook = fromSDKHook(h)
 	default:
@@ -218,7 +218,7 @@ func (a *HookAdmin) Register(ctx context.Context, spec EventHookSpec) (Registrat
 	if reg.Hook.Status != EventHookActive {
 		h, resp, err := a.client.EventHook.ActivateEventHook(ctx, reg.Hook.ID)
 		if err != nil {
-			return reg, fmt.Errorf("activate event hook %s: %w", reg.Hook.ID, classify(err, resp))
+			return reg, fmt.Errorf("activate event hook %s: %w", reg.Hook.ID, a.cfg.classify(err, resp))
 		}
 		reg.Hook, reg.Activated = fromSDKHook(h), true
 	}
@@ -226,7 +226,7 @@ func (a *HookAdmin) Register(ctx context.Context, spec EventHookSpec) (Registrat
 		h, resp, err := a.client.EventHook.VerifyEventHook(ctx, reg.Hook.ID)
 		if err != nil {
 			return reg, fmt.Errorf("verify event hook %s (Okta calls %s, which must be serve, reachable from Okta): %w",
-				reg.Hook.ID, spec.URL, classify(err, resp))
+				reg.Hook.ID, spec.URL, a.cfg.classify(err, resp))
 		}
 		reg.Hook, reg.Verified = fromSDKHook(h), true
 		if reg.Hook.VerificationStatus != EventHookVerified {
@@ -251,7 +251,7 @@ func (a *HookAdmin) create(ctx context.Context, url string, body okta.EventHook)
 		if err == nil {
 			return fromSDKHook(h), nil
 		}
-		err = classify(err, resp)
+		err = a.cfg.classify(err, resp)
 		if !outcomeUnknown(err) || attempt > a.cfg.MaxRetries || ctx.Err() != nil {
 			return EventHook{}, fmt.Errorf("create event hook: %w", err)
 		}

@@ -1,6 +1,7 @@
 package okta
 
 import (
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"io"
@@ -427,5 +428,58 @@ func TestRegisterLostCreateAnswer(t *testing.T) {
 				t.Errorf("%d creates sent, want %d", got, tc.wantCreates)
 			}
 		})
+	}
+}
+
+// TestRegisterThroughOAuthAgainstSimulator (issue 23, item 1): a service
+// app granted okta.eventHooks.manage alone registers the hook (the token it
+// asks for holds no okta.users.read, which Okta never requires), and the
+// sync's app, granted okta.users.read alone, is refused with Okta's 403 and
+// told which scope it lacks.
+func TestRegisterThroughOAuthAgainstSimulator(t *testing.T) {
+	key, _, _ := testKeys(t)
+	sim, orgURL := oktasimtest.Start(t, oktasim.Config{Users: 5, Seed: 3,
+		Clients: map[string]*rsa.PublicKey{"0oa-hooks": &key.PublicKey, "0oa-sync": &key.PublicKey, "0oa-reader": &key.PublicKey},
+		Grants: map[string][]string{"0oa-hooks": {ScopeEventHooksManage}, "0oa-sync": {"okta.users.read"},
+			"0oa-reader": {ScopeEventHooksRead}}})
+	t.Cleanup(sim.CloseEventHooks)
+	const header, secret = "X-Oktasync-Hook", "hook-secret-0123456789abcdef"
+	recv := startHookReceiver(t, header, secret)
+	spec := EventHookSpec{Name: DefaultEventHookName, URL: recv.url, AuthHeader: header, Secret: secret}
+	admin := func(client, scope string) *HookAdmin {
+		cfg := testCfg(orgURL)
+		cfg.Token, cfg.ClientID, cfg.PrivateKey = "", client, pkcs8PEM(t, key)
+		a, err := NewHookAdmin(cfg, scope, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+
+	res, err := admin("0oa-hooks", ScopeEventHooksManage).Register(testCtx(t), spec)
+	if err != nil {
+		t.Fatalf("register through OAuth: %v", err)
+	}
+	if !res.Created || !res.Verified || !res.Hook.Ready() || len(sim.EventHooks()) != 1 {
+		t.Errorf("register through OAuth: %+v; Okta holds %d hooks", res, len(sim.EventHooks()))
+	}
+	// Reading them is allowed by the manage scope.
+	if hooks, err := admin("0oa-hooks", ScopeEventHooksRead).List(testCtx(t)); err == nil {
+		t.Errorf("the hooks app got a token for okta.eventHooks.read, which it is not granted: %d hooks", len(hooks))
+	}
+
+	_, err = admin("0oa-sync", ScopeEventHooksManage).Register(testCtx(t), spec)
+	if err == nil {
+		t.Fatal("the sync's app, without okta.eventHooks.manage, registered a hook")
+	}
+	var ae *APIError
+	if !errors.As(err, &ae) || !ae.Auth() || !strings.Contains(err.Error(), "asked for okta.eventHooks.manage") {
+		t.Errorf("the token refusal is not an auth error naming the scope: %v", err)
+	}
+	// A token that holds okta.eventHooks.read only: Okta's 403, whose
+	// WWW-Authenticate names the scope that was needed.
+	_, err = admin("0oa-reader", ScopeEventHooksRead).Register(testCtx(t), spec)
+	if !errors.As(err, &ae) || !ae.Auth() || ae.Missing != ScopeEventHooksManage || !strings.Contains(err.Error(), "lacks okta.eventHooks.manage") {
+		t.Errorf("a read-only token's write: %v, want a 403 naming %s", err, ScopeEventHooksManage)
 	}
 }

@@ -34,12 +34,24 @@ type APIError struct {
 	// Attempts is how many times a 5xx was tried before giving up (0 for
 	// answers that are not retried).
 	Attempts int
+	// Scopes are the scopes a refused token request asked for.
+	Scopes []string
+	// Missing is the scope Okta named when it refused an access token
+	// without it (403 insufficient_scope).
+	Missing string
 }
 
 func (e *APIError) Error() string {
 	if e.Status == 0 {
 		// The SDK drops the status of OAuth token-endpoint answers.
-		return fmt.Sprintf("okta: token request refused: %s: %s", e.Code, e.Summary)
+		msg := fmt.Sprintf("okta: token request refused: %s: %s", e.Code, e.Summary)
+		if len(e.Scopes) > 0 {
+			msg += fmt.Sprintf(" (asked for %s: the service app must be granted it in its Okta API Scopes tab)", strings.Join(e.Scopes, " "))
+		}
+		return msg
+	}
+	if e.Missing != "" {
+		return fmt.Sprintf("okta: HTTP %d insufficient_scope: the access token lacks %s: grant it to the service app in its Okta API Scopes tab", e.Status, e.Missing)
 	}
 	if e.Attempts > 0 {
 		return fmt.Sprintf("okta: HTTP %d %s: %s (after %d attempts)", e.Status, e.Code, e.Summary, e.Attempts)
@@ -55,7 +67,7 @@ func (e *APIError) Auth() bool {
 		return true
 	case 0:
 		switch e.Code {
-		case "invalid_client", "unauthorized_client", "invalid_grant", "invalid_scope", "access_denied", "invalid_dpop_proof":
+		case "invalid_client", "unauthorized_client", "invalid_grant", "invalid_scope", "consent_required", "access_denied", "invalid_dpop_proof":
 			return true
 		}
 	}
@@ -346,7 +358,7 @@ func (e *Extractor) fetch(ctx context.Context, qp *query.Params, prev *okta.Resp
 		if err == nil {
 			return users, resp, nil
 		}
-		err = classify(err, resp)
+		err = e.cfg.classify(err, resp)
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
@@ -406,7 +418,7 @@ func (e *MalformedPageError) Error() string {
 func (e *Extractor) Ping(ctx context.Context) error {
 	_, resp, err := e.client.User.ListUsers(ctx, query.NewQueryParams(query.WithLimit(1)))
 	if err != nil {
-		return fmt.Errorf("okta: %w", classify(err, resp))
+		return fmt.Errorf("okta: %w", e.cfg.classify(err, resp))
 	}
 	return nil
 }
@@ -418,7 +430,7 @@ func (e *Extractor) User(ctx context.Context, id string) (*okta.User, error) {
 	sent := time.Now()
 	u, resp, err := e.client.User.GetUser(ctx, url.PathEscape(id))
 	if err != nil {
-		err = classify(err, resp)
+		err = e.cfg.classify(err, resp)
 		if errors.Is(err, extractor.ErrNotFound) {
 			_, to := readWindow(resp, sent, time.Now())
 			err = &extractor.GoneError{At: to, Err: err}
@@ -446,7 +458,11 @@ func (e *Extractor) MappedUser(ctx context.Context, id string) (extractor.User, 
 // classify turns SDK errors into the types callers branch on, and removes
 // the signed client assertion from the token-request URL that net/http
 // quotes in transport errors (it is a bearer credential for about an hour).
-func classify(err error, resp *okta.Response) error {
+// classify turns the SDK's error for a request made with c into an
+// *APIError where Okta answered: with the scopes asked for when the token
+// endpoint refused them, and the scope Okta named when it refused a token
+// without it.
+func (c Config) classify(err error, resp *okta.Response) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		ue.URL = redactURL(ue.URL)
@@ -466,9 +482,30 @@ func classify(err error, resp *okta.Response) error {
 		if code == "" {
 			code = oe.ErrorMessage
 		}
-		return &APIError{Status: status, Code: code, Summary: summary, Attempts: attempts}
+		ae := &APIError{Status: status, Code: code, Summary: summary, Attempts: attempts}
+		if status == 0 && c.OAuth() {
+			ae.Scopes = c.Scopes
+		}
+		if status == http.StatusForbidden {
+			ae.Missing = insufficientScope(resp.Header.Get("WWW-Authenticate"))
+		}
+		return ae
 	}
 	return err
+}
+
+// insufficientScope returns the scope a WWW-Authenticate challenge names
+// with error="insufficient_scope", or "".
+func insufficientScope(challenge string) string {
+	if !strings.Contains(challenge, `error="insufficient_scope"`) {
+		return ""
+	}
+	_, rest, ok := strings.Cut(challenge, `scope="`)
+	if !ok {
+		return ""
+	}
+	scope, _, _ := strings.Cut(rest, `"`)
+	return scope
 }
 
 func redactURL(raw string) string {
