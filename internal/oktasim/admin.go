@@ -177,6 +177,7 @@ func (s *Server) Delete(id string) error {
 		s.ids = slices.Delete(s.ids, i, i+1)
 	}
 	s.indexed(u.id, nil)
+	s.forgetMember(u.id)
 	return nil
 }
 

@@ -31,6 +31,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/users/{idOrLogin}", s.api(bucketGetUser, ScopeUsersRead, s.getUser))
 	s.eventHookRoutes(mux)
 	s.orgRoutes(mux)
+	s.groupRoutes(mux)
 	mux.Handle("/api/v1/", s.api(bucketOther, "", s.apiFallback))
 	mux.HandleFunc("/oauth2/v1/token", s.token)
 	s.oidcRoutes(mux)

@@ -257,7 +257,7 @@ func TestCommonResponses(t *testing.T) {
 		{http.MethodGet, "/api/v1/users", "Bearer not-issued", http.StatusUnauthorized, "E0000011"},
 		{http.MethodPost, "/api/v1/users", ssws, http.StatusMethodNotAllowed, "E0000022"},
 		{http.MethodDelete, "/api/v1/users/00u1", ssws, http.StatusMethodNotAllowed, "E0000022"},
-		{http.MethodGet, "/api/v1/groups", ssws, http.StatusNotFound, "E0000007"},
+		{http.MethodGet, "/api/v1/policies", ssws, http.StatusNotFound, "E0000007"},
 		{http.MethodGet, "/nope", "", http.StatusNotFound, "E0000007"},
 		{http.MethodGet, "/admin/stats", "", http.StatusOK, ""},
 		{http.MethodGet, "/admin/nope", "", http.StatusNotFound, ""},

@@ -26,16 +26,34 @@ const (
 // errBadQuery wraps every parse error; the API maps it to E0000031.
 var errBadQuery = errors.New("invalid search criteria")
 
+// record is what a query expression is matched against: a user or a
+// group. field returns an attribute's value (a *time.Time for timestamps,
+// nil when unset) and whether the record has it.
+type record interface {
+	field(attr string) (any, bool)
+}
+
+// schema is what one resource's queries may name: its attributes, the
+// operators each allows, and which attributes hold timestamps.
+type schema struct {
+	validAttr func(mode queryMode, attr string) bool
+	validOp   func(mode queryMode, attr, op string) bool
+	timeAttr  func(attr string) bool
+}
+
+// userSchema is the Users API's.
+func userSchema() schema { return schema{validAttr: validAttr, validOp: validOp, timeAttr: timeAttr} }
+
 // expr is a parsed query expression.
 type expr interface {
-	match(u *user) bool
+	match(r record) bool
 }
 
 type andExpr struct{ l, r expr }
 type orExpr struct{ l, r expr }
 
-func (e andExpr) match(u *user) bool { return e.l.match(u) && e.r.match(u) }
-func (e orExpr) match(u *user) bool  { return e.l.match(u) || e.r.match(u) }
+func (e andExpr) match(r record) bool { return e.l.match(r) && e.r.match(r) }
+func (e orExpr) match(r record) bool  { return e.l.match(r) || e.r.match(r) }
 
 // literal is a comparison value.
 type literal struct {
@@ -61,6 +79,7 @@ type cmpExpr struct {
 	op         string // lower case
 	val        literal
 	ignoreCase bool
+	time       bool // the attribute holds a timestamp
 }
 
 // Top-level user attributes that hold timestamps.
@@ -72,13 +91,16 @@ func timeAttr(attr string) bool {
 	return false
 }
 
-// parseQuery parses a filter or search expression.
-func parseQuery(mode queryMode, src string) (expr, error) {
+// parseQuery parses a filter or search expression of the Users API.
+func parseQuery(mode queryMode, src string) (expr, error) { return userSchema().parse(mode, src) }
+
+// parse parses a filter or search expression over sc's attributes.
+func (sc schema) parse(mode queryMode, src string) (expr, error) {
 	toks, err := lex(src)
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{toks: toks, mode: mode}
+	p := &parser{toks: toks, mode: mode, sc: sc}
 	e, err := p.parseOr()
 	if err != nil {
 		return nil, err
@@ -163,6 +185,7 @@ type parser struct {
 	toks []token
 	pos  int
 	mode queryMode
+	sc   schema
 }
 
 func (p *parser) peekKeyword(kw string) bool {
@@ -230,7 +253,7 @@ func (p *parser) parseComparison() (expr, error) {
 	if strings.EqualFold(at.text, "not") {
 		return nil, fmt.Errorf("%w: the not operator is not supported", errBadQuery)
 	}
-	if !validAttr(p.mode, at.text) {
+	if !p.sc.validAttr(p.mode, at.text) {
 		return nil, fmt.Errorf("%w: unsupported attribute %q", errBadQuery, at.text)
 	}
 	if p.pos >= len(p.toks) || p.toks[p.pos].kind != tokWord {
@@ -239,10 +262,10 @@ func (p *parser) parseComparison() (expr, error) {
 	opTok := p.toks[p.pos]
 	p.pos++
 	op := strings.ToLower(opTok.text)
-	if !validOp(p.mode, at.text, op) {
+	if !p.sc.validOp(p.mode, at.text, op) {
 		return nil, fmt.Errorf("%w: operator %q is not supported for %q", errBadQuery, opTok.text, at.text)
 	}
-	c := cmpExpr{attr: at.text, op: op, ignoreCase: p.mode == modeSearch}
+	c := cmpExpr{attr: at.text, op: op, ignoreCase: p.mode == modeSearch, time: p.sc.timeAttr(at.text)}
 	if op == "pr" {
 		return c, nil
 	}
@@ -265,7 +288,7 @@ func (p *parser) parseComparison() (expr, error) {
 	default:
 		return nil, fmt.Errorf("%w: expected a quoted value after %q, got %q", errBadQuery, opTok.text, vt.text)
 	}
-	if timeAttr(c.attr) {
+	if c.time {
 		if c.val.kind != litString {
 			return nil, fmt.Errorf("%w: %s needs a quoted timestamp", errBadQuery, c.attr)
 		}
@@ -337,25 +360,14 @@ func validOp(mode queryMode, attr, op string) bool {
 	return false
 }
 
-func (c cmpExpr) match(u *user) bool {
-	if timeAttr(c.attr) {
-		t := userTime(u, c.attr)
+func (c cmpExpr) match(r record) bool {
+	v, present := r.field(c.attr)
+	if c.time {
+		t, _ := v.(*time.Time)
 		if c.op == "pr" {
 			return t != nil
 		}
 		return t != nil && cmpOK(c.op, t.Compare(c.val.t))
-	}
-	var v any
-	present := true
-	switch c.attr {
-	case "id":
-		v = u.id
-	case "status":
-		v = u.status
-	case "type.id":
-		v = u.typeID
-	default:
-		v, present = u.profile[strings.TrimPrefix(c.attr, "profile.")]
 	}
 	if c.op == "pr" {
 		return present && v != nil && v != ""
@@ -438,6 +450,23 @@ func toFloat(v any) (float64, bool) {
 		return float64(x), true
 	}
 	return 0, false
+}
+
+// field is a user's attribute for queries (record).
+func (u *user) field(attr string) (any, bool) {
+	if timeAttr(attr) {
+		return userTime(u, attr), true
+	}
+	switch attr {
+	case "id":
+		return u.id, true
+	case "status":
+		return u.status, true
+	case "type.id":
+		return u.typeID, true
+	}
+	v, ok := u.profile[strings.TrimPrefix(attr, "profile.")]
+	return v, ok
 }
 
 func userTime(u *user, attr string) *time.Time {

@@ -547,6 +547,30 @@ func (s *Server) emitEvents(u *user, t time.Time, types ...string) {
 	}
 }
 
+// emitRelated queues an event of typ about u and another target (a group
+// or an app), published at t: the user first, then the other (for a
+// UserGroup), or the AppInstance before the user, as Okta lists them.
+// Callers hold mu for writing.
+func (s *Server) emitRelated(u *user, t time.Time, typ string, other EventTarget) {
+	s.hookMu.Lock()
+	defer s.hookMu.Unlock()
+	if len(s.hooks) == 0 {
+		return
+	}
+	ev := newEvent(typ, u.snapshot(), t)
+	for i, tg := range ev.Target {
+		if tg.Type == other.Type {
+			uri, _ := ev.DebugContext.DebugData["requestUri"].(string)
+			uri = strings.ReplaceAll(uri, tg.ID, other.ID)
+			ev.DebugContext.DebugData["requestUri"], ev.DebugContext.DebugData["url"] = uri, uri+"?"
+			ev.Target[i] = other
+		}
+	}
+	for _, h := range s.hooks {
+		h.enqueue([]Event{ev})
+	}
+}
+
 // runningHooks returns the hooks started and not yet closed.
 func (s *Server) runningHooks() []*Hooks {
 	s.hookMu.Lock()

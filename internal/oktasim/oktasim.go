@@ -146,7 +146,8 @@ type Config struct {
 	// RateLimit is the number of requests per window per bucket (0 means
 	// 600). The buckets are: list users (GET /api/v1/users), get user
 	// (GET /api/v1/users/{id}), the token endpoint, and everything else
-	// under /api/v1/.
+	// under /api/v1/; and the Groups API's and apps' (groups.go), which
+	// allow Okta's share of it: 500, 1,000 and 100 for 600.
 	RateLimit int
 	// RateWindow is the length of a rate-limit window (0 means 60s). A
 	// bucket's window starts at its first request.
@@ -163,6 +164,9 @@ type Config struct {
 	// is granted; a client it does not list is granted every scope the
 	// simulator knows but okta.orgs.read.
 	Grants map[string][]string
+	// Groups is the number of groups generated with the users: teams as
+	// groups, nested, overlapping and empty ones (groups.go). 0: none.
+	Groups int
 	// SearchLag is how long after a change search and filter queries show
 	// it (index.go); 0 means at once. SetSearchLag changes it later.
 	SearchLag time.Duration
@@ -307,6 +311,9 @@ type Server struct {
 	maxUpdated time.Time         // greatest lastUpdated ever assigned
 	idRNG      *rand.Rand        // ids of created users (guarded by mu)
 	idx        *searchIndex      // what search and filter see (index.go); nil: the users
+	groups     map[string]*group // groups.go
+	groupIDs   []string          // sorted
+	apps       map[string]*app
 
 	faultMu   sync.Mutex
 	faults    Faults
@@ -363,6 +370,9 @@ func New(cfg Config) (*Server, error) {
 			}
 		}
 	}
+	if cfg.Groups < 0 || cfg.Groups > MaxUsers {
+		errs = append(errs, fmt.Errorf("groups must be between 0 and %d, got %d", MaxUsers, cfg.Groups))
+	}
 	if cfg.SearchLag < 0 {
 		errs = append(errs, fmt.Errorf("search lag must not be negative, got %s", cfg.SearchLag))
 	}
@@ -409,7 +419,8 @@ func New(cfg Config) (*Server, error) {
 	if s.oid == "" {
 		s.oid = seedOrgID(cfg.Seed)
 	}
-	for _, u := range generate(cfg.Users, cfg.Seed, cfg.Shape) {
+	users := generate(cfg.Users, cfg.Seed, cfg.Shape)
+	for _, u := range users {
 		s.users[u.id] = u
 		s.ids = append(s.ids, u.id)
 		s.logins[lowerLogin(u.profile)] = u.id
@@ -418,6 +429,9 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	sort.Strings(s.ids)
+	for _, g := range generateGroups(users, cfg.Groups, cfg.Seed) {
+		s.addGroupLocked(g)
+	}
 	s.setSearchLagLocked(cfg.SearchLag)
 	s.handler = s.routes()
 	return s, nil

@@ -11,11 +11,32 @@ const (
 	bucketGetUser   = "get_user"
 	bucketToken     = "token"
 	bucketOther     = "other"
+	// The Groups API's: listing groups, and one group (its members too);
+	// and an app's users.
+	bucketListGroups = "list_groups"
+	bucketGroup      = "group"
+	bucketApp        = "app"
 )
+
+// oktaLimits are Okta's per-minute limits of the buckets whose limit is not
+// list users' (600): a bucket allows its share of the configured limit, so
+// that the default (600) gives Okta's figures and a raised limit raises
+// them all.
+func oktaLimit(bucket string) int {
+	switch bucket {
+	case bucketListGroups:
+		return 500
+	case bucketGroup:
+		return 1000
+	case bucketApp:
+		return 100
+	}
+	return 600
+}
 
 // rateLimiter implements Okta-style fixed windows: a bucket's window starts
 // with its first request and lasts window; each bucket allows limit
-// requests per window.
+// requests per window, scaled by oktaLimit.
 type rateLimiter struct {
 	limit  int
 	window time.Duration
@@ -58,12 +79,13 @@ func (l *rateLimiter) take(name string, now time.Time) rlDecision {
 	if end.Nanosecond() > 0 {
 		reset++
 	}
-	d := rlDecision{limit: l.limit, reset: reset}
-	if b.count >= l.limit {
+	limit := max(1, (l.limit*oktaLimit(name)+599)/600)
+	d := rlDecision{limit: limit, reset: reset}
+	if b.count >= limit {
 		return d
 	}
 	b.count++
-	d.remaining = l.limit - b.count
+	d.remaining = limit - b.count
 	d.allowed = true
 	return d
 }
