@@ -59,17 +59,17 @@ const (
 
 // Group is a snapshot of a group, returned by the Go API.
 type Group struct {
-	ID, Type, Name, Description        string
-	Created, LastUpdated, LastMembers  time.Time // LastMembers: lastMembershipUpdated
-	Members                            []string  // user ids, sorted (every user for Everyone)
+	ID, Type, Name, Description       string
+	Created, LastUpdated, LastMembers time.Time // LastMembers: lastMembershipUpdated
+	Members                           []string  // user ids, sorted (every user for Everyone)
 }
 
 // group is the internal, mutable record. Callers hold Server.mu.
 type group struct {
-	id, typ, name, description                   string
+	id, typ, name, description                  string
 	created, lastUpdated, lastMembershipUpdated time.Time
-	everyone                                     bool     // BUILT_IN Everyone: every user, not stored
-	members                                      []string // sorted user ids
+	everyone                                    bool     // BUILT_IN Everyone: every user, not stored
+	members                                     []string // sorted user ids
 }
 
 // app is an application users are assigned to.
@@ -245,7 +245,9 @@ func (s *Server) CreateApp(label string) (string, error) {
 }
 
 // AssignApp assigns a user to an app directly (scope USER).
-func (s *Server) AssignApp(appID, userID string) error { return s.changeAssignment(appID, userID, true) }
+func (s *Server) AssignApp(appID, userID string) error {
+	return s.changeAssignment(appID, userID, true)
+}
 
 // UnassignApp removes a user's assignment to an app.
 func (s *Server) UnassignApp(appID, userID string) error {
