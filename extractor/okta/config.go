@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -74,6 +75,15 @@ func DefaultConfig() Config {
 func (c *Config) Normalize() {
 	c.OrgURL = strings.TrimRight(strings.TrimSpace(c.OrgURL), "/")
 	c.Mapping.Normalize()
+}
+
+// scopes are the scopes a service app asks for: okta.scopes, plus
+// okta.groups.read when teams come from groups.
+func (c Config) scopes() []string {
+	if c.Mapping.Team.Source == TeamFromGroups && !slices.Contains(c.Scopes, ScopeGroupsRead) {
+		return append(slices.Clip(c.Scopes), ScopeGroupsRead)
+	}
+	return c.Scopes
 }
 
 // OAuth reports whether the config selects an OAuth 2.0 service app.
@@ -218,6 +228,42 @@ type Mapping struct {
 	// ExtraAttributes maps extra node properties to profile attributes,
 	// e.g. cost_center: costCenter.
 	ExtraAttributes map[string]string `yaml:"extra_attributes"`
+	// Team says where team_name comes from.
+	Team TeamMapping `yaml:"team"`
+}
+
+// Team sources.
+const (
+	// TeamFromAttribute: a profile attribute (department by default).
+	TeamFromAttribute = "attribute"
+	// TeamFromGroups: the user's Okta groups that are teams (teams.go).
+	TeamFromGroups = "groups"
+)
+
+// TeamMapping selects the source of team_name.
+type TeamMapping struct {
+	// Source is "attribute" (default) or "groups".
+	Source string `yaml:"source"`
+	// Attribute is the profile attribute with source: attribute.
+	Attribute string `yaml:"attribute"`
+	// Groups selects the groups that are teams, with source: groups.
+	Groups TeamGroups `yaml:"groups"`
+}
+
+// TeamGroups selects the Okta groups that are teams, and the team of a
+// person in several of them.
+type TeamGroups struct {
+	// Patterns are regular expressions on a group's name, in priority
+	// order. A group is a team if one matches; the team's name is the
+	// first capture group, or the whole name without one. A person in
+	// several team groups gets the team of the earliest pattern that
+	// matches one of them; among groups of the same pattern, the most
+	// specific (the longest name: team-data-platform over team-data), then
+	// the first by name.
+	Patterns []string `yaml:"patterns"`
+	// Type, if set, limits teams to groups of that type: OKTA_GROUP or
+	// APP_GROUP (groups imported from a directory).
+	Type string `yaml:"type"`
 }
 
 // ManagerMapping selects the manager source.
@@ -252,6 +298,7 @@ func DefaultMapping() Mapping {
 		SlackIDAttribute:        "slackId",
 		Status:                  DefaultStatus(),
 		Manager:                 ManagerMapping{Source: ManagerFromManagerID},
+		Team:                    TeamMapping{Source: TeamFromAttribute, Attribute: "department"},
 	}
 }
 
@@ -274,6 +321,10 @@ func (m *Mapping) Normalize() {
 	if m.Manager.Attribute != "" && m.Manager.Source == ManagerFromManagerID {
 		m.Manager.Source = ManagerFromAttribute
 	}
+	if len(m.Team.Groups.Patterns) > 0 && m.Team.Source == TeamFromAttribute {
+		m.Team.Source = TeamFromGroups // patterns imply groups, as a manager attribute does
+	}
+	m.Team.Groups.Type = strings.ToUpper(strings.TrimSpace(m.Team.Groups.Type))
 }
 
 // Validate reports every mapping problem, each naming its field.
@@ -307,6 +358,7 @@ func (m Mapping) Validate() error {
 	default:
 		add("mapping.manager.source: must be %q or %q, got %q", ManagerFromManagerID, ManagerFromAttribute, m.Manager.Source)
 	}
+	errs = append(errs, m.Team.validate()...)
 	if t := m.ProfileURLTemplate; t != "" {
 		if !strings.HasPrefix(t, "https://") && !strings.HasPrefix(t, "http://") {
 			add("mapping.profile_url_template: must start with https:// or http://, got %q", t)

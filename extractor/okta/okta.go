@@ -94,6 +94,7 @@ type Extractor struct {
 	counters *Counters
 	pages    atomic.Int64
 	read     atomic.Int64
+	teams    *teamRules // nil unless teams come from groups (teams.go)
 }
 
 var (
@@ -154,7 +155,7 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*Extractor, error) {
 		setters = append(setters,
 			okta.WithAuthorizationMode("PrivateKey"),
 			okta.WithClientId(cfg.ClientID),
-			okta.WithScopes(cfg.Scopes),
+			okta.WithScopes(cfg.scopes()),
 			okta.WithPrivateKeySigner(s),
 			okta.WithPrivateKeyId(cfg.KeyID),
 			okta.WithToken(""),
@@ -178,7 +179,7 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*Extractor, error) {
 	}
 	plain := &http.Client{Transport: o.base, Timeout: cfg.RequestTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &Extractor{cfg: cfg, orgURL: orgURL, log: log.With(zap.String("stage", "extractor"), zap.String("source", "okta")),
+	return &Extractor{cfg: cfg, orgURL: orgURL, teams: newTeamRules(cfg.Mapping.Team), log: log.With(zap.String("stage", "extractor"), zap.String("source", "okta")),
 		client: client, plain: plain, counters: counters}, nil
 }
 
@@ -218,17 +219,25 @@ func (e *Extractor) Counters() *Counters { return e.counters }
 // DEPROVISIONED users) and then the DEPROVISIONED users through a filter.
 // It returns nil only if both passes read every page.
 func (e *Extractor) Extract(ctx context.Context, fn func(context.Context, extractor.Page) error) error {
-	if err := e.list(ctx, "", fn); err != nil {
+	teams, err := e.readTeams(ctx)
+	if err != nil {
 		return err
 	}
-	return e.list(ctx, `status eq "DEPROVISIONED"`, fn)
+	if err := e.list(ctx, "", teams, fn); err != nil {
+		return err
+	}
+	return e.list(ctx, `status eq "DEPROVISIONED"`, teams, fn)
 }
 
 // ExtractSince reads the users Okta changed after since (DEPROVISIONED
 // ones included), for incremental syncs. Okta's lastUpdated filter is
 // eventually consistent: callers pass a since with some overlap.
 func (e *Extractor) ExtractSince(ctx context.Context, since time.Time, fn func(context.Context, extractor.Page) error) error {
-	return e.list(ctx, fmt.Sprintf(`lastUpdated gt "%s"`, since.UTC().Format("2006-01-02T15:04:05.000Z")), fn)
+	teams, err := e.readTeams(ctx)
+	if err != nil {
+		return err
+	}
+	return e.list(ctx, fmt.Sprintf(`lastUpdated gt "%s"`, since.UTC().Format("2006-01-02T15:04:05.000Z")), teams, fn)
 }
 
 // ExtractFilter reads the users matching an Okta filter expression.
@@ -236,10 +245,16 @@ func (e *Extractor) ExtractFilter(ctx context.Context, filter string, fn func(co
 	if filter == "" {
 		return errors.New("okta: empty filter")
 	}
-	return e.list(ctx, filter, fn)
+	teams, err := e.readTeams(ctx)
+	if err != nil {
+		return err
+	}
+	return e.list(ctx, filter, teams, fn)
 }
 
-func (e *Extractor) list(ctx context.Context, filter string, fn func(context.Context, extractor.Page) error) error {
+// list reads the users a filter selects ("": the plain list), page by
+// page; teams, if not nil, gives their team_name.
+func (e *Extractor) list(ctx context.Context, filter string, teams *teamIndex, fn func(context.Context, extractor.Page) error) error {
 	qp := query.NewQueryParams(query.WithLimit(int64(e.cfg.PageSize)))
 	if filter != "" {
 		qp.Filter = filter
@@ -259,7 +274,7 @@ func (e *Extractor) list(ctx context.Context, filter string, fn func(context.Con
 		if err != nil {
 			return fmt.Errorf("%s, page %d: %w", what, page, err)
 		}
-		p := e.mapPage(users)
+		p := e.mapPage(users, teams)
 		p.ReadFrom, _ = readWindow(next, sent, time.Now())
 		e.pages.Add(1)
 		e.read.Add(int64(len(users)))
@@ -272,7 +287,7 @@ func (e *Extractor) list(ctx context.Context, filter string, fn func(context.Con
 		if next == nil || !next.HasNextPage() {
 			return nil
 		}
-		if err := e.checkNext(next, requested); err != nil {
+		if err := e.checkNext(next, requested, "/api/v1/users"); err != nil {
 			return fmt.Errorf("%s, page %d: %w", what, page, err)
 		}
 		resp = next
@@ -286,9 +301,10 @@ type PagingError struct{ Reason string }
 
 func (e *PagingError) Error() string { return "okta: bad next link: " + e.Reason }
 
-// checkNext refuses a next link to another host or path (the SDK would
-// send the credential with it) and one that repeats a page of this pass.
-func (e *Extractor) checkNext(resp *okta.Response, requested map[string]int) error {
+// checkNext refuses a next link to another host or to a path other than
+// path (the SDK would send the credential with it) and one that repeats a
+// page of this pass.
+func (e *Extractor) checkNext(resp *okta.Response, requested map[string]int, path string) error {
 	for _, link := range resp.Header.Values("Link") {
 		target, params, _ := strings.Cut(link, ";")
 		if !strings.Contains(params, `rel="next"`) {
@@ -303,8 +319,8 @@ func (e *Extractor) checkNext(resp *okta.Response, requested map[string]int) err
 			return &PagingError{Reason: fmt.Sprintf("it points to %s://%s, not the org %s://%s; refusing to follow it (the credential would go with it)",
 				u.Scheme, u.Host, e.orgURL.Scheme, e.orgURL.Host)}
 		}
-		if p := strings.TrimSuffix(u.Path, "/"); p != "/api/v1/users" {
-			return &PagingError{Reason: fmt.Sprintf("it points to path %q, not /api/v1/users", u.Path)}
+		if p := strings.TrimSuffix(u.Path, "/"); p != path {
+			return &PagingError{Reason: fmt.Sprintf("it points to path %q, not %s", u.Path, path)}
 		}
 	}
 	u, err := url.Parse(resp.NextPage)
@@ -452,6 +468,11 @@ func (e *Extractor) MappedUser(ctx context.Context, id string) (extractor.User, 
 		return extractor.User{}, "", err
 	}
 	mu, reason := e.cfg.Mapping.Transform(u)
+	if reason == "" && e.teams != nil {
+		if mu.TeamName, err = e.userTeam(ctx, u.Id); err != nil {
+			return extractor.User{}, "", err
+		}
+	}
 	return mu, reason, nil
 }
 
@@ -484,7 +505,7 @@ func (c Config) classify(err error, resp *okta.Response) error {
 		}
 		ae := &APIError{Status: status, Code: code, Summary: summary, Attempts: attempts}
 		if status == 0 && c.OAuth() {
-			ae.Scopes = c.Scopes
+			ae.Scopes = c.scopes()
 		}
 		if status == http.StatusForbidden {
 			ae.Missing = insufficientScope(resp.Header.Get("WWW-Authenticate"))
@@ -542,7 +563,7 @@ func retryableBody(err error) bool {
 }
 
 // mapPage maps one page of Okta users.
-func (e *Extractor) mapPage(users []*okta.User) extractor.Page {
+func (e *Extractor) mapPage(users []*okta.User, teams *teamIndex) extractor.Page {
 	p := extractor.Page{Users: make([]extractor.User, 0, len(users))}
 	for _, u := range users {
 		if u != nil && u.LastUpdated != nil && u.LastUpdated.After(p.LastUpdated) {
@@ -557,6 +578,9 @@ func (e *Extractor) mapPage(users []*okta.User) extractor.Page {
 			p.Skipped = append(p.Skipped, extractor.Skip{SourceID: id, Reason: reason})
 			e.log.Debug("skip user", zap.String("okta_id", id), zap.String("reason", reason))
 			continue
+		}
+		if e.teams != nil {
+			mu.TeamName = teams.team(mu.SourceID)
 		}
 		p.Users = append(p.Users, mu)
 	}

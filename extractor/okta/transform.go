@@ -74,7 +74,7 @@ func (m Mapping) Transform(u *okta.User) (extractor.User, string) {
 		LastName:       last,
 		FullName:       FullName(str(p, "displayName"), first, last, email),
 		RoleName:       strings.TrimSpace(str(p, "title")),
-		TeamName:       strings.TrimSpace(str(p, "department")),
+		TeamName:       m.team(p),
 		EmployeeType:   strings.TrimSpace(str(p, "userType")),
 		GithubUsername: strings.TrimSpace(str(p, m.GithubUsernameAttribute)),
 		SlackID:        strings.TrimSpace(str(p, m.SlackIDAttribute)),
@@ -208,4 +208,13 @@ func value(v any) any {
 	default:
 		return str(okta.UserProfile{"v": v}, "v")
 	}
+}
+
+// team is team_name from the profile attribute, with source: attribute;
+// with source: groups the extractor sets it from the user's groups.
+func (m Mapping) team(p okta.UserProfile) string {
+	if m.Team.Source != TeamFromAttribute {
+		return ""
+	}
+	return strings.TrimSpace(str(p, m.Team.Attribute))
 }

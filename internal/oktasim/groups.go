@@ -27,6 +27,8 @@ import (
 //	                                      _embedded.user with expand=user), after, limit
 //	                                      (default 50, most 500); okta.apps.read; the app
 //	                                      bucket (Okta's /api/v1/apps/*: 100)
+//	GET /api/v1/users/{id}/groups         one user's groups, unpaged; okta.users.read;
+//	                                      the get_user bucket
 //
 // Membership lives on the group: adding or removing a member moves the
 // group's lastMembershipUpdated and leaves the user's lastUpdated as it was,
@@ -317,6 +319,30 @@ func (s *Server) groupRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/groups/{id}", s.api(bucketGroup, scopeGroupsRead, s.getGroup))
 	mux.Handle("GET /api/v1/groups/{id}/users", s.api(bucketListGroups, scopeGroupsRead, s.listGroupUsers))
 	mux.Handle("GET /api/v1/apps/{id}/users", s.api(bucketApp, scopeAppsRead, s.listAppUsers))
+	mux.Handle("GET /api/v1/users/{idOrLogin}/groups", s.api(bucketGetUser, ScopeUsersRead, s.listUserGroups))
+}
+
+// listUserGroups serves one user's groups (Everyone included), unpaged, as
+// Okta does; okta.users.read.
+func (s *Server) listUserGroups(w http.ResponseWriter, r *http.Request) {
+	base := baseURL(r)
+	s.mu.RLock()
+	u := s.lookup(r.PathValue("idOrLogin"))
+	out := []groupJSON{}
+	if u != nil {
+		for _, id := range s.groupIDs {
+			g := s.groups[id]
+			if _, member := slices.BinarySearch(g.members, u.id); member || g.everyone {
+				out = append(out, renderGroup(g, base))
+			}
+		}
+	}
+	s.mu.RUnlock()
+	if u == nil {
+		s.writeOktaError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.PathValue("idOrLogin")+" (User)")
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // Scopes of the Groups API and of app assignments.

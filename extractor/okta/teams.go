@@ -1,0 +1,300 @@
+package okta
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/okta/okta-sdk-golang/v2/okta"
+	"github.com/okta/okta-sdk-golang/v2/okta/query"
+	"go.uber.org/zap"
+)
+
+// Teams from Okta groups (mapping.team.source: groups).
+//
+// Membership is read by group, never per user: a full or incremental read
+// first lists the org's groups (⌈groups/200⌉ requests), keeps those whose
+// name a pattern matches, and reads each one's members (⌈members/1000⌉
+// requests per team group). It keeps, for each member, the best team by
+// the rule of TeamGroups.Patterns, in a sorted index of 24 bytes per person
+// in a team group (2.4 MB for 100,000 people), which it drops when the read
+// ends. A hook reads the groups of the one user it concerns.
+
+// ScopeGroupsRead is the scope a service app needs to read groups.
+const ScopeGroupsRead = "okta.groups.read"
+
+// Group types a team may be limited to.
+const (
+	GroupTypeOkta = "OKTA_GROUP"
+	GroupTypeApp  = "APP_GROUP"
+)
+
+// Paging of the Groups API: Okta answers at most 200 groups a page for
+// most orgs, and at most 1,000 members.
+const (
+	groupsPageSize  = 200
+	membersPageSize = 1000
+)
+
+// validate reports the problems of a team mapping, each naming its field.
+func (t TeamMapping) validate() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch t.Source {
+	case TeamFromAttribute:
+		if strings.TrimSpace(t.Attribute) == "" {
+			add("mapping.team.attribute: required with mapping.team.source: attribute")
+		}
+	case TeamFromGroups:
+		if len(t.Groups.Patterns) == 0 {
+			add("mapping.team.groups.patterns: required with mapping.team.source: groups, e.g. [\"^team-(.+)$\"]")
+		}
+		for i, p := range t.Groups.Patterns {
+			re, err := regexp.Compile(p)
+			switch {
+			case err != nil:
+				add("mapping.team.groups.patterns[%d]: %w", i, err)
+			case re.NumSubexp() > 1:
+				add("mapping.team.groups.patterns[%d]: at most one capture group (the team's name), got %d", i, re.NumSubexp())
+			}
+		}
+		switch t.Groups.Type {
+		case "", GroupTypeOkta, GroupTypeApp:
+		default:
+			add("mapping.team.groups.type: must be %s or %s, got %q", GroupTypeOkta, GroupTypeApp, t.Groups.Type)
+		}
+	default:
+		add("mapping.team.source: must be %q or %q, got %q", TeamFromAttribute, TeamFromGroups, t.Source)
+	}
+	return errs
+}
+
+// teamRules decide which groups are teams, a team's name, and the team of
+// a person in several: the one home of that rule.
+type teamRules struct {
+	patterns []*regexp.Regexp
+	typ      string
+}
+
+// newTeamRules compiles a validated team mapping's patterns; nil without
+// teams from groups.
+func newTeamRules(t TeamMapping) *teamRules {
+	if t.Source != TeamFromGroups {
+		return nil
+	}
+	r := &teamRules{typ: t.Groups.Type}
+	for _, p := range t.Groups.Patterns {
+		r.patterns = append(r.patterns, regexp.MustCompile(p))
+	}
+	return r
+}
+
+// teamGroup is a group that is a team, with what ranks it.
+type teamGroup struct {
+	id, name, team string
+	pattern        int
+}
+
+// match reports whether a group is a team, and which.
+func (r *teamRules) match(id, name, typ string) (teamGroup, bool) {
+	if r.typ != "" && typ != r.typ {
+		return teamGroup{}, false
+	}
+	for i, re := range r.patterns {
+		m := re.FindStringSubmatch(name)
+		if m == nil {
+			continue
+		}
+		team := name
+		if len(m) > 1 && m[1] != "" {
+			team = m[1]
+		}
+		return teamGroup{id: id, name: name, team: team, pattern: i}, true
+	}
+	return teamGroup{}, false
+}
+
+// better orders team groups best first: the earlier pattern, then the more
+// specific (longer) name, then the first name.
+func better(a, b teamGroup) int {
+	return cmp.Or(cmp.Compare(a.pattern, b.pattern), cmp.Compare(len(b.name), len(a.name)), strings.Compare(a.name, b.name))
+}
+
+// best returns the team of a person in the given groups ("" for none).
+func (r *teamRules) best(groups []*okta.Group) string {
+	var top teamGroup
+	found := false
+	for _, g := range groups {
+		if g == nil || g.Profile == nil {
+			continue
+		}
+		if tg, ok := r.match(g.Id, g.Profile.Name, g.Type); ok && (!found || better(tg, top) < 0) {
+			top, found = tg, true
+		}
+	}
+	return top.team
+}
+
+// teamIndex maps a user id to the best team of the team groups the user is
+// in. Okta's ids are 20 characters: those take 24 bytes each in a sorted
+// slice; any other id goes in a small map.
+type teamIndex struct {
+	teams []string // by rank (best first)
+	ids   []indexEntry
+	other map[string]uint32
+}
+
+type indexEntry struct {
+	id   [20]byte
+	rank uint32
+}
+
+// team returns the user's team, or "" if the user is in no team group.
+func (x *teamIndex) team(id string) string {
+	if x == nil {
+		return ""
+	}
+	if len(id) != 20 {
+		if r, ok := x.other[id]; ok {
+			return x.teams[r]
+		}
+		return ""
+	}
+	var key [20]byte
+	copy(key[:], id)
+	i, ok := slices.BinarySearchFunc(x.ids, key, func(e indexEntry, k [20]byte) int { return strings.Compare(string(e.id[:]), string(k[:])) })
+	if !ok {
+		return ""
+	}
+	return x.teams[x.ids[i].rank]
+}
+
+// readTeams builds the team index: the org's groups, then the members of
+// each team group. It returns nil without teams from groups.
+func (e *Extractor) readTeams(ctx context.Context) (*teamIndex, error) {
+	if e.teams == nil {
+		return nil, nil
+	}
+	var groups []teamGroup
+	qp := query.NewQueryParams(query.WithLimit(groupsPageSize))
+	if e.teams.typ != "" {
+		qp.Filter = fmt.Sprintf("type eq %q", e.teams.typ)
+	}
+	keep := func(page []*okta.Group) {
+		for _, g := range page {
+			if g == nil || g.Profile == nil {
+				continue
+			}
+			if tg, ok := e.teams.match(g.Id, g.Profile.Name, g.Type); ok {
+				groups = append(groups, tg)
+			}
+		}
+	}
+	err := e.readPages(ctx, "list groups", "/api/v1/groups",
+		func(ctx context.Context) (*okta.Response, func(), error) {
+			page, resp, err := e.client.Group.ListGroups(ctx, qp)
+			return resp, func() { keep(page) }, err
+		},
+		func(ctx context.Context, prev *okta.Response) (*okta.Response, func(), error) {
+			var page []*okta.Group
+			resp, err := prev.Next(ctx, &page)
+			return resp, func() { keep(page) }, err
+		})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(groups, better)
+	x := &teamIndex{other: map[string]uint32{}}
+	for rank, g := range groups {
+		x.teams = append(x.teams, g.team)
+		what := fmt.Sprintf("list members of group %s (%s)", g.id, g.name)
+		path := "/api/v1/groups/" + g.id + "/users"
+		add := func(page []*okta.User) {
+			for _, u := range page {
+				if u == nil {
+					continue
+				}
+				if len(u.Id) != 20 {
+					if _, ok := x.other[u.Id]; !ok {
+						x.other[u.Id] = uint32(rank)
+					}
+					continue
+				}
+				var en indexEntry
+				copy(en.id[:], u.Id)
+				en.rank = uint32(rank)
+				x.ids = append(x.ids, en)
+			}
+		}
+		err := e.readPages(ctx, what, path,
+			func(ctx context.Context) (*okta.Response, func(), error) {
+				page, resp, err := e.client.Group.ListGroupUsers(ctx, g.id, query.NewQueryParams(query.WithLimit(membersPageSize)))
+				return resp, func() { add(page) }, err
+			},
+			func(ctx context.Context, prev *okta.Response) (*okta.Response, func(), error) {
+				var page []*okta.User
+				resp, err := prev.Next(ctx, &page)
+				return resp, func() { add(page) }, err
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Best rank first for each id: keep the first of each id.
+	slices.SortFunc(x.ids, func(a, b indexEntry) int {
+		return cmp.Or(strings.Compare(string(a.id[:]), string(b.id[:])), cmp.Compare(a.rank, b.rank))
+	})
+	x.ids = slices.CompactFunc(x.ids, func(a, b indexEntry) bool { return a.id == b.id })
+	x.ids = slices.Clip(x.ids)
+	e.log.Debug("teams read from groups", zap.Int("team_groups", len(groups)), zap.Int("people", len(x.ids)+len(x.other)))
+	return x, nil
+}
+
+// readPages reads a paged list other than users: first fetches the first page
+// and next the page after prev (its rel="next"); each returns the
+// response and what consumes the page. Next links are checked as the
+// users' are, against path.
+func (e *Extractor) readPages(ctx context.Context, what, path string,
+	first func(context.Context) (*okta.Response, func(), error),
+	next func(context.Context, *okta.Response) (*okta.Response, func(), error)) error {
+	requested := map[string]int{}
+	var prev *okta.Response
+	for page := 1; ; page++ {
+		var (
+			resp    *okta.Response
+			consume func()
+			err     error
+		)
+		if prev == nil {
+			resp, consume, err = first(ctx)
+		} else {
+			resp, consume, err = next(ctx, prev)
+		}
+		if err != nil {
+			return fmt.Errorf("okta: %s, page %d: %w", what, page, e.cfg.classify(err, resp))
+		}
+		consume()
+		if resp == nil || !resp.HasNextPage() {
+			return nil
+		}
+		if resp.Request != nil {
+			requested[pageKey(resp.Request.URL)] = page
+		}
+		if err := e.checkNext(resp, requested, path); err != nil {
+			return fmt.Errorf("okta: %s, page %d: %w", what, page, err)
+		}
+		prev = resp
+	}
+}
+
+// userTeam reads one user's groups and returns the user's team, for hooks.
+func (e *Extractor) userTeam(ctx context.Context, id string) (string, error) {
+	groups, resp, err := e.client.User.ListUserGroups(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("list groups of user %s: %w", id, e.cfg.classify(err, resp))
+	}
+	return e.teams.best(groups), nil
+}
