@@ -52,16 +52,21 @@ type eventHookStore struct {
 
 type registeredHook struct {
 	EventHook
-	secret   string
-	delivery *Hooks // running while ACTIVE and VERIFIED
+	secret      string
+	description *string // as the client sent it; nil is Okta's null
+	createdBy   string
+	delivery    *Hooks // running while ACTIVE and VERIFIED
 }
 
-// eventHookJSON is the wire shape of an event hook.
+// eventHookJSON is the wire shape of an event hook. Description is always
+// returned, null when unset; createdBy and channel.config.method are
+// read-only, ignored in requests.
 type eventHookJSON struct {
-	ID                 string `json:"id,omitempty"`
-	Name               string `json:"name"`
-	Status             string `json:"status,omitempty"`
-	VerificationStatus string `json:"verificationStatus,omitempty"`
+	ID                 string  `json:"id,omitempty"`
+	Name               string  `json:"name"`
+	Description        *string `json:"description"`
+	Status             string  `json:"status,omitempty"`
+	VerificationStatus string  `json:"verificationStatus,omitempty"`
 	Events             *struct {
 		Type  string   `json:"type"`
 		Items []string `json:"items"`
@@ -71,6 +76,7 @@ type eventHookJSON struct {
 		Version string `json:"version"`
 		Config  *struct {
 			URI        string `json:"uri"`
+			Method     string `json:"method,omitempty"`
 			Headers    []any  `json:"headers,omitempty"`
 			AuthScheme *struct {
 				Type  string `json:"type"`
@@ -80,6 +86,7 @@ type eventHookJSON struct {
 		} `json:"config"`
 	} `json:"channel"`
 	Created     string         `json:"created,omitempty"`
+	CreatedBy   string         `json:"createdBy,omitempty"`
 	LastUpdated string         `json:"lastUpdated,omitempty"`
 	Links       map[string]any `json:"_links,omitempty"`
 }
@@ -89,17 +96,35 @@ func (h *registeredHook) toJSON(base string) eventHookJSON {
 	raw, _ := json.Marshal(map[string]any{
 		"events": map[string]any{"type": "EVENT_TYPE", "items": h.EventTypes},
 		"channel": map[string]any{"type": "HTTP", "version": "1.0.0", "config": map[string]any{
-			"uri": h.URI, "authScheme": map[string]any{"type": "HEADER", "key": h.AuthHeader},
+			"uri": h.URI, "method": http.MethodPost, "authScheme": map[string]any{"type": "HEADER", "key": h.AuthHeader},
 		}},
 	})
 	_ = json.Unmarshal(raw, &j)
 	j.ID, j.Name, j.Status, j.VerificationStatus = h.ID, h.Name, h.Status, h.VerificationStatus
+	j.Description, j.CreatedBy = h.description, h.createdBy
 	j.Created = h.Created.UTC().Format(oktaTimeLayout)
 	j.LastUpdated = h.LastUpdated.UTC().Format(oktaTimeLayout)
+	// The links Okta's EventHook declares: self, verify, and deactivate
+	// while the hook is ACTIVE, with the methods they allow.
 	self := base + "/api/v1/eventHooks/" + h.ID
-	j.Links = map[string]any{"self": map[string]any{"href": self}}
+	link := func(href string, methods ...string) map[string]any {
+		return map[string]any{"href": href, "hints": map[string]any{"allow": methods}}
+	}
+	j.Links = map[string]any{
+		"self":   link(self, http.MethodGet, http.MethodPut, http.MethodDelete),
+		"verify": link(self+"/lifecycle/verify", http.MethodPost),
+	}
+	if h.Status == EventHookActive {
+		j.Links["deactivate"] = link(self+"/lifecycle/deactivate", http.MethodPost)
+	}
 	return j
 }
+
+// eventHookCreator is the createdBy of the hooks created through the API:
+// the id of the admin whose API token, or whose grant to a service app,
+// made them. The simulator has no admin accounts, so it is derived from
+// the org's id and names no user of the org.
+func (s *Server) eventHookCreator() string { return "00u" + strings.TrimPrefix(s.oid, "00o") }
 
 // eventHookRoutes serves the Event Hooks API under Okta's authentication
 // and rate limits.
@@ -183,11 +208,11 @@ const maxEventHooks = 25
 
 // decodeEventHook reads and validates a create or update body. Its causes
 // are Okta's errorCauses for E0000001.
-func decodeEventHook(r *http.Request) (name, uri, header, secret string, types []string, causes []string) {
+func decodeEventHook(r *http.Request) (name, uri, header, secret string, desc *string, types []string, causes []string) {
 	var j eventHookJSON
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
 	if err := dec.Decode(&j); err != nil {
-		return "", "", "", "", nil, []string{"The request body was not well-formed."}
+		return "", "", "", "", nil, nil, []string{"The request body was not well-formed."}
 	}
 	if strings.TrimSpace(j.Name) == "" {
 		causes = append(causes, "name: The field cannot be left blank.")
@@ -226,7 +251,7 @@ func decodeEventHook(r *http.Request) (name, uri, header, secret string, types [
 			header, secret = a.Key, a.Value
 		}
 	}
-	return j.Name, uri, header, secret, types, causes
+	return j.Name, uri, header, secret, j.Description, types, causes
 }
 
 func isLoopback(host string) bool {
@@ -250,7 +275,7 @@ func eventHookEligible(t string) bool {
 }
 
 func (s *Server) createEventHook(w http.ResponseWriter, r *http.Request) {
-	name, uri, header, secret, types, causes := decodeEventHook(r)
+	name, uri, header, secret, desc, types, causes := decodeEventHook(r)
 	if len(causes) > 0 {
 		s.writeOktaError(w, http.StatusBadRequest, "E0000001", "Api validation failed: eventHook", causes...)
 		return
@@ -259,7 +284,7 @@ func (s *Server) createEventHook(w http.ResponseWriter, r *http.Request) {
 	h := &registeredHook{EventHook: EventHook{
 		ID: "who" + randomBase62(17), Name: name, Status: EventHookActive, VerificationStatus: EventHookUnverified,
 		EventTypes: types, URI: uri, AuthHeader: header, Created: now, LastUpdated: now,
-	}, secret: secret}
+	}, secret: secret, description: desc, createdBy: s.eventHookCreator()}
 	s.eventHooks.mu.Lock()
 	if len(s.eventHooks.hooks) >= maxEventHooks {
 		s.eventHooks.mu.Unlock()
@@ -277,7 +302,7 @@ func (s *Server) createEventHook(w http.ResponseWriter, r *http.Request) {
 // says ("Updating the channel property requires you to verify the hook
 // again"); a running delivery restarts with the new settings.
 func (s *Server) updateEventHook(w http.ResponseWriter, r *http.Request) {
-	name, uri, header, secret, types, causes := decodeEventHook(r)
+	name, uri, header, secret, desc, types, causes := decodeEventHook(r)
 	if len(causes) > 0 {
 		s.writeOktaError(w, http.StatusBadRequest, "E0000001", "Api validation failed: eventHook", causes...)
 		return
@@ -292,7 +317,7 @@ func (s *Server) updateEventHook(w http.ResponseWriter, r *http.Request) {
 	if h.URI != uri || h.AuthHeader != header || h.secret != secret {
 		h.VerificationStatus = EventHookUnverified
 	}
-	h.Name, h.URI, h.AuthHeader, h.secret, h.EventTypes = name, uri, header, secret, types
+	h.Name, h.URI, h.AuthHeader, h.secret, h.EventTypes, h.description = name, uri, header, secret, types, desc
 	h.LastUpdated = s.now()
 	old := h.delivery
 	h.delivery = nil

@@ -368,15 +368,12 @@ func renderGroup(g *group, base string) groupJSON {
 	if g.typ == GroupApp {
 		class = "okta:windows_security_principal"
 	}
-	var desc any
-	if g.description != "" {
-		desc = g.description
-	}
 	return groupJSON{
 		ID: g.id, Created: jsonTime(g.created), LastUpdated: jsonTime(g.lastUpdated),
 		LastMembershipUpdated: jsonTime(g.lastMembershipUpdated), ObjectClass: []string{class}, Type: g.typ,
-		Profile: map[string]any{"name": g.name, "description": desc},
+		Profile: map[string]any{"name": g.name, "description": g.description},
 		Links: map[string]any{
+			"self": map[string]string{"href": self},
 			"logo": []map[string]any{
 				{"name": "medium", "href": base + "/assets/img/logos/groups/okta-medium.png", "type": "image/png"},
 				{"name": "large", "href": base + "/assets/img/logos/groups/okta-large.png", "type": "image/png"},
