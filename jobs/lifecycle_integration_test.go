@@ -30,6 +30,8 @@ type run struct {
 	// orgURL, if set, is the configured Okta URL instead of the env's.
 	orgURL string
 	rehome bool
+	// okta, if set, changes the Okta source's configuration.
+	okta func(*okta.Config)
 }
 
 func (e *env) syncWith(t *testing.T, r run) (jobs.Summary, error) {
@@ -37,6 +39,9 @@ func (e *env) syncWith(t *testing.T, r run) (jobs.Summary, error) {
 	ocfg := e.oktaConfig("token")
 	if r.orgURL != "" {
 		ocfg.OrgURL = r.orgURL
+	}
+	if r.okta != nil {
+		r.okta(&ocfg)
 	}
 	src, err := okta.New(ocfg, nil)
 	if err != nil {

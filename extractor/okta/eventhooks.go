@@ -52,6 +52,10 @@ func EventHookTypes() []string {
 		"user.account.unlock_by_admin",
 		"user.account.reset_password",
 		"user.account.update_password",
+		// A membership change re-reads the user: its team may come from
+		// its groups (mapping.team.source: groups).
+		"group.user_membership.add",
+		"group.user_membership.remove",
 	}
 }
 

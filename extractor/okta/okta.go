@@ -219,10 +219,16 @@ func (e *Extractor) Counters() *Counters { return e.counters }
 // DEPROVISIONED users) and then the DEPROVISIONED users through a filter.
 // It returns nil only if both passes read every page.
 func (e *Extractor) Extract(ctx context.Context, fn func(context.Context, extractor.Page) error) error {
-	teams, err := e.readTeams(ctx)
+	teams, _, err := e.readTeams(ctx, time.Time{})
 	if err != nil {
 		return err
 	}
+	return e.listAll(ctx, teams, fn)
+}
+
+// listAll reads every user: the plain list (which Okta returns without
+// DEPROVISIONED users), then the DEPROVISIONED users through a filter.
+func (e *Extractor) listAll(ctx context.Context, teams *teamIndex, fn func(context.Context, extractor.Page) error) error {
 	if err := e.list(ctx, "", teams, fn); err != nil {
 		return err
 	}
@@ -233,9 +239,13 @@ func (e *Extractor) Extract(ctx context.Context, fn func(context.Context, extrac
 // ones included), for incremental syncs. Okta's lastUpdated filter is
 // eventually consistent: callers pass a since with some overlap.
 func (e *Extractor) ExtractSince(ctx context.Context, since time.Time, fn func(context.Context, extractor.Page) error) error {
-	teams, err := e.readTeams(ctx)
+	teams, moved, err := e.readTeams(ctx, since)
 	if err != nil {
 		return err
+	}
+	if moved {
+		// Teams moved without moving any user's lastUpdated (teams.go).
+		return e.listAll(ctx, teams, fn)
 	}
 	return e.list(ctx, fmt.Sprintf(`lastUpdated gt "%s"`, since.UTC().Format("2006-01-02T15:04:05.000Z")), teams, fn)
 }
@@ -245,7 +255,7 @@ func (e *Extractor) ExtractFilter(ctx context.Context, filter string, fn func(co
 	if filter == "" {
 		return errors.New("okta: empty filter")
 	}
-	teams, err := e.readTeams(ctx)
+	teams, _, err := e.readTeams(ctx, time.Time{})
 	if err != nil {
 		return err
 	}

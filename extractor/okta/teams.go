@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/okta/okta-sdk-golang/v2/okta/query"
@@ -22,6 +23,12 @@ import (
 // the rule of TeamGroups.Patterns, in a sorted index of 24 bytes per person
 // in a team group (2.4 MB for 100,000 people), which it drops when the read
 // ends. A hook reads the groups of the one user it concerns.
+//
+// A membership change does not move the user's lastUpdated, so an
+// incremental read whose groups changed after its since (a team group's
+// members, or any group's name) reads every user, as a full read does
+// (⌈users/200⌉ requests more), and writes only the teams that moved. A
+// deleted team group is seen by the next full sync.
 
 // ScopeGroupsRead is the scope a service app needs to read groups.
 const ScopeGroupsRead = "okta.groups.read"
@@ -173,10 +180,12 @@ func (x *teamIndex) team(id string) string {
 }
 
 // readTeams builds the team index: the org's groups, then the members of
-// each team group. It returns nil without teams from groups.
-func (e *Extractor) readTeams(ctx context.Context) (*teamIndex, error) {
+// each team group. It returns nil without teams from groups. moved reports
+// whether a group changed after since (zero: never): its name, or a team
+// group's members.
+func (e *Extractor) readTeams(ctx context.Context, since time.Time) (x *teamIndex, moved bool, err error) {
 	if e.teams == nil {
-		return nil, nil
+		return nil, false, nil
 	}
 	var groups []teamGroup
 	qp := query.NewQueryParams(query.WithLimit(groupsPageSize))
@@ -188,12 +197,16 @@ func (e *Extractor) readTeams(ctx context.Context) (*teamIndex, error) {
 			if g == nil || g.Profile == nil {
 				continue
 			}
-			if tg, ok := e.teams.match(g.Id, g.Profile.Name, g.Type); ok {
+			tg, ok := e.teams.match(g.Id, g.Profile.Name, g.Type)
+			if ok {
 				groups = append(groups, tg)
+			}
+			if !since.IsZero() && (after(g.LastUpdated, since) || ok && after(g.LastMembershipUpdated, since)) {
+				moved = true
 			}
 		}
 	}
-	err := e.readPages(ctx, "list groups", "/api/v1/groups",
+	err = e.readPages(ctx, "list groups", "/api/v1/groups",
 		func(ctx context.Context) (*okta.Response, func(), error) {
 			page, resp, err := e.client.Group.ListGroups(ctx, qp)
 			return resp, func() { keep(page) }, err
@@ -204,10 +217,10 @@ func (e *Extractor) readTeams(ctx context.Context) (*teamIndex, error) {
 			return resp, func() { keep(page) }, err
 		})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	slices.SortFunc(groups, better)
-	x := &teamIndex{other: map[string]uint32{}}
+	x = &teamIndex{other: map[string]uint32{}}
 	for rank, g := range groups {
 		x.teams = append(x.teams, g.team)
 		what := fmt.Sprintf("list members of group %s (%s)", g.id, g.name)
@@ -240,7 +253,7 @@ func (e *Extractor) readTeams(ctx context.Context) (*teamIndex, error) {
 				return resp, func() { add(page) }, err
 			})
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	// Best rank first for each id: keep the first of each id.
@@ -249,9 +262,12 @@ func (e *Extractor) readTeams(ctx context.Context) (*teamIndex, error) {
 	})
 	x.ids = slices.CompactFunc(x.ids, func(a, b indexEntry) bool { return a.id == b.id })
 	x.ids = slices.Clip(x.ids)
-	e.log.Debug("teams read from groups", zap.Int("team_groups", len(groups)), zap.Int("people", len(x.ids)+len(x.other)))
-	return x, nil
+	e.log.Debug("teams read from groups", zap.Int("team_groups", len(groups)), zap.Int("people", len(x.ids)+len(x.other)),
+		zap.Bool("changed_since", moved))
+	return x, moved, nil
 }
+
+func after(t *time.Time, since time.Time) bool { return t != nil && t.After(since) }
 
 // readPages reads a paged list other than users: first fetches the first page
 // and next the page after prev (its rel="next"); each returns the
