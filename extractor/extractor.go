@@ -74,6 +74,9 @@ type Skip struct {
 type Page struct {
 	Users   []User
 	Skipped []Skip
+	// OutOfScope counts the users the source's scope leaves out: neither
+	// written nor seen, so a managed one is deactivated like a leaver.
+	OutOfScope int
 	// LastUpdated is the latest source change time on the page, skipped
 	// users included: the watermark of incremental syncs.
 	LastUpdated time.Time

@@ -41,6 +41,9 @@ type Summary struct {
 	Unchanged  int            `json:"users_unchanged"`
 	Skipped    int            `json:"users_skipped"`
 	SkipReason map[string]int `json:"skip_reasons,omitempty"`
+	// OutOfScope are the users okta.scope leaves out: not written, and a
+	// managed one is missing, as a leaver is.
+	OutOfScope int `json:"users_out_of_scope,omitempty"`
 	Duplicates int            `json:"duplicate_keys"`
 	Active     int            `json:"users_active"`
 	Inactive   int            `json:"users_inactive"`
@@ -131,7 +134,7 @@ func (s Summary) Fields() []zap.Field {
 		zap.Int64("pages", s.Pages), zap.Int64("okta_requests", s.OktaRequests), zap.Int64("okta_429s", s.RateLimited),
 		zap.Int64("okta_retries", s.Retries), zap.Int64("okta_rate_pauses", s.Pauses),
 		zap.Int("users_seen", s.Seen), zap.Int("users_created", s.Created), zap.Int("users_updated", s.Updated),
-		zap.Int("users_unchanged", s.Unchanged), zap.Int("users_skipped", s.Skipped),
+		zap.Int("users_unchanged", s.Unchanged), zap.Int("users_skipped", s.Skipped), zap.Int("users_out_of_scope", s.OutOfScope),
 		zap.Int("users_active", s.Active), zap.Int("users_inactive", s.Inactive), zap.Int("duplicate_keys", s.Duplicates),
 		zap.Int("managers_linked", s.ManagersLinked), zap.Int("managers_kept", s.ManagersKept),
 		zap.Int("managers_unlinked", s.ManagersUnlinked), zap.Int("managers_missing", s.ManagersMissing),
@@ -192,6 +195,9 @@ func (s Summary) Text() string {
 			reasons = append(reasons, fmt.Sprintf("%d %s", s.SkipReason[r], r))
 		}
 		fmt.Fprintf(&b, "  skipped   %d (%s); %d duplicate keys\n", s.Skipped, strings.Join(reasons, ", "), s.Duplicates)
+	}
+	if s.OutOfScope > 0 {
+		fmt.Fprintf(&b, "  scope     %d users outside okta.scope: not synced\n", s.OutOfScope)
 	}
 	fmt.Fprintf(&b, "  lifecycle %d reactivated, %d deactivated by status, %d deactivated (gone from Okta, of %d missing among %d managed), %d renamed, %d key conflicts\n",
 		s.Reactivated, s.DeactivatedByStatus, s.DeactivatedMissing, s.Missing, s.Managed, s.Renamed, s.Conflicts)

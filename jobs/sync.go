@@ -512,6 +512,7 @@ func (r *syncRun) stage(ctx context.Context, pages <-chan extractor.Page, stager
 		}
 		rd.add(p)
 		r.update(func(s *Summary) {
+			s.OutOfScope += p.OutOfScope
 			for _, sk := range p.Skipped {
 				s.Skipped++
 				s.SkipReason[sk.Reason]++

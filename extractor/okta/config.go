@@ -49,6 +49,10 @@ type Config struct {
 	// MaxRateLimitWait caps one wait for a rate-limit window to reset.
 	MaxRateLimitWait time.Duration `yaml:"max_rate_limit_wait"`
 
+	// Scope limits the sync to the users of an app and of groups
+	// (scope.go); the zero value syncs every user.
+	Scope Scope `yaml:"scope"`
+
 	// Mapping turns an Okta profile into an Amundsen user.
 	Mapping Mapping `yaml:"-"`
 }
@@ -77,13 +81,19 @@ func (c *Config) Normalize() {
 	c.Mapping.Normalize()
 }
 
-// scopes are the scopes a service app asks for: okta.scopes, plus
-// okta.groups.read when teams come from groups.
-func (c Config) scopes() []string {
-	if c.Mapping.Team.Source == TeamFromGroups && !slices.Contains(c.Scopes, ScopeGroupsRead) {
-		return append(slices.Clip(c.Scopes), ScopeGroupsRead)
+// RequiredScopes are the scopes a service app asks for: okta.scopes, plus
+// okta.groups.read when teams come from groups or the scope names groups,
+// and okta.apps.read when the scope names an app.
+func (c Config) RequiredScopes() []string {
+	out := slices.Clone(c.Scopes)
+	need := func(scope string, on bool) {
+		if on && !slices.Contains(out, scope) {
+			out = append(out, scope)
+		}
 	}
-	return c.Scopes
+	need(ScopeGroupsRead, c.Mapping.Team.Source == TeamFromGroups || len(c.Scope.Groups) > 0)
+	need(ScopeAppsRead, c.Scope.App != "")
+	return out
 }
 
 // OAuth reports whether the config selects an OAuth 2.0 service app.
@@ -138,6 +148,7 @@ func (c Config) Validate() error {
 	if c.MaxRateLimitWait < time.Second {
 		add("okta.max_rate_limit_wait: must be at least 1s, got %s", c.MaxRateLimitWait)
 	}
+	errs = append(errs, c.Scope.validate()...)
 	if err := c.Mapping.Validate(); err != nil {
 		errs = append(errs, err)
 	}

@@ -155,7 +155,7 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*Extractor, error) {
 		setters = append(setters,
 			okta.WithAuthorizationMode("PrivateKey"),
 			okta.WithClientId(cfg.ClientID),
-			okta.WithScopes(cfg.scopes()),
+			okta.WithScopes(cfg.RequiredScopes()),
 			okta.WithPrivateKeySigner(s),
 			okta.WithPrivateKeyId(cfg.KeyID),
 			okta.WithToken(""),
@@ -219,35 +219,57 @@ func (e *Extractor) Counters() *Counters { return e.counters }
 // DEPROVISIONED users) and then the DEPROVISIONED users through a filter.
 // It returns nil only if both passes read every page.
 func (e *Extractor) Extract(ctx context.Context, fn func(context.Context, extractor.Page) error) error {
-	teams, _, err := e.readTeams(ctx, time.Time{})
+	by, _, err := e.readBy(ctx, time.Time{})
 	if err != nil {
 		return err
 	}
-	return e.listAll(ctx, teams, fn)
+	return e.listAll(ctx, by, fn)
 }
 
 // listAll reads every user: the plain list (which Okta returns without
 // DEPROVISIONED users), then the DEPROVISIONED users through a filter.
-func (e *Extractor) listAll(ctx context.Context, teams *teamIndex, fn func(context.Context, extractor.Page) error) error {
-	if err := e.list(ctx, "", teams, fn); err != nil {
+func (e *Extractor) listAll(ctx context.Context, by readBy, fn func(context.Context, extractor.Page) error) error {
+	if err := e.list(ctx, "", by, fn); err != nil {
 		return err
 	}
-	return e.list(ctx, `status eq "DEPROVISIONED"`, teams, fn)
+	return e.list(ctx, `status eq "DEPROVISIONED"`, by, fn)
+}
+
+// readBy is what a read of users maps them with, read by group and by app
+// first: the team index and the scope (each nil when not configured).
+type readBy struct {
+	teams *teamIndex
+	scope *idSet
+}
+
+// readBy reads the teams and the scope; moved reports whether either
+// changed after since.
+func (e *Extractor) readBy(ctx context.Context, since time.Time) (readBy, bool, error) {
+	teams, movedTeams, err := e.readTeams(ctx, since)
+	if err != nil {
+		return readBy{}, false, err
+	}
+	scope, movedScope, err := e.readScope(ctx, since)
+	if err != nil {
+		return readBy{}, false, err
+	}
+	return readBy{teams: teams, scope: scope}, movedTeams || movedScope, nil
 }
 
 // ExtractSince reads the users Okta changed after since (DEPROVISIONED
 // ones included), for incremental syncs. Okta's lastUpdated filter is
 // eventually consistent: callers pass a since with some overlap.
 func (e *Extractor) ExtractSince(ctx context.Context, since time.Time, fn func(context.Context, extractor.Page) error) error {
-	teams, moved, err := e.readTeams(ctx, since)
+	by, moved, err := e.readBy(ctx, since)
 	if err != nil {
 		return err
 	}
 	if moved {
-		// Teams moved without moving any user's lastUpdated (teams.go).
-		return e.listAll(ctx, teams, fn)
+		// Teams or the scope moved without moving any user's lastUpdated
+		// (teams.go, scope.go).
+		return e.listAll(ctx, by, fn)
 	}
-	return e.list(ctx, fmt.Sprintf(`lastUpdated gt "%s"`, since.UTC().Format("2006-01-02T15:04:05.000Z")), teams, fn)
+	return e.list(ctx, fmt.Sprintf(`lastUpdated gt "%s"`, since.UTC().Format("2006-01-02T15:04:05.000Z")), by, fn)
 }
 
 // ExtractFilter reads the users matching an Okta filter expression.
@@ -255,16 +277,16 @@ func (e *Extractor) ExtractFilter(ctx context.Context, filter string, fn func(co
 	if filter == "" {
 		return errors.New("okta: empty filter")
 	}
-	teams, _, err := e.readTeams(ctx, time.Time{})
+	by, _, err := e.readBy(ctx, time.Time{})
 	if err != nil {
 		return err
 	}
-	return e.list(ctx, filter, teams, fn)
+	return e.list(ctx, filter, by, fn)
 }
 
 // list reads the users a filter selects ("": the plain list), page by
-// page; teams, if not nil, gives their team_name.
-func (e *Extractor) list(ctx context.Context, filter string, teams *teamIndex, fn func(context.Context, extractor.Page) error) error {
+// page, mapped with by.
+func (e *Extractor) list(ctx context.Context, filter string, by readBy, fn func(context.Context, extractor.Page) error) error {
 	qp := query.NewQueryParams(query.WithLimit(int64(e.cfg.PageSize)))
 	if filter != "" {
 		qp.Filter = filter
@@ -284,7 +306,7 @@ func (e *Extractor) list(ctx context.Context, filter string, teams *teamIndex, f
 		if err != nil {
 			return fmt.Errorf("%s, page %d: %w", what, page, err)
 		}
-		p := e.mapPage(users, teams)
+		p := e.mapPage(users, by)
 		p.ReadFrom, _ = readWindow(next, sent, time.Now())
 		e.pages.Add(1)
 		e.read.Add(int64(len(users)))
@@ -478,10 +500,26 @@ func (e *Extractor) MappedUser(ctx context.Context, id string) (extractor.User, 
 		return extractor.User{}, "", err
 	}
 	mu, reason := e.cfg.Mapping.Transform(u)
-	if reason == "" && e.teams != nil {
-		if mu.TeamName, err = e.userTeam(ctx, u.Id); err != nil {
+	if reason != "" || e.teams == nil && !e.cfg.Scope.On() {
+		return mu, reason, nil
+	}
+	var groups []*okta.Group
+	if e.teams != nil || len(e.cfg.Scope.Groups) > 0 {
+		if groups, err = e.userGroups(ctx, u.Id); err != nil {
 			return extractor.User{}, "", err
 		}
+	}
+	if e.cfg.Scope.On() {
+		in, err := e.inScope(ctx, u.Id, groups)
+		if err != nil {
+			return extractor.User{}, "", err
+		}
+		if !in {
+			return extractor.User{}, SkipOutOfScope, nil
+		}
+	}
+	if e.teams != nil {
+		mu.TeamName = e.teams.best(groups)
 	}
 	return mu, reason, nil
 }
@@ -515,7 +553,7 @@ func (c Config) classify(err error, resp *okta.Response) error {
 		}
 		ae := &APIError{Status: status, Code: code, Summary: summary, Attempts: attempts}
 		if status == 0 && c.OAuth() {
-			ae.Scopes = c.scopes()
+			ae.Scopes = c.RequiredScopes()
 		}
 		if status == http.StatusForbidden {
 			ae.Missing = insufficientScope(resp.Header.Get("WWW-Authenticate"))
@@ -573,11 +611,15 @@ func retryableBody(err error) bool {
 }
 
 // mapPage maps one page of Okta users.
-func (e *Extractor) mapPage(users []*okta.User, teams *teamIndex) extractor.Page {
+func (e *Extractor) mapPage(users []*okta.User, by readBy) extractor.Page {
 	p := extractor.Page{Users: make([]extractor.User, 0, len(users))}
 	for _, u := range users {
 		if u != nil && u.LastUpdated != nil && u.LastUpdated.After(p.LastUpdated) {
 			p.LastUpdated = *u.LastUpdated
+		}
+		if by.scope != nil && (u == nil || !by.scope.has(u.Id)) {
+			p.OutOfScope++ // neither written nor seen (scope.go)
+			continue
 		}
 		mu, reason := e.cfg.Mapping.Transform(u)
 		if reason != "" {
@@ -590,7 +632,7 @@ func (e *Extractor) mapPage(users []*okta.User, teams *teamIndex) extractor.Page
 			continue
 		}
 		if e.teams != nil {
-			mu.TeamName = teams.team(mu.SourceID)
+			mu.TeamName = by.teams.team(mu.SourceID)
 		}
 		p.Users = append(p.Users, mu)
 	}

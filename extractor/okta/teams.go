@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -223,35 +224,17 @@ func (e *Extractor) readTeams(ctx context.Context, since time.Time) (x *teamInde
 	x = &teamIndex{other: map[string]uint32{}}
 	for rank, g := range groups {
 		x.teams = append(x.teams, g.team)
-		what := fmt.Sprintf("list members of group %s (%s)", g.id, g.name)
-		path := "/api/v1/groups/" + g.id + "/users"
-		add := func(page []*okta.User) {
-			for _, u := range page {
-				if u == nil {
-					continue
+		err := e.readMembers(ctx, &okta.Group{Id: g.id, Profile: &okta.GroupProfile{Name: g.name}}, func(u *okta.User) {
+			if len(u.Id) != 20 {
+				if _, ok := x.other[u.Id]; !ok {
+					x.other[u.Id] = uint32(rank)
 				}
-				if len(u.Id) != 20 {
-					if _, ok := x.other[u.Id]; !ok {
-						x.other[u.Id] = uint32(rank)
-					}
-					continue
-				}
-				var en indexEntry
-				copy(en.id[:], u.Id)
-				en.rank = uint32(rank)
-				x.ids = append(x.ids, en)
+				return
 			}
-		}
-		err := e.readPages(ctx, what, path,
-			func(ctx context.Context) (*okta.Response, func(), error) {
-				page, resp, err := e.client.Group.ListGroupUsers(ctx, g.id, query.NewQueryParams(query.WithLimit(membersPageSize)))
-				return resp, func() { add(page) }, err
-			},
-			func(ctx context.Context, prev *okta.Response) (*okta.Response, func(), error) {
-				var page []*okta.User
-				resp, err := prev.Next(ctx, &page)
-				return resp, func() { add(page) }, err
-			})
+			en := indexEntry{rank: uint32(rank)}
+			copy(en.id[:], u.Id)
+			x.ids = append(x.ids, en)
+		})
 		if err != nil {
 			return nil, false, err
 		}
@@ -306,11 +289,12 @@ func (e *Extractor) readPages(ctx context.Context, what, path string,
 	}
 }
 
-// userTeam reads one user's groups and returns the user's team, for hooks.
-func (e *Extractor) userTeam(ctx context.Context, id string) (string, error) {
-	groups, resp, err := e.client.User.ListUserGroups(ctx, id)
+// userGroups reads one user's groups, for hooks: for its team, and
+// whether it is in scope.
+func (e *Extractor) userGroups(ctx context.Context, id string) ([]*okta.Group, error) {
+	groups, resp, err := e.client.User.ListUserGroups(ctx, url.PathEscape(id))
 	if err != nil {
-		return "", fmt.Errorf("list groups of user %s: %w", id, e.cfg.classify(err, resp))
+		return nil, fmt.Errorf("list groups of user %s: %w", id, e.cfg.classify(err, resp))
 	}
-	return e.teams.best(groups), nil
+	return groups, nil
 }

@@ -319,7 +319,33 @@ func (s *Server) groupRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/groups/{id}", s.api(bucketGroup, scopeGroupsRead, s.getGroup))
 	mux.Handle("GET /api/v1/groups/{id}/users", s.api(bucketListGroups, scopeGroupsRead, s.listGroupUsers))
 	mux.Handle("GET /api/v1/apps/{id}/users", s.api(bucketApp, scopeAppsRead, s.listAppUsers))
+	mux.Handle("GET /api/v1/apps/{id}/users/{userId}", s.api(bucketApp, scopeAppsRead, s.getAppUser))
 	mux.Handle("GET /api/v1/users/{idOrLogin}/groups", s.api(bucketGetUser, ScopeUsersRead, s.listUserGroups))
+}
+
+// getAppUser serves one user's assignment to an app, or 404.
+func (s *Server) getAppUser(w http.ResponseWriter, r *http.Request) {
+	base := baseURL(r)
+	s.mu.RLock()
+	a := s.apps[r.PathValue("id")]
+	var (
+		out   appUserJSON
+		found bool
+	)
+	if a != nil {
+		if _, found = slices.BinarySearch(a.users, r.PathValue("userId")); found {
+			out = s.renderAppUser(a, s.users[r.PathValue("userId")], base, false)
+		}
+	}
+	s.mu.RUnlock()
+	switch {
+	case a == nil:
+		s.writeOktaError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.PathValue("id")+" (AppInstance)")
+	case !found:
+		s.writeOktaError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.PathValue("userId")+" (AppUser)")
+	default:
+		writeJSON(w, http.StatusOK, out)
+	}
 }
 
 // listUserGroups serves one user's groups (Everyone included), unpaged, as
@@ -566,19 +592,7 @@ func (s *Server) listAppUsers(w http.ResponseWriter, r *http.Request) {
 	page := make([]appUserJSON, 0, min(limit, 64))
 	last := ""
 	for _, id := range a.users[start:] {
-		u := s.users[id]
-		at := jsonTime(a.assigned[id])
-		login, _ := u.profile["login"].(string)
-		au := appUserJSON{ID: id, Created: at, LastUpdated: at, Scope: "USER", Status: "ACTIVE", StatusChanged: at,
-			SyncState: "DISABLED", Credentials: map[string]string{"userName": login}, Profile: map[string]any{},
-			Links: map[string]any{
-				"app":  map[string]string{"href": base + "/api/v1/apps/" + a.id},
-				"user": map[string]string{"href": base + "/api/v1/users/" + id},
-			}}
-		if expand {
-			au.Embedded = map[string]any{"user": renderUser(u, base, false)}
-		}
-		page = append(page, au)
+		page = append(page, s.renderAppUser(a, s.users[id], base, expand))
 		last = id
 		if len(page) == limit {
 			break
@@ -586,6 +600,22 @@ func (s *Server) listAppUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	s.writePage(w, r, page, len(page), limit, last)
+}
+
+// renderAppUser is u's assignment to a, with the user embedded if expand.
+func (s *Server) renderAppUser(a *app, u *user, base string, expand bool) appUserJSON {
+	at := jsonTime(a.assigned[u.id])
+	login, _ := u.profile["login"].(string)
+	au := appUserJSON{ID: u.id, Created: at, LastUpdated: at, Scope: "USER", Status: "ACTIVE", StatusChanged: at,
+		SyncState: "DISABLED", Credentials: map[string]string{"userName": login}, Profile: map[string]any{},
+		Links: map[string]any{
+			"app":  map[string]string{"href": base + "/api/v1/apps/" + a.id},
+			"user": map[string]string{"href": base + "/api/v1/users/" + u.id},
+		}}
+	if expand {
+		au.Embedded = map[string]any{"user": renderUser(u, base, false)}
+	}
+	return au
 }
 
 // newPrefixedID returns a fresh Okta-style id with the given prefix
