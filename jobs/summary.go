@@ -44,9 +44,9 @@ type Summary struct {
 	// OutOfScope are the users okta.scope leaves out: not written, and a
 	// managed one is missing, as a leaver is.
 	OutOfScope int `json:"users_out_of_scope,omitempty"`
-	Duplicates int            `json:"duplicate_keys"`
-	Active     int            `json:"users_active"`
-	Inactive   int            `json:"users_inactive"`
+	Duplicates int `json:"duplicate_keys"`
+	Active     int `json:"users_active"`
+	Inactive   int `json:"users_inactive"`
 
 	Reactivated         int `json:"users_reactivated"`
 	DeactivatedByStatus int `json:"users_deactivated_by_status"`
