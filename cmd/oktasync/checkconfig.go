@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/oktasync/oktasync/extractor/okta"
 )
@@ -39,7 +40,18 @@ func runCheckConfig(args []string, getenv func(string) string, stdout, stderr io
 		x.Close()
 	}
 	fmt.Fprintln(stdout, "oktasync: configuration is valid")
+	fmt.Fprintln(stdout, oktaAccess(cfg.Okta))
 	return exitOK
+}
+
+// oktaAccess says what the Okta credential must be allowed, for this
+// configuration: teams from groups and okta.scope read more than users.
+func oktaAccess(c okta.Config) string {
+	scopes := c.RequiredScopes()
+	if c.OAuth() {
+		return fmt.Sprintf("okta: the service app must be granted the Okta API scopes %s", strings.Join(scopes, ", "))
+	}
+	return fmt.Sprintf("okta: the API token's admin must be able to read what the scopes %s cover (a Read-only Administrator can)", strings.Join(scopes, ", "))
 }
 
 // checkAsServe reports whether args set --serve, parsed with every flag of

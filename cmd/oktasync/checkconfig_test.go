@@ -29,6 +29,12 @@ func TestCheckConfig(t *testing.T) {
 		{"--serve as another flag's value", "serve: {hook_path: nope}\n", env, []string{"--published-tag", "--serve"}, exitOK, "valid"},
 		{"a serve flag without --serve", "{}\n", serveEnv, []string{"--listen", ":9090"}, exitConfig, "listen"},
 		{"a bad private key", "{}\n", map[string]string{"OKTA_ORG_URL": "https://acme.okta.com", "OKTA_CLIENT_ID": "0oa1", "OKTA_PRIVATE_KEY": "not a key"}, nil, exitConfig, "private"},
+		// What the credential must be allowed.
+		{"the scopes a sync needs", "{}\n", env, nil, exitOK, "scopes okta.users.read cover (a Read-only Administrator"},
+		{"teams from groups and an app scope need more", "mapping: {team: {groups: {patterns: ['^team-(.+)$']}}}\nokta: {scope: {app: 0oa1amundsen}}\n", env, nil, exitOK,
+			"scopes okta.users.read, okta.groups.read, okta.apps.read"},
+		{"a bad team pattern", "mapping: {team: {groups: {patterns: ['(']}}}\n", env, nil, exitConfig, "mapping.team.groups.patterns[0]"},
+		{"a bad scope", "okta: {scope: {app: amundsen}}\n", env, nil, exitConfig, "okta.scope.app"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"check-config", "--config", writeConfig(t, tc.yaml)}, tc.args...)

@@ -63,7 +63,7 @@ func problems(err error) []string {
 // table entry is the complete refusal of its file.
 func TestConfigFileProblemMessages(t *testing.T) {
 	const oktaKeys = "org_url, client_id, key_id, scopes, page_size, request_timeout, max_retries, retry_backoff, " +
-		"rate_limit_reserve, max_rate_limit_waits, max_rate_limit_wait"
+		"rate_limit_reserve, max_rate_limit_waits, max_rate_limit_wait, scope"
 	cases := []struct {
 		name, body string
 		want       []string
