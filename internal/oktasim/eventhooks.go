@@ -358,7 +358,7 @@ func (s *Server) startDeliveryLocked(h *registeredHook) error {
 	if h.delivery != nil || h.Status != EventHookActive || h.VerificationStatus != EventHookVerified {
 		return nil
 	}
-	d, err := s.StartHooks(HookConfig{URL: h.URI, AuthHeader: h.AuthHeader, AuthValue: h.secret})
+	d, err := s.StartHooks(HookConfig{URL: h.URI, AuthHeader: h.AuthHeader, AuthValue: h.secret, EventTypes: slices.Clone(h.EventTypes)})
 	if err != nil {
 		return err
 	}

@@ -134,13 +134,29 @@ func TestEventHooksAPI(t *testing.T) {
 	if n := len(rc.Posts()); n != 0 {
 		t.Errorf("%d deliveries for a change made before verification", n)
 	}
-	// Verified and active: admin changes are delivered with the secret.
+	// Verified and active: the admin changes of the types it subscribed to
+	// are delivered with the secret, and no others (a suspension is not one).
 	if err := sim.SetStatus(sim.Users()[1].Id, "SUSPENDED"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.UpdateProfile(sim.Users()[2].Id, map[string]any{"title": "Subscribed"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return len(rc.Posts()) > 0 })
 	if p := rc.Posts()[0]; p.header.Get("X-Secret") != "the-secret-value-0123" {
 		t.Errorf("delivery without the registered secret: %v", p.header)
+	}
+	if resp, err := http.Post(api.base+"/admin/hooks/flush", "application/json", nil); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("flush: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	for _, p := range rc.Posts() {
+		for _, ev := range p.body.Data.Events {
+			if ev.EventType != oktasim.EventUserUpdateProfile {
+				t.Errorf("a %s event was delivered to a hook that did not subscribe to it", ev.EventType)
+			}
+		}
 	}
 
 	// An update with the same channel keeps the verification; any change

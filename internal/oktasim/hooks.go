@@ -101,6 +101,10 @@ type HookConfig struct {
 	// verification GET. Okta's docs do not say whether it sends them;
 	// by default the simulator does.
 	VerifyWithoutAuth bool
+	// EventTypes, if not empty, are the only event types delivered: those
+	// a hook registered through /api/v1/eventHooks subscribed to, as Okta
+	// delivers. Empty delivers every event.
+	EventTypes []string
 }
 
 // HookStats are the counters of one hook since StartHooks. A "send" is one
@@ -764,6 +768,12 @@ func (h *Hooks) count(f func(*HookStats)) {
 
 // enqueue adds events without blocking; events beyond QueueSize are dropped.
 func (h *Hooks) enqueue(evs []Event) {
+	if len(h.cfg.EventTypes) > 0 {
+		evs = slices.DeleteFunc(slices.Clone(evs), func(ev Event) bool { return !slices.Contains(h.cfg.EventTypes, ev.EventType) })
+		if len(evs) == 0 {
+			return
+		}
+	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
