@@ -12,6 +12,11 @@
 // binds only to loopback addresses unless --allow-remote is given, and
 // shuts down cleanly on SIGINT or SIGTERM.
 //
+// With --groups N it also generates N groups served by the Groups API:
+// teams as groups (team-<department>, nested team-<department>-<sub>,
+// empty team-archived-N), Everyone, an APP_GROUP and groups that are not
+// teams; GET /admin/groups lists them with their members.
+//
 // With --hook-url it also acts as an Okta event hook: before printing the
 // ready line it sends the verification GET (and logs the result; it
 // delivers even if verification fails, which Okta would not), then POSTs
@@ -63,6 +68,7 @@ func main() {
 // options are the parsed command-line flags.
 type options struct {
 	users         int
+	groups        int
 	seed          int64
 	shape         string
 	addr          string
@@ -93,6 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("oktasim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.users, "users", 1000, "number of generated users")
+	fs.IntVar(&o.groups, "groups", 0, "number of generated groups: teams as groups, Everyone and non-team groups (0: none)")
 	fs.Int64Var(&o.seed, "seed", 1, "seed for deterministic generation and fault decisions")
 	fs.StringVar(&o.shape, "shape", oktasim.ShapeDefault, "org shape: "+strings.Join(oktasim.Shapes(), ", ")+" (flat: no managers; deep: manager chains of "+strconv.Itoa(oktasim.DeepChain)+")")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address (port 0 picks a free port)")
@@ -185,6 +192,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := oktasim.Config{
 		Users:      o.users,
+		Groups:     o.groups,
 		Seed:       o.seed,
 		Shape:      o.shape,
 		Token:      o.token,

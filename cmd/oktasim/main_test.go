@@ -116,6 +116,69 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	}
 }
 
+// getJSON GETs url with auth and decodes its JSON body into v.
+func getJSON(t *testing.T, url, auth string, v any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", auth)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+func TestRunGeneratesGroups(t *testing.T) {
+	type group struct {
+		ID      string   `json:"id"`
+		Name    string   `json:"name"`
+		Members []string `json:"members"`
+	}
+	var admin struct {
+		Groups []group `json:"groups"`
+	}
+	var api []map[string]any
+
+	base, stop, stderr := startRun(t, "--users", "40", "--groups", "25")
+	getJSON(t, base+"/admin/groups", "", &admin)
+	getJSON(t, base+"/api/v1/groups?limit=200", "SSWS x", &api)
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit code %d; stderr: %s", code, stderr)
+	}
+	if len(admin.Groups) != 25 || len(api) != 25 {
+		t.Fatalf("--groups 25: %d admin groups, %d from the Groups API", len(admin.Groups), len(api))
+	}
+	teams := 0
+	for _, g := range admin.Groups {
+		if strings.HasPrefix(g.Name, "team-") && len(g.Members) > 0 {
+			teams++
+		}
+	}
+	if teams == 0 {
+		t.Fatalf("no team group with members: %+v", admin.Groups)
+	}
+
+	// Without --groups the org has none.
+	base, stop, stderr = startRun(t, "--users", "5")
+	admin.Groups = nil
+	getJSON(t, base+"/admin/groups", "", &admin)
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit code %d; stderr: %s", code, stderr)
+	}
+	if admin.Groups == nil || len(admin.Groups) != 0 {
+		t.Fatalf("default: groups %v, want []", admin.Groups)
+	}
+}
+
 func TestRunWithServiceAppKeyAndFaults(t *testing.T) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -159,6 +222,8 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{[]string{"--client-id", "0oa1", "--client-public-key", missing}, exitUsage, "client-public-key"},
 		{[]string{"--client-id", "0oa1", "--client-public-key", notPEM}, exitUsage, "no PEM block"},
 		{[]string{"--users", "-1"}, exitUsage, "users"},
+		{[]string{"--groups", "-1"}, exitUsage, "groups"},
+		{[]string{"--groups", "x"}, exitUsage, "-groups"},
 		{[]string{"--bogus"}, exitUsage, "bogus"},
 		{[]string{"extra"}, exitUsage, "unexpected arguments"},
 		{[]string{"--hook-secret", "x"}, exitUsage, "--hook-secret needs --hook-url"},

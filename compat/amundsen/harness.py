@@ -216,14 +216,16 @@ class Service:
 
 
 class Simulator:
-    """bin/oktasim on 127.0.0.1 and a random port, with its admin API."""
+    """bin/oktasim on 127.0.0.1 and a random port, with its admin API. groups > 0 also
+    generates that many groups (--groups): teams as groups, Everyone and non-team groups."""
 
-    def __init__(self, users: int, seed: int, workdir: Path) -> None:
+    def __init__(self, users: int, seed: int, workdir: Path, groups: int = 0) -> None:
         if not OKTASIM.is_file():
             raise RuntimeError(f'{OKTASIM} is missing: run `make build` (make compat does)')
-        self._service = Service(f'oktasim-{seed}',
-                                [str(OKTASIM), '--users', str(users), '--seed', str(seed), '--addr', '127.0.0.1:0'],
-                                workdir, 'OKTASIM_READY', timeout=30)
+        args = [str(OKTASIM), '--users', str(users), '--seed', str(seed), '--addr', '127.0.0.1:0']
+        if groups:
+            args += ['--groups', str(groups)]
+        self._service = Service(f'oktasim-{seed}', args, workdir, 'OKTASIM_READY', timeout=30)
         self.url = self._service.url
 
     def close(self) -> None:
@@ -243,6 +245,11 @@ class Simulator:
     def export(self) -> List[Dict[str, Any]]:
         """All users, DEPROVISIONED included, in Okta's JSON shape."""
         return self._call('GET', '/admin/users')
+
+    def groups(self) -> List[Dict[str, Any]]:
+        """All groups, ordered by id: {'id', 'type', 'name', 'description', 'members': [user ids]}
+        (every user for Everyone)."""
+        return self._call('GET', '/admin/groups')['groups']
 
     def delete_user(self, okta_id: str) -> None:
         self._call('DELETE', f'/admin/users/{quote(okta_id)}')
@@ -273,15 +280,26 @@ def oktasync_env(sim_url: str, neo4j_uri: Optional[str] = None,
     return env
 
 
+def team_groups_config(path: Path, patterns: Iterable[str]) -> Path:
+    """Writes an oktasync config file at path whose only setting is team_name from Okta groups
+    (mapping.team.source: groups with these patterns, in priority order) and returns path."""
+    quoted = ', '.join(json.dumps(p) for p in patterns)  # a JSON string is a YAML flow scalar
+    path.write_text(f'mapping:\n  team:\n    source: groups\n    groups:\n      patterns: [{quoted}]\n')
+    return path
+
+
 def run_oktasync(sim_url: str, *, neo4j_uri: Optional[str] = None, csv_dir: Optional[Path] = None,
                  published_tag: Optional[str] = None, timeout: float = 300, args: Iterable[str] = (),
-                 extra_env: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
-    """Runs `oktasync sync --summary json [args]` and returns the summary; fails on a non-zero
-    exit. extra_env adds to (or overrides) the environment, e.g. OKTASYNC_SEARCH_URL."""
+                 extra_env: Optional[Dict[str, str]] = None, config: Optional[Path] = None) -> Dict[str, Any]:
+    """Runs `oktasync sync --summary json [--config config] [args]` and returns the summary; fails
+    on a non-zero exit. extra_env adds to (or overrides) the environment, e.g. OKTASYNC_SEARCH_URL;
+    config is an oktasync config file, e.g. from team_groups_config."""
     if not OKTASYNC.is_file():
         raise RuntimeError(f'{OKTASYNC} is missing: run `make build` (make compat does)')
     env = oktasync_env(sim_url, neo4j_uri, extra_env)
     args = [str(OKTASYNC), 'sync', '--summary', 'json', '--log-format', 'json', *args]
+    if config is not None:
+        args += ['--config', str(config)]
     if csv_dir is not None:
         args += ['--csv-dir', str(csv_dir)]
     if published_tag:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import re
 import unicodedata
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Optional
@@ -137,6 +138,49 @@ def expected_users(export: Iterable[Dict[str, Any]]) -> Dict[str, ExpectedUser]:
 
 def _rank(okta_user: Dict[str, Any]) -> tuple:
     return (okta_user['status'] in ACTIVE_STATUSES, epoch_seconds(okta_user['lastUpdated']))
+
+
+@dataclasses.dataclass(frozen=True)
+class TeamGroup:
+    """A group that is a team (mapping.team.source: groups), with what ranks it."""
+    name: str
+    team: str
+    pattern: int  # index of the first pattern that matches the group's name
+
+
+def team_memberships(groups: Iterable[Dict[str, Any]], patterns: List[str],
+                     group_type: str = '') -> Dict[str, List[TeamGroup]]:
+    """Maps an Okta user id to the team groups the user is in, best first, from the
+    simulator's /admin/groups export. The rule (README, "Teams and scope from Okta groups"):
+    a group is a team if a pattern matches its name (group_type, if set, limits teams to that
+    group type); its team is the pattern's first capture, or the whole name without one. A
+    person in several team groups gets the team of the earliest pattern that matches one of
+    them; among groups of that pattern, the longest name, then the first name."""
+    compiled = [re.compile(p) for p in patterns]
+    out: Dict[str, List[TeamGroup]] = {}
+    for group in groups:
+        if group_type and group['type'] != group_type:
+            continue
+        name = group['name']
+        for i, rx in enumerate(compiled):
+            m = rx.search(name)
+            if m is None:
+                continue
+            team = m.group(1) if rx.groups and m.group(1) else name
+            for user_id in group['members']:
+                out.setdefault(user_id, []).append(TeamGroup(name, team, i))
+            break
+    for memberships in out.values():
+        memberships.sort(key=lambda g: (g.pattern, -len(g.name), g.name))
+    return out
+
+
+def expected_teams(groups: Iterable[Dict[str, Any]], patterns: List[str],
+                   group_type: str = '') -> Dict[str, str]:
+    """Okta user id -> team_name from groups (team_memberships' best); a user in no team
+    group is absent (team_name '')."""
+    return {user_id: memberships[0].team
+            for user_id, memberships in team_memberships(groups, patterns, group_type).items()}
 
 
 def skipped_keys(export: Iterable[Dict[str, Any]]) -> List[str]:

@@ -283,6 +283,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	handle("POST /admin/users/{id}/deactivate", func(w http.ResponseWriter, r *http.Request) error {
 		return s.adminRespondUser(w, r, r.PathValue("id"), s.SetStatus(r.PathValue("id"), StatusDeprovisioned))
 	})
+	handle("GET /admin/groups", s.adminListGroups)
 	handle("GET /admin/stats", func(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, s.Stats())
 		return nil
@@ -345,6 +346,32 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// adminGroupJSON is a group in GET /admin/groups: what the Groups API
+// spreads over a group and its member pages, in one object.
+type adminGroupJSON struct {
+	ID          string   `json:"id"`
+	Type        string   `json:"type"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Members     []string `json:"members"` // user ids, sorted; every user for Everyone
+}
+
+// adminListGroups answers {"groups": [...]}: every group, ordered by id,
+// with its members.
+func (s *Server) adminListGroups(w http.ResponseWriter, r *http.Request) error {
+	groups := s.Groups()
+	out := make([]adminGroupJSON, 0, len(groups))
+	for _, g := range groups {
+		members := g.Members
+		if members == nil {
+			members = []string{}
+		}
+		out = append(out, adminGroupJSON{ID: g.ID, Type: g.Type, Name: g.Name, Description: g.Description, Members: members})
+	}
+	writeJSON(w, http.StatusOK, map[string][]adminGroupJSON{"groups": out})
 	return nil
 }
 

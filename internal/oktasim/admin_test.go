@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -370,5 +371,54 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestAdminGroups: GET /admin/groups lists every group with its members,
+// as Server.Groups has them; an org without groups answers an empty list.
+func TestAdminGroups(t *testing.T) {
+	type adminGroup struct {
+		ID, Type, Name, Description string
+		Members                     []string
+	}
+	list := func(base string) []adminGroup {
+		t.Helper()
+		resp, raw := do(t, http.MethodGet, base+"/admin/groups", "", nil)
+		var body struct {
+			Groups []adminGroup `json:"groups"`
+		}
+		dec := json.NewDecoder(strings.NewReader(string(raw)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || resp.StatusCode != http.StatusOK || body.Groups == nil {
+			t.Fatalf("GET /admin/groups: %d %.300s: %v", resp.StatusCode, raw, err)
+		}
+		return body.Groups
+	}
+
+	sim, base := oktasimtest.Start(t, oktasim.Config{Users: 80, Seed: 2, Groups: 30})
+	got := list(base)
+	want := sim.Groups()
+	if len(got) != len(want) || len(got) != 30 {
+		t.Fatalf("%d groups, want %d", len(got), len(want))
+	}
+	emptyTeam := false
+	for i, g := range got {
+		w := want[i]
+		if g.ID != w.ID || g.Type != w.Type || g.Name != w.Name || g.Description != w.Description ||
+			g.Members == nil || !slices.Equal(g.Members, w.Members) {
+			t.Errorf("group %d: %+v, want %+v", i, g, w)
+		}
+		if g.Type == oktasim.GroupBuiltIn && len(g.Members) != 80 {
+			t.Errorf("%s has %d members, want every user", g.Name, len(g.Members))
+		}
+		emptyTeam = emptyTeam || strings.HasPrefix(g.Name, "team-") && len(g.Members) == 0
+	}
+	if !emptyTeam {
+		t.Error("no empty team group listed (members [] rather than null)")
+	}
+
+	_, base = oktasimtest.Start(t, oktasim.Config{Users: 5, Seed: 2})
+	if got := list(base); len(got) != 0 {
+		t.Fatalf("an org without groups lists %d", len(got))
 	}
 }

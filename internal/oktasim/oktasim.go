@@ -52,6 +52,8 @@
 //	PUT    /admin/users/{id}/status     {"status": "SUSPENDED"}
 //	POST   /admin/users/{id}/deactivate status DEPROVISIONED
 //	DELETE /admin/users/{id}            hard delete -> 204
+//	GET    /admin/groups                {"groups": [{"id", "type", "name", "description",
+//	                                    "members": [user ids]}...]}, every group (groups.go)
 //	GET    /admin/stats                 Stats
 //	GET    /admin/faults, PUT /admin/faults
 //	       {"error_rate", "reset_rate", "malformed_rate", "latency_ms", "fail_after",
