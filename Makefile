@@ -229,7 +229,7 @@ bench: build compat-venv $(if $(BENCH_S8),search-launcher)
 # bench-smoke: the harness on a small org against $NEO4J_TEST_URI (make test
 # runs it on its server): every scenario's graph is checked; nothing is timed
 # or recorded.
-BENCH_SMOKE := $(GO) run ./bench --smoke --scenarios S1,S2,S3,S5,S6,S7 --users 3000
+BENCH_SMOKE := $(GO) run ./bench --smoke --scenarios S1,S2,S3,S5,S6,S7,S9 --users 3000
 bench-smoke: build compat-venv
 	$(BENCH_SMOKE)
 

@@ -82,6 +82,7 @@ type simOptions struct {
 	rateLimit  int           // 0: off (a limit no run reaches)
 	rateWindow time.Duration // with rateLimit
 	shape      string        // org shape ("" = the generator's default)
+	groups     int           // generated groups (S9)
 }
 
 // startSim starts bin/oktasim and waits for its ready line.
@@ -94,6 +95,9 @@ func startSim(ctx context.Context, bin string, o simOptions, logPath string) (*s
 	}
 	if o.shape != "" {
 		args = append(args, "--shape", o.shape)
+	}
+	if o.groups > 0 {
+		args = append(args, "--groups", strconv.Itoa(o.groups))
 	}
 	cmd := exec.Command(bin, args...)
 	logf, err := os.Create(logPath)

@@ -12,7 +12,7 @@ import (
 )
 
 // scenarioNames lists the scenarios in the order they run.
-func scenarioNames() []string { return []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8"} }
+func scenarioNames() []string { return []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9"} }
 
 // bench is one invocation: one Neo4j server, a work directory, the results.
 type bench struct {
@@ -113,6 +113,11 @@ func (b *bench) runAll(ctx context.Context) error {
 	if b.selected("S8") {
 		if err := b.peopleSearch(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("S8: %w", err))
+		}
+	}
+	if b.selected("S9") {
+		if err := b.teams(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("S9: %w", err))
 		}
 	}
 	if ctx.Err() != nil {
