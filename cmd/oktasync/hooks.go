@@ -55,7 +55,7 @@ serve.hook_auth_header, as serve expects. oktasync hooks register -h lists the f
 		return exitConfig
 	}
 	if !register {
-		return hooksStatus(ctx, admin, *hookURL, *name, stdout, stderr)
+		return hooksStatus(ctx, admin, cfg.Okta.EventHookTypes(), *hookURL, *name, stdout, stderr)
 	}
 	if *hookURL == "" {
 		fmt.Fprintln(stderr, "oktasync hooks register: --url is required")
@@ -70,7 +70,7 @@ serve.hook_auth_header, as serve expects. oktasync hooks register -h lists the f
 		log.Error("hooks register failed", zap.Error(err))
 		fmt.Fprintln(stderr, "oktasync:", err)
 		if reg.Hook.ID != "" {
-			printHook(stdout, reg.Hook)
+			printHook(stdout, reg.Hook, cfg.Okta.EventHookTypes())
 		}
 		return exitFailed
 	}
@@ -83,14 +83,14 @@ serve.hook_auth_header, as serve expects. oktasync hooks register -h lists the f
 		fmt.Fprint(stdout, "; serve answered Okta's verification")
 	}
 	fmt.Fprintln(stdout)
-	printHook(stdout, reg.Hook)
+	printHook(stdout, reg.Hook, cfg.Okta.EventHookTypes())
 	return exitOK
 }
 
 // hooksStatus prints the hooks delivering to hookURL (or named name) and
 // exits 0 only if exactly one of them is active, verified and subscribed
 // to every event type oktasync handles.
-func hooksStatus(ctx context.Context, admin *okta.HookAdmin, hookURL, name string, stdout, stderr io.Writer) int {
+func hooksStatus(ctx context.Context, admin *okta.HookAdmin, types []string, hookURL, name string, stdout, stderr io.Writer) int {
 	all, err := admin.List(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "oktasync:", err)
@@ -109,13 +109,13 @@ func hooksStatus(ctx context.Context, admin *okta.HookAdmin, hookURL, name strin
 		return exitFailed
 	}
 	for _, h := range mine {
-		printHook(stdout, h)
+		printHook(stdout, h, types)
 	}
 	if len(mine) > 1 {
 		fmt.Fprintf(stdout, "%d event hooks %s: Okta delivers every event to each\n", len(mine), describeMatch(hookURL, name))
 		return exitFailed
 	}
-	if h := mine[0]; !h.Ready() || len(h.MissingEventTypes()) > 0 {
+	if h := mine[0]; !h.Ready() || len(h.MissingEventTypes(types)) > 0 {
 		return exitFailed
 	}
 	return exitOK
@@ -128,10 +128,10 @@ func describeMatch(hookURL, name string) string {
 	return fmt.Sprintf("named %q", name)
 }
 
-func printHook(w io.Writer, h okta.EventHook) {
+func printHook(w io.Writer, h okta.EventHook, types []string) {
 	fmt.Fprintf(w, "  id            %s\n  name          %s\n  url           %s\n  status        %s\n  verification  %s\n  auth header   %s\n  event types   %d\n",
 		h.ID, h.Name, h.URL, h.Status, h.VerificationStatus, h.AuthHeader, len(h.EventTypes))
-	if m := h.MissingEventTypes(); len(m) > 0 {
+	if m := h.MissingEventTypes(types); len(m) > 0 {
 		fmt.Fprintf(w, "  missing       %s (run hooks register again)\n", strings.Join(m, ", "))
 	}
 }

@@ -33,12 +33,15 @@ const (
 	EventHookVerified = "VERIFIED"
 )
 
-// EventHookTypes are the event types oktasync subscribes its hook to: the
-// ones HookHandler acts on (userEvent) that Okta lets event hooks subscribe
-// to. user.account.update_primary_email, which the handler also takes, is
-// not eligible; the scheduled syncs catch it.
-func EventHookTypes() []string {
-	return []string{
+// EventHookTypes are the event types oktasync subscribes its hook to, for
+// this configuration: the ones HookHandler acts on (userEvent) that Okta
+// lets event hooks subscribe to. user.account.update_primary_email, which
+// the handler also takes, is not eligible; the scheduled syncs catch it. A
+// group membership change re-reads the user when teams come from groups or
+// okta.scope names groups, and an app assignment when okta.scope names an
+// app: otherwise neither can change what oktasync writes.
+func (c Config) EventHookTypes() []string {
+	types := []string{
 		"user.lifecycle.create",
 		"user.lifecycle.activate",
 		"user.lifecycle.deactivate",
@@ -52,11 +55,14 @@ func EventHookTypes() []string {
 		"user.account.unlock_by_admin",
 		"user.account.reset_password",
 		"user.account.update_password",
-		// A membership change re-reads the user: its team may come from
-		// its groups (mapping.team.source: groups).
-		"group.user_membership.add",
-		"group.user_membership.remove",
 	}
+	if c.Mapping.Team.Source == TeamFromGroups || len(c.Scope.Groups) > 0 {
+		types = append(types, "group.user_membership.add", "group.user_membership.remove")
+	}
+	if c.Scope.App != "" {
+		types = append(types, "application.user_membership.add", "application.user_membership.remove")
+	}
+	return types
 }
 
 // EventHookSpec is the event hook `hooks register` makes Okta hold.
@@ -107,10 +113,11 @@ func (h EventHook) Ready() bool {
 	return h.Status == EventHookActive && h.VerificationStatus == EventHookVerified
 }
 
-// MissingEventTypes are the EventHookTypes the hook is not subscribed to.
-func (h EventHook) MissingEventTypes() []string {
+// MissingEventTypes are the types (EventHookTypes) the hook is not
+// subscribed to.
+func (h EventHook) MissingEventTypes(types []string) []string {
 	var missing []string
-	for _, t := range EventHookTypes() {
+	for _, t := range types {
 		if !slices.Contains(h.EventTypes, t) {
 			missing = append(missing, t)
 		}
@@ -197,7 +204,7 @@ func (a *HookAdmin) Register(ctx context.Context, spec EventHookSpec) (Registrat
 		return Registration{}, err
 	}
 	var reg Registration
-	body := toSDKHook(spec)
+	body := toSDKHook(spec, a.cfg.EventHookTypes())
 	switch same := HooksAt(all, spec.URL); len(same) {
 	case 0:
 		h, err := a.create(ctx, spec.URL, body)
@@ -288,10 +295,10 @@ func outcomeUnknown(err error) bool {
 	return errors.As(err, &te) || (errors.As(err, &ae) && ae.Status >= 500)
 }
 
-func toSDKHook(spec EventHookSpec) okta.EventHook {
+func toSDKHook(spec EventHookSpec, types []string) okta.EventHook {
 	return okta.EventHook{
 		Name:   spec.Name,
-		Events: &okta.EventSubscriptions{Type: "EVENT_TYPE", Items: EventHookTypes()},
+		Events: &okta.EventSubscriptions{Type: "EVENT_TYPE", Items: types},
 		Channel: &okta.EventHookChannel{
 			Type:    "HTTP",
 			Version: "1.0.0",

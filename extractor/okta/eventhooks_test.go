@@ -19,7 +19,10 @@ import (
 )
 
 func TestEventHookTypesAreHandled(t *testing.T) {
-	types := EventHookTypes()
+	all := testCfg("https://acme.okta.com")
+	all.Mapping.Team = TeamMapping{Source: TeamFromGroups, Groups: TeamGroups{Patterns: []string{"x"}}}
+	all.Scope = Scope{App: "0oa1"}
+	types := all.EventHookTypes()
 	if len(types) == 0 {
 		t.Fatal("no event types")
 	}
@@ -156,8 +159,8 @@ func TestRegisterAgainstSimulator(t *testing.T) {
 	if h.ID != first.Hook.ID || h.URI != recv.url || h.AuthHeader != header || h.VerificationStatus != oktasim.EventHookVerified || h.Status != oktasim.EventHookActive {
 		t.Errorf("Okta holds %+v", h)
 	}
-	if !slices.Equal(h.EventTypes, EventHookTypes()) {
-		t.Errorf("event types %v, want %v", h.EventTypes, EventHookTypes())
+	if want := testCfg(orgURL).EventHookTypes(); !slices.Equal(h.EventTypes, want) {
+		t.Errorf("event types %v, want %v", h.EventTypes, want)
 	}
 	if n := recv.verifications.Load(); n != 1 {
 		t.Errorf("the endpoint answered %d verification requests, want 1", n)
@@ -201,7 +204,7 @@ func TestRegisterAgainstSimulator(t *testing.T) {
 	}
 
 	listed, err := admin.List(testCtx(t))
-	if err != nil || len(HooksAt(listed, recv.url)) != 1 || len(listed[0].MissingEventTypes()) != 0 {
+	if err != nil || len(HooksAt(listed, recv.url)) != 1 || len(listed[0].MissingEventTypes(testCfg(orgURL).EventHookTypes())) != 0 {
 		t.Errorf("List = %+v, %v", listed, err)
 	}
 
@@ -481,5 +484,40 @@ func TestRegisterThroughOAuthAgainstSimulator(t *testing.T) {
 	_, err = admin("0oa-reader", ScopeEventHooksRead).Register(testCtx(t), spec)
 	if !errors.As(err, &ae) || !ae.Auth() || ae.Missing != ScopeEventHooksManage || !strings.Contains(err.Error(), "lacks okta.eventHooks.manage") {
 		t.Errorf("a read-only token's write: %v, want a 403 naming %s", err, ScopeEventHooksManage)
+	}
+}
+
+// TestEventHookTypesFollowTheConfig: membership events are subscribed to
+// only when they can change what oktasync writes.
+func TestEventHookTypesFollowTheConfig(t *testing.T) {
+	groups := []string{"group.user_membership.add", "group.user_membership.remove"}
+	apps := []string{"application.user_membership.add", "application.user_membership.remove"}
+	for _, tc := range []struct {
+		name       string
+		mutate     func(*Config)
+		want, none []string
+	}{
+		{name: "users only", mutate: func(*Config) {}, none: append(slices.Clone(groups), apps...)},
+		{name: "teams from groups", mutate: func(c *Config) {
+			c.Mapping.Team = TeamMapping{Source: TeamFromGroups, Groups: TeamGroups{Patterns: []string{"^team-"}}}
+		}, want: groups, none: apps},
+		{name: "scope by group", mutate: func(c *Config) { c.Scope.Groups = []string{"data"} }, want: groups, none: apps},
+		{name: "scope by app", mutate: func(c *Config) { c.Scope.App = "0oa1" }, want: apps, none: groups},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testCfg("https://acme.okta.com")
+			tc.mutate(&c)
+			types := c.EventHookTypes()
+			for _, w := range tc.want {
+				if !slices.Contains(types, w) {
+					t.Errorf("%s not subscribed to", w)
+				}
+			}
+			for _, n := range tc.none {
+				if slices.Contains(types, n) {
+					t.Errorf("%s subscribed to, for nothing", n)
+				}
+			}
+		})
 	}
 }

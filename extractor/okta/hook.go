@@ -92,7 +92,8 @@ func userEvent(t string) bool {
 		"user.account.unlock_by_admin", "user.account.update_primary_email",
 		// Status moves: RECOVERY, and PASSWORD_EXPIRED/RECOVERY back to ACTIVE.
 		"user.account.reset_password", "user.account.update_password",
-		"group.user_membership.add", "group.user_membership.remove":
+		"group.user_membership.add", "group.user_membership.remove",
+		"application.user_membership.add", "application.user_membership.remove":
 		return true
 	}
 	return false
