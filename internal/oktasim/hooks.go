@@ -157,6 +157,7 @@ type Event struct {
 	DisplayMessage        string               `json:"displayMessage"`
 	Severity              string               `json:"severity"`
 	Client                *EventClient         `json:"client"`
+	Request               *EventRequest        `json:"request"`
 	Device                any                  `json:"device"`
 	Actor                 EventActor           `json:"actor"`
 	Outcome               EventOutcome         `json:"outcome"`
@@ -220,7 +221,21 @@ type EventUserAgent struct {
 	Browser      string `json:"browser"`
 }
 
-// EventGeo is the client's location.
+// EventRequest is the request that caused an event: the chain of
+// addresses it came through.
+type EventRequest struct {
+	IPChain []EventIPAddress `json:"ipChain"`
+}
+
+// EventIPAddress is one address of a request's chain.
+type EventIPAddress struct {
+	IP                  string    `json:"ip"`
+	GeographicalContext *EventGeo `json:"geographicalContext"`
+	Version             string    `json:"version"`
+	Source              *string   `json:"source"`
+}
+
+// EventGeo is a geographical context: the client's location.
 type EventGeo struct {
 	City        string            `json:"city"`
 	State       string            `json:"state"`
@@ -392,6 +407,8 @@ func newEvent(eventType string, u User, published time.Time) Event {
 	if info.legacy != "" {
 		legacy = &info.legacy
 	}
+	geo := &EventGeo{City: "San Francisco", State: "California", Country: "United States", PostalCode: "94105",
+		Geolocation: &EventGeolocation{Lat: 37.7852, Lon: -122.3874}}
 	return Event{
 		UUID:           newUUID(),
 		Published:      published.UTC().Truncate(time.Millisecond),
@@ -400,15 +417,13 @@ func newEvent(eventType string, u User, published time.Time) Event {
 		DisplayMessage: info.display,
 		Severity:       "INFO",
 		Client: &EventClient{
-			UserAgent: &EventUserAgent{RawUserAgent: "oktasim admin API", OS: "Unknown", Browser: "UNKNOWN"},
-			Zone:      "null",
-			Device:    "Unknown",
-			IPAddress: "127.0.0.1",
-			GeographicalContext: &EventGeo{
-				City: "San Francisco", State: "California", Country: "United States", PostalCode: "94105",
-				Geolocation: &EventGeolocation{Lat: 37.7852, Lon: -122.3874},
-			},
+			UserAgent:           &EventUserAgent{RawUserAgent: "oktasim admin API", OS: "Unknown", Browser: "UNKNOWN"},
+			Zone:                "null",
+			Device:              "Unknown",
+			IPAddress:           "127.0.0.1",
+			GeographicalContext: geo,
 		},
+		Request:     &EventRequest{IPChain: []EventIPAddress{{IP: "127.0.0.1", GeographicalContext: geo, Version: "V4"}}},
 		Actor:       actor,
 		Outcome:     EventOutcome{Result: "SUCCESS"},
 		Target:      targets,
