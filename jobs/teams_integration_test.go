@@ -68,7 +68,8 @@ func (e *env) checkTeams(t *testing.T, when string) {
 // moved between team groups (which moves no user's lastUpdated) gets the
 // new team from the next incremental sync, and from a hook.
 func TestTeamsFromGroupsIntegration(t *testing.T) {
-	e := newEnv(t, oktasim.Config{Users: 400, Seed: 31, Groups: 40})
+	clock := newSimClock()
+	e := newEnv(t, oktasim.Config{Users: 400, Seed: 31, Groups: 40, Now: clock.now})
 	first := e.mustSync(t, run{okta: teamsFromGroups})
 	e.checkTeams(t, "full sync")
 	if first.Created == 0 {
@@ -110,10 +111,28 @@ func TestTeamsFromGroupsIntegration(t *testing.T) {
 	t.Logf("moved %s from %s to %s", moved.Id, from.Name, to.Name)
 
 	sum := e.mustSync(t, run{mode: jobs.Incremental, okta: teamsFromGroups})
-	if sum.Kind != string(jobs.Incremental) || sum.Updated != 1 {
-		t.Errorf("incremental sync after a membership change: %s, %d updated; want incremental, 1", sum.Kind, sum.Updated)
+	if sum.Kind != string(jobs.Incremental) || sum.Updated != 1 || sum.Seen < len(e.sim.Users())/2 {
+		t.Errorf("incremental sync after a membership change: %s, %d read, %d updated; want incremental, everyone read, 1 updated",
+			sum.Kind, sum.Seen, sum.Updated)
 	}
 	e.checkTeams(t, "incremental sync")
+	// Reading everyone stops once the watermark passes the change by the
+	// overlap: in a quiet org, within two more incremental syncs, each a
+	// scheduled interval longer than the overlap later.
+	overlap := jobs.DefaultSyncConfig().Overlap
+	var reads []int
+	for range 3 {
+		clock.add(overlap + 5*time.Second)
+		again := e.mustSync(t, run{mode: jobs.Incremental, okta: teamsFromGroups})
+		if again.Updated != 0 {
+			t.Errorf("a later incremental sync updated %d users; want 0", again.Updated)
+		}
+		reads = append(reads, again.Seen)
+	}
+	t.Logf("users read by the incremental syncs after the first: %v", reads)
+	if reads[len(reads)-1] != 0 || reads[len(reads)-2] != 0 {
+		t.Errorf("users read by the incremental syncs after it: %v; want the reads of everyone to stop within two", reads)
+	}
 
 	// A hook: the worker re-reads the user the membership event names.
 	move(hooked)

@@ -55,6 +55,10 @@ type Config struct {
 
 	// Mapping turns an Okta profile into an Amundsen user.
 	Mapping Mapping `yaml:"-"`
+
+	// onlyScopes makes a service app ask for Scopes alone: the hook admin's
+	// token manages hooks and reads neither groups nor apps.
+	onlyScopes bool
 }
 
 // DefaultConfig is the documented default configuration, the one place
@@ -86,6 +90,9 @@ func (c *Config) Normalize() {
 // and okta.apps.read when the scope names an app.
 func (c Config) RequiredScopes() []string {
 	out := slices.Clone(c.Scopes)
+	if c.onlyScopes {
+		return out
+	}
 	need := func(scope string, on bool) {
 		if on && !slices.Contains(out, scope) {
 			out = append(out, scope)

@@ -153,7 +153,7 @@ func NewHookAdmin(cfg Config, scope string, log *zap.Logger, opts ...Option) (*H
 		return nil, fmt.Errorf("event hooks scope: %q is neither %s nor %s", scope, ScopeEventHooksManage, ScopeEventHooksRead)
 	}
 	if cfg.OAuth() {
-		cfg.Scopes = []string{scope}
+		cfg.Scopes, cfg.onlyScopes = []string{scope}, true
 	}
 	e, err := New(cfg, log, opts...)
 	if err != nil {

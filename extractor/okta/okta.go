@@ -219,7 +219,7 @@ func (e *Extractor) Counters() *Counters { return e.counters }
 // DEPROVISIONED users) and then the DEPROVISIONED users through a filter.
 // It returns nil only if both passes read every page.
 func (e *Extractor) Extract(ctx context.Context, fn func(context.Context, extractor.Page) error) error {
-	by, _, err := e.readBy(ctx, time.Time{})
+	by, err := e.readBy(ctx)
 	if err != nil {
 		return err
 	}
@@ -236,35 +236,41 @@ func (e *Extractor) listAll(ctx context.Context, by readBy, fn func(context.Cont
 }
 
 // readBy is what a read of users maps them with, read by group and by app
-// first: the team index and the scope (each nil when not configured).
+// first: the team index and the scope (each nil when not configured), and
+// the clock of that read: its pages count from when it began (ReadFrom).
+// movedSince says an incremental read reads everyone, because a group or
+// an assignment changed after its since.
 type readBy struct {
-	teams *teamIndex
-	scope *idSet
+	teams      *teamIndex
+	scope      *idSet
+	clock      clockRead
+	movedSince bool
 }
 
-// readBy reads the teams and the scope; moved reports whether either
-// changed after since.
-func (e *Extractor) readBy(ctx context.Context, since time.Time) (readBy, bool, error) {
-	teams, movedTeams, err := e.readTeams(ctx, since)
+// readBy reads the teams and the scope.
+func (e *Extractor) readBy(ctx context.Context) (readBy, error) {
+	teams, tc, err := e.readTeams(ctx)
 	if err != nil {
-		return readBy{}, false, err
+		return readBy{}, err
 	}
-	scope, movedScope, err := e.readScope(ctx, since)
+	scope, sc, err := e.readScope(ctx)
 	if err != nil {
-		return readBy{}, false, err
+		return readBy{}, err
 	}
-	return readBy{teams: teams, scope: scope}, movedTeams || movedScope, nil
+	tc.merge(sc)
+	return readBy{teams: teams, scope: scope, clock: tc}, nil
 }
 
 // ExtractSince reads the users Okta changed after since (DEPROVISIONED
 // ones included), for incremental syncs. Okta's lastUpdated filter is
 // eventually consistent: callers pass a since with some overlap.
 func (e *Extractor) ExtractSince(ctx context.Context, since time.Time, fn func(context.Context, extractor.Page) error) error {
-	by, moved, err := e.readBy(ctx, since)
+	by, err := e.readBy(ctx)
 	if err != nil {
 		return err
 	}
-	if moved {
+	if by.clock.newest.After(since) {
+		by.movedSince = true
 		// Teams or the scope moved without moving any user's lastUpdated
 		// (teams.go, scope.go).
 		return e.listAll(ctx, by, fn)
@@ -277,7 +283,7 @@ func (e *Extractor) ExtractFilter(ctx context.Context, filter string, fn func(co
 	if filter == "" {
 		return errors.New("okta: empty filter")
 	}
-	by, _, err := e.readBy(ctx, time.Time{})
+	by, err := e.readBy(ctx)
 	if err != nil {
 		return err
 	}
@@ -308,6 +314,17 @@ func (e *Extractor) list(ctx context.Context, filter string, by readBy, fn func(
 		}
 		p := e.mapPage(users, by)
 		p.ReadFrom, _ = readWindow(next, sent, time.Now())
+		if f := by.clock.from; !f.IsZero() && f.Before(p.ReadFrom) {
+			p.ReadFrom = f // the teams and the scope were read first
+		}
+		if by.movedSince && by.clock.from.After(p.LastUpdated) {
+			// Everyone was read because groups changed: the read stands for
+			// every change before it began, as a full read does, so the
+			// watermark may reach its start; otherwise the next incremental
+			// sync, in a quiet org, would find the same group change newer
+			// than its since again, and read everyone forever.
+			p.LastUpdated = by.clock.from
+		}
 		e.pages.Add(1)
 		e.read.Add(int64(len(users)))
 		if next != nil && next.Response != nil && next.Request != nil {
@@ -552,7 +569,7 @@ func (c Config) classify(err error, resp *okta.Response) error {
 			code = oe.ErrorMessage
 		}
 		ae := &APIError{Status: status, Code: code, Summary: summary, Attempts: attempts}
-		if status == 0 && c.OAuth() {
+		if status == 0 && c.OAuth() && scopeRefusal(code) {
 			ae.Scopes = c.RequiredScopes()
 		}
 		if status == http.StatusForbidden {
@@ -561,6 +578,16 @@ func (c Config) classify(err error, resp *okta.Response) error {
 		return ae
 	}
 	return err
+}
+
+// scopeRefusal reports whether a token endpoint's error is about the
+// scopes asked for (not the client or its key).
+func scopeRefusal(code string) bool {
+	switch code {
+	case "invalid_scope", "consent_required", "access_denied":
+		return true
+	}
+	return false
 }
 
 // insufficientScope returns the scope a WWW-Authenticate challenge names

@@ -7,11 +7,13 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/okta/okta-sdk-golang/v2/okta/query"
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/oktasync/oktasync/extractor"
 )
@@ -104,13 +106,12 @@ func (s *idSet) has(id string) bool {
 
 func (s *idSet) len() int { return len(s.ids) + len(s.other) }
 
-// readScope gathers who is in scope; nil without a scope. moved reports
-// whether the scope changed after since (zero: never): an assignment, or
-// a scope group's members.
-func (e *Extractor) readScope(ctx context.Context, since time.Time) (set *idSet, moved bool, err error) {
+// readScope gathers who is in scope; nil without a scope. The clock
+// read's newest is the latest assignment, or change of a scope group.
+func (e *Extractor) readScope(ctx context.Context) (set *idSet, cr clockRead, err error) {
 	sc := e.cfg.Scope
 	if !sc.On() {
-		return nil, false, nil
+		return nil, cr, nil
 	}
 	set = &idSet{other: map[string]bool{}}
 	if sc.App != "" {
@@ -120,46 +121,61 @@ func (e *Extractor) readScope(ctx context.Context, since time.Time) (set *idSet,
 					continue
 				}
 				set.add(a.Id)
-				if !since.IsZero() && (after(a.Created, since) || after(a.LastUpdated, since)) {
-					moved = true
-				}
+				cr.saw(a.Created)
+				cr.saw(a.LastUpdated)
 			}
 		}
 		qp := query.NewQueryParams(query.WithLimit(appUsersPageSize))
 		err := e.readPages(ctx, "list users of app "+sc.App, "/api/v1/apps/"+sc.App+"/users",
-			func(ctx context.Context) (*okta.Response, func(), error) {
+			func(ctx context.Context) (*okta.Response, func() bool, error) {
+				sent := time.Now()
 				page, resp, err := e.client.Application.ListApplicationUsers(ctx, url.PathEscape(sc.App), qp)
-				return resp, func() { keep(page) }, err
+				cr.began(resp, sent)
+				return resp, func() bool { keep(page); return page != nil }, err
 			},
-			func(ctx context.Context, prev *okta.Response) (*okta.Response, func(), error) {
+			func(ctx context.Context, prev *okta.Response) (*okta.Response, func() bool, error) {
 				var page []*okta.AppUser
 				resp, err := prev.Next(ctx, &page)
-				return resp, func() { keep(page) }, err
+				return resp, func() bool { keep(page); return page != nil }, err
 			})
 		if err != nil {
-			return nil, false, err
+			return nil, cr, err
 		}
 	}
 	if len(sc.Groups) > 0 {
-		groups, err := e.scopeGroups(ctx)
+		groups, err := e.scopeGroups(ctx, &cr)
 		if err != nil {
-			return nil, false, err
+			return nil, cr, err
 		}
+		var mu sync.Mutex
+		eg, gctx := errgroup.WithContext(ctx)
+		eg.SetLimit(memberReaders)
 		for _, g := range groups {
-			if !since.IsZero() && after(g.LastMembershipUpdated, since) {
-				moved = true
-			}
-			if err := e.readMembers(ctx, g, func(u *okta.User) { set.add(u.Id) }); err != nil {
-				return nil, false, err
-			}
+			cr.saw(g.LastUpdated)
+			cr.saw(g.LastMembershipUpdated)
+			eg.Go(func() error {
+				var ids []string
+				if err := e.readMembers(gctx, g, func(u *okta.User) { ids = append(ids, u.Id) }); err != nil {
+					return err
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for _, id := range ids {
+					set.add(id)
+				}
+				return nil
+			})
+		}
+		if err := eg.Wait(); err != nil {
+			return nil, cr, err
 		}
 	}
 	set.seal()
 	if set.len() == 0 {
-		return nil, false, &EmptyScopeError{Scope: sc}
+		return nil, cr, &EmptyScopeError{Scope: sc}
 	}
-	e.log.Debug("scope read", zap.Int("users", set.len()), zap.Bool("changed_since", moved))
-	return set, moved, nil
+	e.log.Debug("scope read", zap.Int("users", set.len()), zap.Time("newest_change", cr.newest))
+	return set, cr, nil
 }
 
 // EmptyScopeError refuses a run whose okta.scope holds nobody, as an empty
@@ -178,12 +194,13 @@ func (e *EmptyScopeError) Error() string {
 }
 
 // scopeGroups finds the groups okta.scope.groups names, by id or exact
-// name, in one listing of the org's groups. A name or id that is not
-// there is an error: a typo must not shrink the scope.
-func (e *Extractor) scopeGroups(ctx context.Context) ([]*okta.Group, error) {
+// name (every group of that name), in one listing of the org's groups. A
+// name or id that is not there is an error: a typo must not shrink the
+// scope.
+func (e *Extractor) scopeGroups(ctx context.Context, cr *clockRead) ([]*okta.Group, error) {
 	want := map[string]bool{}
 	for _, g := range e.cfg.Scope.Groups {
-		want[strings.TrimSpace(g)] = true
+		want[strings.TrimSpace(g)] = false // true once found
 	}
 	var found []*okta.Group
 	keep := func(page []*okta.Group) {
@@ -195,32 +212,42 @@ func (e *Extractor) scopeGroups(ctx context.Context) ([]*okta.Group, error) {
 			if g.Profile != nil {
 				name = g.Profile.Name
 			}
-			if want[g.Id] || want[name] {
+			_, byID := want[g.Id]
+			_, byName := want[name]
+			if byID || byName {
 				found = append(found, g)
-				delete(want, g.Id)
-				delete(want, name)
+				if byID {
+					want[g.Id] = true
+				}
+				if byName {
+					want[name] = true
+				}
 			}
 		}
 	}
 	qp := query.NewQueryParams(query.WithLimit(groupsPageSize))
 	err := e.readPages(ctx, "list groups", "/api/v1/groups",
-		func(ctx context.Context) (*okta.Response, func(), error) {
+		func(ctx context.Context) (*okta.Response, func() bool, error) {
+			sent := time.Now()
 			page, resp, err := e.client.Group.ListGroups(ctx, qp)
-			return resp, func() { keep(page) }, err
+			cr.began(resp, sent)
+			return resp, func() bool { keep(page); return page != nil }, err
 		},
-		func(ctx context.Context, prev *okta.Response) (*okta.Response, func(), error) {
+		func(ctx context.Context, prev *okta.Response) (*okta.Response, func() bool, error) {
 			var page []*okta.Group
 			resp, err := prev.Next(ctx, &page)
-			return resp, func() { keep(page) }, err
+			return resp, func() bool { keep(page); return page != nil }, err
 		})
 	if err != nil {
 		return nil, err
 	}
-	if len(want) > 0 {
-		missing := make([]string, 0, len(want))
-		for w := range want {
+	var missing []string
+	for w, ok := range want {
+		if !ok {
 			missing = append(missing, w)
 		}
+	}
+	if len(missing) > 0 {
 		slices.Sort(missing)
 		return nil, fmt.Errorf("okta.scope.groups: Okta has no group %s (give a group's id or its exact name)", strings.Join(missing, ", "))
 	}
@@ -241,14 +268,14 @@ func (e *Extractor) readMembers(ctx context.Context, g *okta.Group, fn func(*okt
 		}
 	}
 	return e.readPages(ctx, fmt.Sprintf("list members of group %s (%s)", g.Id, name), "/api/v1/groups/"+g.Id+"/users",
-		func(ctx context.Context) (*okta.Response, func(), error) {
+		func(ctx context.Context) (*okta.Response, func() bool, error) {
 			page, resp, err := e.client.Group.ListGroupUsers(ctx, g.Id, query.NewQueryParams(query.WithLimit(membersPageSize)))
-			return resp, func() { keep(page) }, err
+			return resp, func() bool { keep(page); return page != nil }, err
 		},
-		func(ctx context.Context, prev *okta.Response) (*okta.Response, func(), error) {
+		func(ctx context.Context, prev *okta.Response) (*okta.Response, func() bool, error) {
 			var page []*okta.User
 			resp, err := prev.Next(ctx, &page)
-			return resp, func() { keep(page) }, err
+			return resp, func() bool { keep(page); return page != nil }, err
 		})
 }
 

@@ -3,8 +3,11 @@ package okta
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/oktasync/oktasync/extractor"
@@ -141,5 +144,62 @@ func TestScopeAgainstSimulator(t *testing.T) {
 	var es *EmptyScopeError
 	if err := newExtractor(t, cfg).Extract(testCtx(t), (&collector{}).fn); !errors.As(err, &es) {
 		t.Errorf("an empty scope: %v, want an *EmptyScopeError", err)
+	}
+}
+
+// nullPages answers the first n requests whose path has suffix with 200
+// and the body "null", as a broken proxy might, and passes the rest on.
+type nullPages struct {
+	base   http.RoundTripper
+	suffix string
+	n      atomic.Int32
+}
+
+func (p *nullPages) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, p.suffix) && p.n.Add(-1) >= 0 {
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader("null")), Request: r}, nil
+	}
+	return p.base.RoundTrip(r)
+}
+
+// TestEmptyMemberPageIsNotTheEnd: a group's member page answered 200 with
+// no list at all is retried, never read as "no more members" (which would
+// leave them out of scope, to be deactivated); after every attempt, the
+// read fails.
+func TestEmptyMemberPageIsNotTheEnd(t *testing.T) {
+	sim, url := oktasimtest.Start(t, oktasim.Config{Users: 300, Seed: 13, Groups: 20})
+	var vpn oktasim.Group
+	for _, g := range sim.Groups() {
+		if g.Name == "vpn-users" {
+			vpn = g
+		}
+	}
+	cfg := testCfg(url)
+	cfg.Scope = Scope{Groups: []string{"vpn-users"}}
+	for _, tc := range []struct {
+		name  string
+		nulls int32
+		fails bool
+	}{
+		{name: "once, then the page", nulls: 1},
+		{name: "on every attempt", nulls: 100, fails: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := &nullPages{base: http.DefaultTransport, suffix: "/api/v1/groups/" + vpn.ID + "/users"}
+			rt.n.Store(tc.nulls)
+			e := newExtractor(t, cfg, WithRoundTripper(rt))
+			var c collector
+			err := e.Extract(testCtx(t), c.fn)
+			var mp *MalformedPageError
+			switch {
+			case tc.fails && !errors.As(err, &mp):
+				t.Fatalf("err = %v, want a *MalformedPageError", err)
+			case !tc.fails && err != nil:
+				t.Fatal(err)
+			case !tc.fails && len(c.users)+len(c.skips) != len(vpn.Members):
+				t.Errorf("%d users read in scope, want the group's %d", len(c.users)+len(c.skips), len(vpn.Members))
+			}
+		})
 	}
 }

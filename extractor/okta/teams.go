@@ -8,11 +8,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/okta/okta-sdk-golang/v2/okta/query"
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 )
 
 // Teams from Okta groups (mapping.team.source: groups).
@@ -46,6 +48,13 @@ const (
 	groupsPageSize  = 200
 	membersPageSize = 1000
 )
+
+// memberReaders is how many groups' members are read at once: against
+// Okta's latency, a few requests in flight keep a read of thousands of
+// groups near the groups bucket's floor (500 a minute) rather than at
+// the sum of the round trips; the transport's pacing and 429 handling
+// apply to each.
+const memberReaders = 4
 
 // validate reports the problems of a team mapping, each naming its field.
 func (t TeamMapping) validate() []error {
@@ -180,13 +189,39 @@ func (x *teamIndex) team(id string) string {
 	return x.teams[x.ids[i].rank]
 }
 
+// clockRead is what a read by group or by app learnt of time, by Okta's
+// clock: the newest change it saw (a group's name or members, an
+// assignment), which no user's lastUpdated records, and when it began.
+type clockRead struct{ newest, from time.Time }
+
+func (c *clockRead) saw(t *time.Time) {
+	if t != nil && t.After(c.newest) {
+		c.newest = *t
+	}
+}
+
+// began notes a request sent at sent and answered with resp.
+func (c *clockRead) began(resp *okta.Response, sent time.Time) {
+	from, _ := readWindow(resp, sent, time.Now())
+	if c.from.IsZero() || from.Before(c.from) {
+		c.from = from
+	}
+}
+
+func (c *clockRead) merge(o clockRead) {
+	c.saw(&o.newest)
+	if !o.from.IsZero() && (c.from.IsZero() || o.from.Before(c.from)) {
+		c.from = o.from
+	}
+}
+
 // readTeams builds the team index: the org's groups, then the members of
-// each team group. It returns nil without teams from groups. moved reports
-// whether a group changed after since (zero: never): its name, or a team
+// each team group. It returns nil without teams from groups. The clock
+// read's newest is the latest change of a group's name, or of a team
 // group's members.
-func (e *Extractor) readTeams(ctx context.Context, since time.Time) (x *teamIndex, moved bool, err error) {
+func (e *Extractor) readTeams(ctx context.Context) (x *teamIndex, cr clockRead, err error) {
 	if e.teams == nil {
-		return nil, false, nil
+		return nil, cr, nil
 	}
 	var groups []teamGroup
 	qp := query.NewQueryParams(query.WithLimit(groupsPageSize))
@@ -199,45 +234,65 @@ func (e *Extractor) readTeams(ctx context.Context, since time.Time) (x *teamInde
 				continue
 			}
 			tg, ok := e.teams.match(g.Id, g.Profile.Name, g.Type)
+			cr.saw(g.LastUpdated)
 			if ok {
 				groups = append(groups, tg)
-			}
-			if !since.IsZero() && (after(g.LastUpdated, since) || ok && after(g.LastMembershipUpdated, since)) {
-				moved = true
+				cr.saw(g.LastMembershipUpdated)
 			}
 		}
 	}
 	err = e.readPages(ctx, "list groups", "/api/v1/groups",
-		func(ctx context.Context) (*okta.Response, func(), error) {
+		func(ctx context.Context) (*okta.Response, func() bool, error) {
+			sent := time.Now()
 			page, resp, err := e.client.Group.ListGroups(ctx, qp)
-			return resp, func() { keep(page) }, err
+			cr.began(resp, sent)
+			return resp, func() bool { keep(page); return page != nil }, err
 		},
-		func(ctx context.Context, prev *okta.Response) (*okta.Response, func(), error) {
+		func(ctx context.Context, prev *okta.Response) (*okta.Response, func() bool, error) {
 			var page []*okta.Group
 			resp, err := prev.Next(ctx, &page)
-			return resp, func() { keep(page) }, err
+			return resp, func() bool { keep(page); return page != nil }, err
 		})
 	if err != nil {
-		return nil, false, err
+		return nil, cr, err
 	}
 	slices.SortFunc(groups, better)
 	x = &teamIndex{other: map[string]uint32{}}
+	// Groups are read memberReaders at a time; each one's members are
+	// merged into the index once read (no lock is held while reading).
+	var mu sync.Mutex
+	eg, gctx := errgroup.WithContext(ctx)
+	eg.SetLimit(memberReaders)
 	for rank, g := range groups {
 		x.teams = append(x.teams, g.team)
-		err := e.readMembers(ctx, &okta.Group{Id: g.id, Profile: &okta.GroupProfile{Name: g.name}}, func(u *okta.User) {
-			if len(u.Id) != 20 {
-				if _, ok := x.other[u.Id]; !ok {
-					x.other[u.Id] = uint32(rank)
+		eg.Go(func() error {
+			var ids []indexEntry
+			other := map[string]uint32{}
+			err := e.readMembers(gctx, &okta.Group{Id: g.id, Profile: &okta.GroupProfile{Name: g.name}}, func(u *okta.User) {
+				if len(u.Id) != 20 {
+					other[u.Id] = uint32(rank)
+					return
 				}
-				return
+				en := indexEntry{rank: uint32(rank)}
+				copy(en.id[:], u.Id)
+				ids = append(ids, en)
+			})
+			if err != nil {
+				return err
 			}
-			en := indexEntry{rank: uint32(rank)}
-			copy(en.id[:], u.Id)
-			x.ids = append(x.ids, en)
+			mu.Lock()
+			defer mu.Unlock()
+			x.ids = append(x.ids, ids...)
+			for id, r := range other {
+				if cur, ok := x.other[id]; !ok || r < cur {
+					x.other[id] = r
+				}
+			}
+			return nil
 		})
-		if err != nil {
-			return nil, false, err
-		}
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, cr, err
 	}
 	// Best rank first for each id: keep the first of each id.
 	slices.SortFunc(x.ids, func(a, b indexEntry) int {
@@ -246,36 +301,48 @@ func (e *Extractor) readTeams(ctx context.Context, since time.Time) (x *teamInde
 	x.ids = slices.CompactFunc(x.ids, func(a, b indexEntry) bool { return a.id == b.id })
 	x.ids = slices.Clip(x.ids)
 	e.log.Debug("teams read from groups", zap.Int("team_groups", len(groups)), zap.Int("people", len(x.ids)+len(x.other)),
-		zap.Bool("changed_since", moved))
-	return x, moved, nil
+		zap.Time("newest_change", cr.newest))
+	return x, cr, nil
 }
-
-func after(t *time.Time, since time.Time) bool { return t != nil && t.After(since) }
 
 // readPages reads a paged list other than users: first fetches the first page
 // and next the page after prev (its rel="next"); each returns the
-// response and what consumes the page. Next links are checked as the
-// users' are, against path.
+// response and what consumes the page, which reports whether there was a
+// page at all. An empty, blank or "null" body is retried as a malformed
+// users page is, never read as the end of the list: a group's members
+// lost that way would leave people out of scope, or without their team.
+// Next links are checked as the users' are, against path.
 func (e *Extractor) readPages(ctx context.Context, what, path string,
-	first func(context.Context) (*okta.Response, func(), error),
-	next func(context.Context, *okta.Response) (*okta.Response, func(), error)) error {
+	first func(context.Context) (*okta.Response, func() bool, error),
+	next func(context.Context, *okta.Response) (*okta.Response, func() bool, error)) error {
 	requested := map[string]int{}
 	var prev *okta.Response
 	for page := 1; ; page++ {
-		var (
-			resp    *okta.Response
-			consume func()
-			err     error
-		)
-		if prev == nil {
-			resp, consume, err = first(ctx)
-		} else {
-			resp, consume, err = next(ctx, prev)
+		var resp *okta.Response
+		for attempt := 0; ; attempt++ {
+			var (
+				consume func() bool
+				err     error
+			)
+			if prev == nil {
+				resp, consume, err = first(ctx)
+			} else {
+				resp, consume, err = next(ctx, prev)
+			}
+			if err != nil {
+				return fmt.Errorf("%s, page %d: %w", what, page, e.cfg.classify(err, resp))
+			}
+			if consume() {
+				break
+			}
+			if attempt >= e.cfg.MaxRetries {
+				return fmt.Errorf("%s, page %d: %w", what, page, &MalformedPageError{Attempts: attempt + 1, Cause: errEmptyPage.Error()})
+			}
+			e.counters.Retries.Add(1)
+			if err := sleepCtx(ctx, backoffDelay(e.cfg.RetryBackoff, attempt+1)); err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return fmt.Errorf("okta: %s, page %d: %w", what, page, e.cfg.classify(err, resp))
-		}
-		consume()
 		if resp == nil || !resp.HasNextPage() {
 			return nil
 		}
@@ -283,7 +350,7 @@ func (e *Extractor) readPages(ctx context.Context, what, path string,
 			requested[pageKey(resp.Request.URL)] = page
 		}
 		if err := e.checkNext(resp, requested, path); err != nil {
-			return fmt.Errorf("okta: %s, page %d: %w", what, page, err)
+			return fmt.Errorf("%s, page %d: %w", what, page, err)
 		}
 		prev = resp
 	}

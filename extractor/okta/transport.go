@@ -112,14 +112,30 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// bucketOf names the Okta rate-limit bucket of a request: list users and
-// get-user-by-id are separate buckets.
+// bucketOf names the Okta rate-limit bucket of a request, as Okta groups
+// paths: list users and one user (its groups too) are separate buckets;
+// one group is a bucket of its own, while listing groups and their members
+// share one ("/api/v1/groups except /api/v1/groups/{id}"); every path
+// under /api/v1/apps/ but an app's own shares one. A path with an id is
+// never a bucket of its own: that would leave Okta's shared budget unpaced.
 func bucketOf(r *http.Request) string {
 	p := strings.TrimSuffix(r.URL.Path, "/")
-	if rest, ok := strings.CutPrefix(p, "/api/v1/users/"); ok && rest != "" {
+	segs := strings.Split(strings.TrimPrefix(p, "/api/v1/"), "/")
+	switch {
+	case !strings.HasPrefix(p, "/api/v1/") || len(segs) < 2:
+		return r.Method + " " + p
+	case segs[0] == "users":
 		return r.Method + " /api/v1/users/{id}"
+	case segs[0] == "groups" && len(segs) == 2:
+		return r.Method + " /api/v1/groups/{id}"
+	case segs[0] == "groups":
+		return r.Method + " /api/v1/groups"
+	case segs[0] == "apps" && len(segs) == 2:
+		return r.Method + " /api/v1/apps/{id}"
+	case segs[0] == "apps":
+		return r.Method + " /api/v1/apps/*"
 	}
-	return r.Method + " " + p
+	return r.Method + " /api/v1/" + segs[0] + "/{id}"
 }
 
 // noRetryKey marks a context whose requests the transport sends once:

@@ -112,6 +112,18 @@ func TestBucketOf(t *testing.T) {
 		{"GET", "/api/v1/users/00u1", "GET /api/v1/users/{id}"},
 		{"GET", "/api/v1/users/jane%40example.com", "GET /api/v1/users/{id}"},
 		{"POST", "/oauth2/v1/token?grant_type=client_credentials", "POST /oauth2/v1/token"},
+		// Ids never make a bucket of their own.
+		{"GET", "/api/v1/users/00u1/groups", "GET /api/v1/users/{id}"},
+		{"GET", "/api/v1/groups", "GET /api/v1/groups"},
+		{"GET", "/api/v1/groups/00g1", "GET /api/v1/groups/{id}"},
+		{"GET", "/api/v1/groups/00g1/users", "GET /api/v1/groups"},
+		{"GET", "/api/v1/groups/00g2/users?after=x", "GET /api/v1/groups"},
+		{"GET", "/api/v1/apps/0oa1", "GET /api/v1/apps/{id}"},
+		{"GET", "/api/v1/apps/0oa1/users", "GET /api/v1/apps/*"},
+		{"GET", "/api/v1/apps/0oa1/users/00u1", "GET /api/v1/apps/*"},
+		{"GET", "/api/v1/eventHooks", "GET /api/v1/eventHooks"},
+		{"PUT", "/api/v1/eventHooks/who1", "PUT /api/v1/eventHooks/{id}"},
+		{"POST", "/api/v1/eventHooks/who1/lifecycle/verify", "POST /api/v1/eventHooks/{id}"},
 	}
 	for _, tt := range tests {
 		req := httptest.NewRequest(tt.method, "https://acme.okta.com"+tt.path, nil)

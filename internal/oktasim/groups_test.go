@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,7 +104,7 @@ func TestGeneratedGroupsAreTeams(t *testing.T) {
 // TestGroupsAPI: groups are listed, searched, filtered and paged as Okta
 // does, members are read by group, a membership change moves the group's
 // lastMembershipUpdated and not the user's lastUpdated, app assignments are
-// listed, and each needs its scope.
+// listed.
 func TestGroupsAPI(t *testing.T) {
 	clock := newFakeClock(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
 	sim, base := oktasimtest.Start(t, oktasim.Config{Users: 300, Seed: 8, Groups: 40, Now: clock.now})
@@ -174,8 +175,42 @@ func TestGroupsAPI(t *testing.T) {
 		}
 	}
 
-	// Scopes: a token for users only may read neither groups nor apps.
+	// An unknown group (the scopes are tested in TestScopesPerEndpoint).
 	if resp, _ := do(t, http.MethodGet, base+"/api/v1/groups/nope", ssws, nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("an unknown group: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestGroupsRateLimitBuckets: the Groups API and app users have Okta's
+// own buckets: at the default 600 for users, 500 for listing groups and
+// their members, 1,000 for one group, 100 for apps.
+func TestGroupsRateLimitBuckets(t *testing.T) {
+	sim, base := oktasimtest.Start(t, oktasim.Config{Users: 20, Seed: 8, Groups: 10})
+	g := sim.Groups()[0]
+	appID, err := sim.CreateApp("Amundsen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/api/v1/users":                     "600",
+		"/api/v1/groups":                    "500",
+		"/api/v1/groups/" + g.ID + "/users": "500",
+		"/api/v1/groups/" + g.ID:            "1000",
+		"/api/v1/apps/" + appID + "/users":  "100",
+	} {
+		resp, _ := do(t, http.MethodGet, base+path, ssws, nil)
+		if got := resp.Header.Get("X-Rate-Limit-Limit"); resp.StatusCode != http.StatusOK || got != want {
+			t.Errorf("GET %s: %d, X-Rate-Limit-Limit %s, want %s", path, resp.StatusCode, got, want)
+		}
+	}
+	// Listing groups and their members draw on one budget.
+	before := func() string {
+		resp, _ := do(t, http.MethodGet, base+"/api/v1/groups", ssws, nil)
+		return resp.Header.Get("X-Rate-Limit-Remaining")
+	}()
+	do(t, http.MethodGet, base+"/api/v1/groups/"+g.ID+"/users", ssws, nil)
+	resp, _ := do(t, http.MethodGet, base+"/api/v1/groups", ssws, nil)
+	if b, _ := strconv.Atoi(before); resp.Header.Get("X-Rate-Limit-Remaining") != strconv.Itoa(b-2) {
+		t.Errorf("remaining %s after %s and a members page: the two do not share a bucket", resp.Header.Get("X-Rate-Limit-Remaining"), before)
 	}
 }

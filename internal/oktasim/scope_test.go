@@ -83,6 +83,9 @@ func TestScopesPerEndpoint(t *testing.T) {
 		t.Errorf("users with okta.users.read: %d", got)
 	}
 	wantInsufficientScope(t, base, "/api/v1/eventHooks", "Bearer "+tok, "okta.eventHooks.read")
+	wantInsufficientScope(t, base, "/api/v1/groups", "Bearer "+tok, "okta.groups.read")
+	wantInsufficientScope(t, base, "/api/v1/groups/00gnone/users", "Bearer "+tok, "okta.groups.read")
+	wantInsufficientScope(t, base, "/api/v1/apps/0oanone/users", "Bearer "+tok, "okta.apps.read")
 	if got := status(http.MethodPost, "/api/v1/eventHooks", "Bearer "+tok); got != http.StatusForbidden {
 		t.Errorf("creating an event hook with okta.users.read only: %d, want 403", got)
 	}
