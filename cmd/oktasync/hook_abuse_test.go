@@ -322,7 +322,9 @@ log: {level: warn}
 		a.flood(abuseRequests, http.StatusNoContent, false, hookSecret, func(i int) io.Reader {
 			evs := make([]hookEv, 50)
 			for j := range evs {
-				evs[j] = hookEv{fmt.Sprintf("flood-%d-%d", i, j), "group.user_membership.add", u.Id}
+				// Sign-ins change no user (group membership events do
+				// now: teams may come from groups).
+				evs[j] = hookEv{fmt.Sprintf("flood-%d-%d", i, j), "user.session.start", u.Id}
 			}
 			return strings.NewReader(hookBody(evs...))
 		})
