@@ -7,13 +7,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/okta/okta-sdk-golang/v2/okta/query"
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/oktasync/oktasync/extractor"
 )
@@ -147,26 +145,16 @@ func (e *Extractor) readScope(ctx context.Context) (set *idSet, cr clockRead, er
 		if err != nil {
 			return nil, cr, err
 		}
-		var mu sync.Mutex
-		eg, gctx := errgroup.WithContext(ctx)
-		eg.SetLimit(memberReaders)
 		for _, g := range groups {
 			cr.saw(g.LastUpdated)
 			cr.saw(g.LastMembershipUpdated)
-			eg.Go(func() error {
-				var ids []string
-				if err := e.readMembers(gctx, g, func(u *okta.User) { ids = append(ids, u.Id) }); err != nil {
-					return err
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				for _, id := range ids {
-					set.add(id)
-				}
-				return nil
-			})
 		}
-		if err := eg.Wait(); err != nil {
+		err = e.readMembersOf(ctx, groups, func(_ int, ids []string) {
+			for _, id := range ids {
+				set.add(id)
+			}
+		})
+		if err != nil {
 			return nil, cr, err
 		}
 	}
@@ -225,20 +213,7 @@ func (e *Extractor) scopeGroups(ctx context.Context, cr *clockRead) ([]*okta.Gro
 			}
 		}
 	}
-	qp := query.NewQueryParams(query.WithLimit(groupsPageSize))
-	err := e.readPages(ctx, "list groups", "/api/v1/groups",
-		func(ctx context.Context) (*okta.Response, func() bool, error) {
-			sent := time.Now()
-			page, resp, err := e.client.Group.ListGroups(ctx, qp)
-			cr.began(resp, sent)
-			return resp, func() bool { keep(page); return page != nil }, err
-		},
-		func(ctx context.Context, prev *okta.Response) (*okta.Response, func() bool, error) {
-			var page []*okta.Group
-			resp, err := prev.Next(ctx, &page)
-			return resp, func() bool { keep(page); return page != nil }, err
-		})
-	if err != nil {
+	if err := e.listGroups(ctx, query.NewQueryParams(query.WithLimit(groupsPageSize)), cr, keep); err != nil {
 		return nil, err
 	}
 	var missing []string
@@ -252,31 +227,6 @@ func (e *Extractor) scopeGroups(ctx context.Context, cr *clockRead) ([]*okta.Gro
 		return nil, fmt.Errorf("okta.scope.groups: Okta has no group %s (give a group's id or its exact name)", strings.Join(missing, ", "))
 	}
 	return found, nil
-}
-
-// readMembers reads a group's members, page by page.
-func (e *Extractor) readMembers(ctx context.Context, g *okta.Group, fn func(*okta.User)) error {
-	name := ""
-	if g.Profile != nil {
-		name = g.Profile.Name
-	}
-	keep := func(page []*okta.User) {
-		for _, u := range page {
-			if u != nil {
-				fn(u)
-			}
-		}
-	}
-	return e.readPages(ctx, fmt.Sprintf("list members of group %s (%s)", g.Id, name), "/api/v1/groups/"+g.Id+"/users",
-		func(ctx context.Context) (*okta.Response, func() bool, error) {
-			page, resp, err := e.client.Group.ListGroupUsers(ctx, g.Id, query.NewQueryParams(query.WithLimit(membersPageSize)))
-			return resp, func() bool { keep(page); return page != nil }, err
-		},
-		func(ctx context.Context, prev *okta.Response) (*okta.Response, func() bool, error) {
-			var page []*okta.User
-			resp, err := prev.Next(ctx, &page)
-			return resp, func() bool { keep(page); return page != nil }, err
-		})
 }
 
 // inScope checks one user, for hooks: its assignment to the app, or its

@@ -8,13 +8,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/okta/okta-sdk-golang/v2/okta"
 	"github.com/okta/okta-sdk-golang/v2/okta/query"
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 )
 
 // Teams from Okta groups (mapping.team.source: groups).
@@ -48,13 +46,6 @@ const (
 	groupsPageSize  = 200
 	membersPageSize = 1000
 )
-
-// memberReaders is how many groups' members are read at once: against
-// Okta's latency, a few requests in flight keep a read of thousands of
-// groups near the groups bucket's floor (500 a minute) rather than at
-// the sum of the round trips; the transport's pacing and 429 handling
-// apply to each.
-const memberReaders = 4
 
 // validate reports the problems of a team mapping, each naming its field.
 func (t TeamMapping) validate() []error {
@@ -241,57 +232,30 @@ func (e *Extractor) readTeams(ctx context.Context) (x *teamIndex, cr clockRead, 
 			}
 		}
 	}
-	err = e.readPages(ctx, "list groups", "/api/v1/groups",
-		func(ctx context.Context) (*okta.Response, func() bool, error) {
-			sent := time.Now()
-			page, resp, err := e.client.Group.ListGroups(ctx, qp)
-			cr.began(resp, sent)
-			return resp, func() bool { keep(page); return page != nil }, err
-		},
-		func(ctx context.Context, prev *okta.Response) (*okta.Response, func() bool, error) {
-			var page []*okta.Group
-			resp, err := prev.Next(ctx, &page)
-			return resp, func() bool { keep(page); return page != nil }, err
-		})
-	if err != nil {
+	if err = e.listGroups(ctx, qp, &cr, keep); err != nil {
 		return nil, cr, err
 	}
 	slices.SortFunc(groups, better)
 	x = &teamIndex{other: map[string]uint32{}}
-	// Groups are read memberReaders at a time; each one's members are
-	// merged into the index once read (no lock is held while reading).
-	var mu sync.Mutex
-	eg, gctx := errgroup.WithContext(ctx)
-	eg.SetLimit(memberReaders)
+	sdk := make([]*okta.Group, len(groups))
 	for rank, g := range groups {
 		x.teams = append(x.teams, g.team)
-		eg.Go(func() error {
-			var ids []indexEntry
-			other := map[string]uint32{}
-			err := e.readMembers(gctx, &okta.Group{Id: g.id, Profile: &okta.GroupProfile{Name: g.name}}, func(u *okta.User) {
-				if len(u.Id) != 20 {
-					other[u.Id] = uint32(rank)
-					return
-				}
-				en := indexEntry{rank: uint32(rank)}
-				copy(en.id[:], u.Id)
-				ids = append(ids, en)
-			})
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			x.ids = append(x.ids, ids...)
-			for id, r := range other {
-				if cur, ok := x.other[id]; !ok || r < cur {
-					x.other[id] = r
-				}
-			}
-			return nil
-		})
+		sdk[rank] = &okta.Group{Id: g.id, Profile: &okta.GroupProfile{Name: g.name}}
 	}
-	if err := eg.Wait(); err != nil {
+	err = e.readMembersOf(ctx, sdk, func(rank int, ids []string) {
+		for _, id := range ids {
+			if len(id) != 20 {
+				if cur, ok := x.other[id]; !ok || uint32(rank) < cur {
+					x.other[id] = uint32(rank)
+				}
+				continue
+			}
+			en := indexEntry{rank: uint32(rank)}
+			copy(en.id[:], id)
+			x.ids = append(x.ids, en)
+		}
+	})
+	if err != nil {
 		return nil, cr, err
 	}
 	// Best rank first for each id: keep the first of each id.
@@ -303,57 +267,6 @@ func (e *Extractor) readTeams(ctx context.Context) (x *teamIndex, cr clockRead, 
 	e.log.Debug("teams read from groups", zap.Int("team_groups", len(groups)), zap.Int("people", len(x.ids)+len(x.other)),
 		zap.Time("newest_change", cr.newest))
 	return x, cr, nil
-}
-
-// readPages reads a paged list other than users: first fetches the first page
-// and next the page after prev (its rel="next"); each returns the
-// response and what consumes the page, which reports whether there was a
-// page at all. An empty, blank or "null" body is retried as a malformed
-// users page is, never read as the end of the list: a group's members
-// lost that way would leave people out of scope, or without their team.
-// Next links are checked as the users' are, against path.
-func (e *Extractor) readPages(ctx context.Context, what, path string,
-	first func(context.Context) (*okta.Response, func() bool, error),
-	next func(context.Context, *okta.Response) (*okta.Response, func() bool, error)) error {
-	requested := map[string]int{}
-	var prev *okta.Response
-	for page := 1; ; page++ {
-		var resp *okta.Response
-		for attempt := 0; ; attempt++ {
-			var (
-				consume func() bool
-				err     error
-			)
-			if prev == nil {
-				resp, consume, err = first(ctx)
-			} else {
-				resp, consume, err = next(ctx, prev)
-			}
-			if err != nil {
-				return fmt.Errorf("%s, page %d: %w", what, page, e.cfg.classify(err, resp))
-			}
-			if consume() {
-				break
-			}
-			if attempt >= e.cfg.MaxRetries {
-				return fmt.Errorf("%s, page %d: %w", what, page, &MalformedPageError{Attempts: attempt + 1, Cause: errEmptyPage.Error()})
-			}
-			e.counters.Retries.Add(1)
-			if err := sleepCtx(ctx, backoffDelay(e.cfg.RetryBackoff, attempt+1)); err != nil {
-				return err
-			}
-		}
-		if resp == nil || !resp.HasNextPage() {
-			return nil
-		}
-		if resp.Request != nil {
-			requested[pageKey(resp.Request.URL)] = page
-		}
-		if err := e.checkNext(resp, requested, path); err != nil {
-			return fmt.Errorf("%s, page %d: %w", what, page, err)
-		}
-		prev = resp
-	}
 }
 
 // userGroups reads one user's groups, for hooks: for its team, and
